@@ -1,0 +1,52 @@
+"""Alembic environment: one code path for SQLite (batch mode) and PostgreSQL."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import context
+
+from consent_service import models
+from consent_service.config import Settings
+from consent_service.db import UTCDateTime, make_engine
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = models.metadata
+
+
+def _url() -> str:
+    return config.get_main_option("sqlalchemy.url") or Settings().resolved_database_url
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Migrations must not depend on application types: render them as plain SQLAlchemy types.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and type(obj).__name__ == "AutoString":
+        length = getattr(obj, "length", None)
+        return f"sa.String(length={length})" if length else "sa.String()"
+    return False
+
+
+def run_migrations() -> None:
+    url = _url()
+    engine = make_engine(url) if url.startswith("sqlite") else sa.create_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            render_item=render_item,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations()

@@ -1,0 +1,52 @@
+"""Organizations, API keys and password logins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from consent_service.db import UTCDateTime, utcnow
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # "studio" | "auditor"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key, stored only as the SHA-256 of the key (keys are 256-bit random)."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(primary_key=True, max_length=40)
+    organization_id: str | None = Field(
+        default=None, foreign_key="organization.id", index=True, max_length=40
+    )
+    role: str = Field(max_length=16)  # "admin" | "studio" | "auditor"
+    name: str = Field(max_length=200)
+    key_hash: str = Field(max_length=64, unique=True)
+    key_prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Login(SQLModel, table=True):
+    """A password login for a holder (or, later, a representative acting for one).
+
+    The email is not stored here: only its keyed blind index, for lookup and uniqueness.
+    """
+
+    __tablename__ = "login"
+
+    id: str = Field(primary_key=True, max_length=40)
+    email_index: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    principal_kind: str = Field(max_length=32)  # "holder" | "representative"
+    principal_id: str = Field(max_length=40, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

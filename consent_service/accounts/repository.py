@@ -1,0 +1,50 @@
+"""All SQL about organizations, API keys and logins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from consent_service.accounts.models import ApiKey, Login, Organization
+
+
+def add(session: Session, row: Organization | ApiKey | Login) -> None:
+    session.add(row)
+    session.flush()
+
+
+def get_organization(session: Session, org_id: str) -> Organization | None:
+    return session.get(Organization, org_id)
+
+
+def list_organizations(session: Session) -> Sequence[Organization]:
+    return session.exec(select(Organization).order_by(col(Organization.created_at))).all()
+
+
+def get_api_key_by_hash(session: Session, key_hash: str) -> ApiKey | None:
+    return session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
+
+
+def get_api_key_of_org(session: Session, *, key_id: str, org_id: str) -> ApiKey | None:
+    return session.exec(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == org_id)
+    ).first()
+
+
+def list_api_keys_of_org(session: Session, org_id: str) -> Sequence[ApiKey]:
+    return session.exec(
+        select(ApiKey).where(ApiKey.organization_id == org_id).order_by(col(ApiKey.created_at))
+    ).all()
+
+
+def get_login_by_email_index(session: Session, email_index: str) -> Login | None:
+    return session.exec(select(Login).where(Login.email_index == email_index)).first()
+
+
+def get_login(session: Session, login_id: str) -> Login | None:
+    return session.get(Login, login_id)
+
+
+def logins_of_principal(session: Session, principal_id: str) -> Sequence[Login]:
+    return session.exec(select(Login).where(Login.principal_id == principal_id)).all()

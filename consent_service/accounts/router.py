@@ -1,0 +1,106 @@
+"""Routes: organizations, API keys, and the OAuth2 password token endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response, status
+
+from consent_service.accounts import service as accounts
+from consent_service.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    OrganizationCreate,
+    OrganizationOut,
+    TokenOut,
+)
+from consent_service.deps import Admin, KeyringDep, SessionDep, SettingsDep
+from consent_service.errors import problem_responses
+from consent_service.pagination import Page
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+
+@router.post(
+    "/organizations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganizationOut,
+    responses=problem_responses(401, 404, 422),
+)
+def create_organization(
+    body: OrganizationCreate, admin: Admin, session: SessionDep
+) -> OrganizationOut:
+    org = accounts.create_organization(session, actor=admin, name=body.name, kind=body.kind)
+    return OrganizationOut.model_validate(org, from_attributes=True)
+
+
+@router.get(
+    "/organizations", response_model=Page[OrganizationOut], responses=problem_responses(401, 404)
+)
+def list_organizations(admin: Admin, session: SessionDep) -> Page[OrganizationOut]:
+    rows = accounts.list_organizations(session)
+    return Page(items=[OrganizationOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.post(
+    "/organizations/{organization_id}/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(401, 404, 422),
+)
+def create_api_key(
+    organization_id: str, body: ApiKeyCreate, admin: Admin, session: SessionDep
+) -> ApiKeyCreated:
+    row, key = accounts.create_api_key(
+        session, actor=admin, organization_id=organization_id, name=body.name
+    )
+    return ApiKeyCreated(
+        id=row.id,
+        name=row.name,
+        organization_id=row.organization_id,
+        role=row.role,
+        key=key,
+        created_at=row.created_at,
+    )
+
+
+@router.get(
+    "/organizations/{organization_id}/api-keys",
+    response_model=Page[ApiKeyOut],
+    responses=problem_responses(401, 404),
+)
+def list_api_keys(organization_id: str, admin: Admin, session: SessionDep) -> Page[ApiKeyOut]:
+    rows = accounts.list_api_keys(session, organization_id=organization_id)
+    return Page(items=[ApiKeyOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.delete(
+    "/organizations/{organization_id}/api-keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404),
+)
+def revoke_api_key(
+    organization_id: str, key_id: str, admin: Admin, session: SessionDep
+) -> Response:
+    accounts.revoke_api_key(session, actor=admin, organization_id=organization_id, key_id=key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/auth/token", response_model=TokenOut, responses=problem_responses(401, 422))
+def token(
+    username: Annotated[str, Form(min_length=3, max_length=320, description="Your email")],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> TokenOut:
+    access_token, expires_in = accounts.issue_access_token(
+        session,
+        keyring=keyring,
+        issuer=settings.issuer,
+        ttl_seconds=settings.access_token_ttl_seconds,
+        email=username,
+        password=password,
+    )
+    return TokenOut(access_token=access_token, expires_in=expires_in)

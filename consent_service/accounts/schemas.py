@@ -1,0 +1,53 @@
+"""Request and response bodies for accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OrganizationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["studio", "auditor"]
+
+
+class OrganizationOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ApiKeyCreated(BaseModel):
+    id: str
+    name: str
+    organization_id: str | None
+    role: str
+    key: str = Field(description="Shown only in this response; store it now")
+    created_at: datetime
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    organization_id: str | None
+    role: str
+    key_prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int

@@ -1,0 +1,231 @@
+"""Organizations, API keys, password logins and access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts import passwords, repository
+from consent_service.accounts.models import ApiKey, Login, Organization
+from consent_service.accounts.principal import Principal, Role
+from consent_service.crypto.envelope import blind_index
+from consent_service.crypto.keyring import BLIND_INDEX, Keyring
+from consent_service.crypto.signing import SignatureError
+from consent_service.db import utcnow
+from consent_service.errors import InvalidCredentials, NotFound, Unauthenticated
+from consent_service.ids import new_id
+
+API_KEY_PREFIX = "csk_"
+ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068
+
+# Login.principal_kind -> function building the Principal (holders, representatives register).
+PrincipalResolver = Callable[[Session, Login], Principal | None]
+PRINCIPAL_RESOLVERS: dict[str, PrincipalResolver] = {}
+
+
+def register_principal_resolver(kind: str, resolver: PrincipalResolver) -> None:
+    PRINCIPAL_RESOLVERS[kind] = resolver
+
+
+def _hash_api_key(key: str) -> str:
+    # API keys carry 256 random bits: a plain SHA-256 is a safe, fast lookup hash.
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_organization(
+    session: Session, *, actor: Principal, name: str, kind: str
+) -> Organization:
+    org = Organization(id=new_id("org"), name=name, kind=kind)
+    repository.add(session, org)
+    audit.record(
+        session,
+        actor_id=actor.actor_id,
+        action="organization.created",
+        subjects={"organization_id": org.id},
+        payload={"kind": kind},
+    )
+    return org
+
+
+def _new_key(
+    session: Session, *, role: Role, name: str, organization_id: str | None
+) -> tuple[ApiKey, str]:
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        id=new_id("key"),
+        organization_id=organization_id,
+        role=role.value,
+        name=name,
+        key_hash=_hash_api_key(key),
+        key_prefix=key[:10],
+    )
+    repository.add(session, row)
+    return row, key
+
+
+def create_api_key(
+    session: Session, *, actor: Principal, organization_id: str, name: str
+) -> tuple[ApiKey, str]:
+    """A new key for a studio or auditor organization; the clear key is returned only here."""
+    org = repository.get_organization(session, organization_id)
+    if org is None:
+        raise NotFound("No such organization")
+    row, key = _new_key(session, role=Role(org.kind), name=name, organization_id=org.id)
+    audit.record(
+        session,
+        actor_id=actor.actor_id,
+        action="api_key.created",
+        subjects={"organization_id": org.id, "api_key_id": row.id},
+    )
+    return row, key
+
+
+def create_admin_key(session: Session, *, name: str) -> tuple[ApiKey, str]:
+    row, key = _new_key(session, role=Role.admin, name=name, organization_id=None)
+    audit.record(
+        session,
+        actor_id="operator",
+        action="api_key.created",
+        subjects={"api_key_id": row.id},
+        payload={"role": "admin"},
+    )
+    return row, key
+
+
+def revoke_api_key(
+    session: Session, *, actor: Principal, organization_id: str, key_id: str
+) -> ApiKey:
+    row = repository.get_api_key_of_org(session, key_id=key_id, org_id=organization_id)
+    if row is None:
+        raise NotFound("No such API key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        repository.add(session, row)
+        audit.record(
+            session,
+            actor_id=actor.actor_id,
+            action="api_key.revoked",
+            subjects={"organization_id": organization_id, "api_key_id": row.id},
+        )
+    return row
+
+
+def principal_from_api_key(session: Session, key: str) -> Principal:
+    row = repository.get_api_key_by_hash(session, _hash_api_key(key))
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("The API key is unknown or revoked")
+    return Principal(role=Role(row.role), actor_id=row.id, organization_id=row.organization_id)
+
+
+# -- password logins --------------------------------------------------------------------------
+
+
+def email_index(session: Session, keyring: Keyring, email: str) -> str:
+    return blind_index(keyring.service_key(session, BLIND_INDEX), email)
+
+
+def create_login(
+    session: Session,
+    *,
+    keyring: Keyring,
+    email: str,
+    password: str,
+    principal_kind: str,
+    principal_id: str,
+) -> Login:
+    login = Login(
+        id=new_id("lgn"),
+        email_index=email_index(session, keyring, email),
+        password_hash=passwords.hash_password(password),
+        principal_kind=principal_kind,
+        principal_id=principal_id,
+    )
+    repository.add(session, login)
+    return login
+
+
+def email_taken(session: Session, *, keyring: Keyring, email: str) -> bool:
+    return (
+        repository.get_login_by_email_index(session, email_index(session, keyring, email))
+        is not None
+    )
+
+
+def disable_logins(session: Session, principal_id: str) -> None:
+    for login in repository.logins_of_principal(session, principal_id):
+        if login.disabled_at is None:
+            login.disabled_at = utcnow()
+            repository.add(session, login)
+
+
+def issue_access_token(
+    session: Session,
+    *,
+    keyring: Keyring,
+    issuer: str,
+    ttl_seconds: int,
+    email: str,
+    password: str,
+) -> tuple[str, int]:
+    """Check email and password; return (access token, lifetime in seconds).
+
+    An unknown email and a wrong password give the same error after the same work (one argon2
+    verification), so the answer does not reveal who is registered.
+    """
+    login = repository.get_login_by_email_index(session, email_index(session, keyring, email))
+    ok = passwords.verify_password(login.password_hash if login else None, password)
+    if login is None or not ok or login.disabled_at is not None:
+        raise InvalidCredentials()
+    now = utcnow()
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": f"{issuer}/v1",
+        "sub": login.id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+        "jti": secrets.token_urlsafe(12),
+    }
+    return keyring.sign(session, claims, typ=ACCESS_TOKEN_TYP), ttl_seconds
+
+
+def principal_from_access_token(
+    session: Session, *, keyring: Keyring, issuer: str, token: str
+) -> Principal:
+    try:
+        _header, claims = keyring.verify(session, token, typ=ACCESS_TOKEN_TYP)
+    except SignatureError as exc:
+        raise Unauthenticated("The access token is not valid") from exc
+    now = utcnow().timestamp()
+    exp = claims.get("exp")
+    if (
+        claims.get("iss") != issuer
+        or claims.get("aud") != f"{issuer}/v1"
+        or not isinstance(exp, int)
+        or exp < now
+        or not isinstance(claims.get("sub"), str)
+    ):
+        raise Unauthenticated("The access token is expired or not for this service")
+    login = repository.get_login(session, claims["sub"])
+    if login is None or login.disabled_at is not None:
+        raise Unauthenticated("The login behind this token is disabled")
+    resolver = PRINCIPAL_RESOLVERS.get(login.principal_kind)
+    principal = resolver(session, login) if resolver else None
+    if principal is None:
+        raise Unauthenticated("The login behind this token is disabled")
+    return principal
+
+
+def list_organizations(session: Session) -> list[Organization]:
+    return list(repository.list_organizations(session))
+
+
+def list_api_keys(session: Session, *, organization_id: str) -> list[ApiKey]:
+    if repository.get_organization(session, organization_id) is None:
+        raise NotFound("No such organization")
+    return list(repository.list_api_keys_of_org(session, organization_id))

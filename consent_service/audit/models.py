@@ -1,0 +1,43 @@
+"""The append-only audit log (DESIGN.md, "Audit log")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Text
+from sqlmodel import Field, SQLModel
+
+from consent_service.db import UTCDateTime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One event. `event_json` holds the RFC 8785 canonical bytes whose leaf hash is stored.
+
+    Rows are only ever inserted; no code path updates or deletes them.
+    """
+
+    __tablename__ = "audit_event"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor_id: str = Field(max_length=40)
+    action: str = Field(max_length=64, index=True)
+    holder_id: str | None = Field(default=None, max_length=40, index=True)
+    subject_ids: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    event_json: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """A single row holding the next sequence number.
+
+    Appenders lock it (SELECT ... FOR UPDATE) inside their own transaction, so sequence numbers
+    are handed out in commit order with no holes: a rolled-back transaction gives its number
+    back. The cost of an append does not depend on the size of the log.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    next_seq: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))

@@ -1,0 +1,149 @@
+"""The `consent-service` command: serve, db, accounts, keys (and verify, audit verify)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from consent_service import migrations
+from consent_service.config import ConfigurationError, Settings, get_settings
+from consent_service.crypto.keyring import Keyring, load_master_key
+from consent_service.db import make_engine
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (alembic migrations).")
+accounts_app = typer.Typer(no_args_is_help=True, help="Operator accounts.")
+keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+
+
+def _settings_or_exit() -> Settings:
+    settings = get_settings()
+    try:
+        settings.check_production()
+    except ConfigurationError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings_or_exit()
+    migrations.upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. base)."""
+    settings = _settings_or_exit()
+    migrations.downgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+GETTING_STARTED = """
+consent_service is starting on {base}
+  API reference:   {base}/docs
+  Health:          {base}/healthz  {base}/readyz
+  Data directory:  {data_dir} ({db})
+
+Get started (in another terminal):
+  .venv/bin/consent-service accounts create-admin --name me   # prints an admin API key
+  then follow the walkthrough in README.md.
+"""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving")] = True,
+) -> None:
+    """Apply migrations, then serve the API with uvicorn."""
+    import uvicorn
+
+    settings = _settings_or_exit()
+    if migrate:
+        migrations.upgrade(settings.resolved_database_url)
+    db = "SQLite" if settings.resolved_database_url.startswith("sqlite") else "external database"
+    typer.echo(
+        GETTING_STARTED.format(
+            base=f"http://{host}:{port}", data_dir=settings.data_dir.resolve(), db=db
+        )
+    )
+    uvicorn.run(
+        "consent_service.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _open_session() -> tuple[Engine, Keyring]:
+    settings = _settings_or_exit()
+    migrations.upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    keyring = Keyring(load_master_key(settings))
+    keyring.bootstrap(engine)
+    return engine, keyring
+
+
+@accounts_app.command("create-admin")
+def create_admin(name: Annotated[str, typer.Option(help="Who the key is for")]) -> None:
+    """Create an admin API key; the key is printed alone on the last line of stdout."""
+    from consent_service.accounts import service as accounts
+
+    engine, _keyring = _open_session()
+    with Session(engine, expire_on_commit=False) as session:
+        row, key = accounts.create_admin_key(session, name=name)
+        session.commit()
+    typer.echo(f"admin key {row.id} created for {name!r}; it is shown once, store it now:")
+    typer.echo(key)
+
+
+@keys_app.command("rotate")
+def rotate() -> None:
+    """Make a new ES256 signing key active; old keys stay in the JWKS."""
+    from consent_service import audit
+
+    engine, keyring = _open_session()
+    with Session(engine, expire_on_commit=False) as session:
+        row = keyring.rotate_signing_key(session)
+        audit.record(
+            session, actor_id="operator", action="signing_key.rotated", subjects={"kid": row.kid}
+        )
+        session.commit()
+    typer.echo(row.kid)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """Print the published JWKS."""
+    engine, keyring = _open_session()
+    with Session(engine, expire_on_commit=False) as session:
+        typer.echo(json.dumps(keyring.jwks(session), indent=2))
+
+
+def main() -> None:
+    app(prog_name="consent-service")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,102 @@
+"""Service configuration: every value is a pydantic-settings field with the CONSENT_ prefix.
+
+In production mode (`CONSENT_ENV=production`) the service refuses to start without a master key
+and with any secret that is a known default (see `Settings.check_production`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that appear in examples (docker-compose.yml, docs) and must never protect real data.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        "change-me",
+        "changeme",
+        "secret",
+        "dev",
+        "development",
+        "insecure-development-master-key",
+        "minioadmin",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    }
+)
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run the service safely; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONSENT_", env_file=None, extra="ignore")
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file consent.db in data_dir"
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="base64 (standard or url-safe) encoding of 32 random bytes",
+    )
+    issuer: str = "http://127.0.0.1:8000"
+
+    # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    status_list_ttl_seconds: int = Field(default=300, ge=1)
+    verify_rate_limit_per_minute: int = Field(default=600, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("issuer")
+    @classmethod
+    def _strip_issuer(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'consent.db').as_posix()}"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    def check_production(self) -> None:
+        """Refuse to run production with a missing or default secret."""
+        if not self.is_production:
+            return
+        problems: list[str] = []
+        if self.master_key is None:
+            problems.append("CONSENT_MASTER_KEY is required in production")
+        elif self.master_key.get_secret_value().strip() in KNOWN_DEFAULT_SECRETS:
+            problems.append("CONSENT_MASTER_KEY is a known default value; generate a new one")
+        if self.database_url is None or self.database_url.startswith("sqlite"):
+            problems.append("CONSENT_DATABASE_URL must name a PostgreSQL database in production")
+        if not self.issuer.startswith("https://"):
+            problems.append("CONSENT_ISSUER must be an https:// URL in production")
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

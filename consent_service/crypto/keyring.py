@@ -1,0 +1,185 @@
+"""The keyring: the master key, the service keys, holders' data keys and the signing keys.
+
+One instance lives on `app.state.keyring`. It caches only what is immutable (unwrapped service
+keys, public keys by kid) or cheap to refresh (the active signing key, for `ACTIVE_KEY_TTL`
+seconds, so that `consent-service keys rotate` in another process takes effect without a
+restart). Holders' data keys are never cached: erasure must take effect at once everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from jose.backends.base import Key as JoseKey
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from consent_service.crypto import repository, signing
+from consent_service.crypto.envelope import (
+    DecryptionError,
+    MasterKey,
+    generate_key,
+)
+from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
+from consent_service.db import utcnow
+
+BLIND_INDEX = "blind-index"
+CONTENT_HMAC = "content-hmac"
+EVIDENCE_HMAC = "evidence-hmac"
+SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC)
+ACTIVE_KEY_TTL = 30.0
+
+
+class KeyDestroyed(Exception):
+    """The owner's data key no longer exists (the owner was erased)."""
+
+
+class Keyring:
+    def __init__(self, master: MasterKey) -> None:
+        self.master = master
+        self._service_keys: dict[str, bytes] = {}
+        self._public_keys: dict[str, tuple[float, JoseKey | None]] = {}
+        self._active: tuple[float, str, bytes] | None = None
+        self._lock = threading.Lock()
+
+    # -- service keys -------------------------------------------------------------------
+    def bootstrap(self, engine: Engine) -> None:
+        """Create the service keys and a first signing key if the database has none."""
+        for purpose in SERVICE_KEY_PURPOSES:
+            with Session(engine) as session:
+                if repository.get_service_key(session, purpose) is None:
+                    session.add(
+                        ServiceKey(
+                            purpose=purpose,
+                            wrapped=self.master.wrap(generate_key(), context=f"service:{purpose}"),
+                        )
+                    )
+                    try:
+                        session.commit()
+                    except IntegrityError:  # another process created it first
+                        session.rollback()
+        with Session(engine) as session:
+            if repository.active_signing_key(session) is None:
+                self.rotate_signing_key(session)
+                session.commit()
+
+    def service_key(self, session: Session, purpose: str) -> bytes:
+        key = self._service_keys.get(purpose)
+        if key is None:
+            row = repository.get_service_key(session, purpose)
+            if row is None:
+                raise RuntimeError(f"service key {purpose!r} missing: run the service bootstrap")
+            key = self.master.unwrap(row.wrapped, context=f"service:{purpose}")
+            self._service_keys[purpose] = key
+        return key
+
+    # -- holders' data keys -------------------------------------------------------------
+    def create_data_key(self, session: Session, owner_id: str) -> bytes:
+        key = generate_key()
+        session.add(
+            DataKey(owner_id=owner_id, wrapped=self.master.wrap(key, context=f"data:{owner_id}"))
+        )
+        session.flush()
+        return key
+
+    def data_key(self, session: Session, owner_id: str) -> bytes:
+        row = repository.get_data_key(session, owner_id)
+        if row is None:
+            raise KeyDestroyed(owner_id)
+        try:
+            return self.master.unwrap(row.wrapped, context=f"data:{owner_id}")
+        except DecryptionError as exc:
+            raise KeyDestroyed(owner_id) from exc
+
+    def destroy_data_key(self, session: Session, owner_id: str) -> bool:
+        return repository.delete_data_key(session, owner_id)
+
+    # -- signing keys -------------------------------------------------------------------
+    def rotate_signing_key(self, session: Session) -> SigningKey:
+        """Create a new ES256 key and make it the active one; old keys stay published."""
+        private_key = signing.generate_private_key()
+        jwk = signing.public_jwk_of(private_key)
+        row = SigningKey(
+            kid=jwk["kid"],
+            public_jwk=jwk,
+            private_wrapped=self.master.wrap(
+                signing.private_key_to_pem(private_key), context=f"signing:{jwk['kid']}"
+            ),
+            activated_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        with self._lock:
+            self._active = None
+        return row
+
+    def _active_key(self, session: Session) -> tuple[str, bytes]:
+        now = time.monotonic()
+        active = self._active
+        if active is not None and now - active[0] < ACTIVE_KEY_TTL:
+            return active[1], active[2]
+        row = repository.active_signing_key(session)
+        if row is None:
+            raise RuntimeError("no signing key: run the service bootstrap")
+        pem = self.master.unwrap(row.private_wrapped, context=f"signing:{row.kid}")
+        with self._lock:
+            self._active = (now, row.kid, pem)
+        return row.kid, pem
+
+    def sign(self, session: Session, payload: dict[str, Any], *, typ: str) -> str:
+        """A compact JWS over `payload` with the active signing key."""
+        kid, pem = self._active_key(session)
+        return signing.sign(payload, private_pem=pem, kid=kid, typ=typ)
+
+    def jwks(self, session: Session) -> dict[str, Any]:
+        return {
+            "keys": [dict(row.public_jwk) for row in repository.published_signing_keys(session)]
+        }
+
+    def public_key(self, session: Session, kid: str) -> JoseKey | None:
+        """The verification key for `kid`, cached for ACTIVE_KEY_TTL (withdrawal takes effect)."""
+        now = time.monotonic()
+        cached = self._public_keys.get(kid)
+        if cached is not None and now - cached[0] < ACTIVE_KEY_TTL:
+            return cached[1]
+        row = repository.get_signing_key(session, kid)
+        key = None
+        if row is not None and row.withdrawn_at is None:
+            key = signing.construct_public_key(row.public_jwk)
+        if len(self._public_keys) > 1024:
+            self._public_keys.clear()
+        self._public_keys[kid] = (now, key)
+        return key
+
+    def verify(
+        self, session: Session, token: str, *, typ: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Verify a JWS made by this service; raises `signing.SignatureError`."""
+        header = signing.read_header(token)
+        key = self.public_key(session, header["kid"])
+        keys = {header["kid"]: key} if key is not None else {}
+        return signing.verify(token, keys=keys, typ=typ)
+
+
+def load_master_key(settings: Any) -> MasterKey:
+    """The master key named by the settings.
+
+    Production: `CONSENT_MASTER_KEY` (checked by `Settings.check_production`). Development:
+    that variable when set, otherwise the key file `<data_dir>/master.key`, created with mode
+    0600 on first run.
+    """
+    from consent_service.crypto.envelope import (
+        LocalMasterKey,
+        MasterKeyError,
+        load_or_create_key_file,
+        parse_master_key,
+    )
+
+    if settings.master_key is not None:
+        return LocalMasterKey(parse_master_key(settings.master_key.get_secret_value()))
+    if settings.is_production:
+        raise MasterKeyError("CONSENT_MASTER_KEY is required in production")
+    return LocalMasterKey(load_or_create_key_file(settings.master_key_file))

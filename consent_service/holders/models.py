@@ -1,0 +1,29 @@
+"""Identity holders. Every personal field is ciphertext under the holder's own data key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from consent_service.db import UTCDateTime, utcnow
+
+
+class Holder(SQLModel, table=True):
+    __tablename__ = "holder"
+
+    id: str = Field(primary_key=True, max_length=40)
+    # ISO 3166-1 alpha-2 or ISO 3166-2; needed in clear by the consent rules (CA/NY/TN law).
+    jurisdiction: str = Field(max_length=6)
+    verification: str = Field(default="unverified", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set by erasure: the row stays as a tombstone, the ciphertexts below become unreadable.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    legal_name_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    stage_name_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    email_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    date_of_birth_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    date_of_death_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

@@ -1,0 +1,80 @@
+"""Routes: holder registration, the holder record, admin verification."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, status
+
+from consent_service.deps import Admin, CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
+from consent_service.errors import problem_responses
+from consent_service.holders import service as holders
+from consent_service.holders.models import Holder
+from consent_service.holders.schemas import (
+    HolderRecord,
+    HolderRegister,
+    HolderRegistered,
+    VerificationUpdate,
+)
+
+router = APIRouter(prefix="/v1/holders", tags=["holders"])
+
+
+def _record(holder: Holder, data: holders.HolderData) -> HolderRecord:
+    return HolderRecord(
+        id=holder.id,
+        legal_name=data.legal_name,
+        stage_name=data.stage_name,
+        email=data.email,
+        date_of_birth=data.date_of_birth,
+        date_of_death=data.date_of_death,
+        jurisdiction=holder.jurisdiction,
+        status=holders.status_on(data, date.today()),
+        verification=holder.verification,
+        created_at=holder.created_at,
+        verified_at=holder.verified_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HolderRegistered,
+    responses=problem_responses(400, 409, 413, 422),
+    summary="Register a holder (self-registration, or by an admin)",
+)
+def register_holder(
+    body: HolderRegister, session: SessionDep, keyring: KeyringDep, principal: OptionalPrincipal
+) -> HolderRegistered:
+    holder, data = holders.register_holder(session, keyring=keyring, actor=principal, data=body)
+    return HolderRegistered(
+        id=holder.id,
+        status=holders.status_on(data, date.today()),
+        verification=holder.verification,
+        created_at=holder.created_at,
+    )
+
+
+@router.get("/{holder_id}", response_model=HolderRecord, responses=problem_responses(401, 404))
+def get_holder(
+    holder_id: str, principal: CurrentPrincipal, session: SessionDep, keyring: KeyringDep
+) -> HolderRecord:
+    holder, data = holders.get_holder_record(
+        session, keyring=keyring, principal=principal, holder_id=holder_id
+    )
+    return _record(holder, data)
+
+
+@router.put(
+    "/{holder_id}/verification",
+    response_model=HolderRecord,
+    responses=problem_responses(401, 404, 422),
+    summary="Mark a holder's identity verified (admin)",
+)
+def set_verification(
+    holder_id: str, body: VerificationUpdate, admin: Admin, session: SessionDep, keyring: KeyringDep
+) -> HolderRecord:
+    holder, data = holders.set_verification(
+        session, keyring=keyring, admin=admin, holder_id=holder_id, verification=body.verification
+    )
+    return _record(holder, data)

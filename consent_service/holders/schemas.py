@@ -1,0 +1,80 @@
+"""Request and response bodies for holders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+JURISDICTION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+
+
+class HolderStatus(StrEnum):
+    living_adult = "living_adult"
+    minor = "minor"
+    deceased = "deceased"
+
+
+class HolderRegister(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    legal_name: str = Field(min_length=1, max_length=200)
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(min_length=12, max_length=256, description="At least 12 characters")
+    date_of_birth: date
+    jurisdiction: str = Field(pattern=JURISDICTION_PATTERN, examples=["GB", "US-CA"])
+    stage_name: str | None = Field(default=None, min_length=1, max_length=200)
+    date_of_death: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_make_sense(self) -> HolderRegister:
+        today = date.today()
+        if self.date_of_birth > today:
+            raise ValueError("date_of_birth is in the future")
+        if self.date_of_birth < date(1880, 1, 1):
+            raise ValueError("date_of_birth is before 1880")
+        if self.date_of_death is not None:
+            if self.date_of_death < self.date_of_birth:
+                raise ValueError("date_of_death is before date_of_birth")
+            if self.date_of_death > today:
+                raise ValueError("date_of_death is in the future")
+        return self
+
+
+class HolderRegistered(BaseModel):
+    id: str
+    status: HolderStatus
+    verification: str
+    created_at: datetime
+
+
+class HolderPublic(BaseModel):
+    """What a studio with a request or grant for the holder may see."""
+
+    id: str
+    status: HolderStatus
+    verification: str
+
+
+class HolderRecord(BaseModel):
+    """The full record: for the holder themself and for admins."""
+
+    id: str
+    legal_name: str
+    stage_name: str | None
+    email: str
+    date_of_birth: date
+    date_of_death: date | None
+    jurisdiction: str
+    status: HolderStatus
+    verification: str
+    created_at: datetime
+    verified_at: datetime | None
+
+
+class VerificationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verification: Literal["verified", "unverified"]

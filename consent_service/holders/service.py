@@ -1,0 +1,196 @@
+"""Holders: registration, the decrypted record, computed status, verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts import service as accounts
+from consent_service.accounts.models import Login
+from consent_service.accounts.principal import Principal, Role
+from consent_service.crypto.envelope import aad_for, decrypt, encrypt
+from consent_service.crypto.keyring import KeyDestroyed, Keyring
+from consent_service.db import utcnow
+from consent_service.errors import Conflict, NotFound
+from consent_service.holders import repository
+from consent_service.holders.models import Holder
+from consent_service.holders.schemas import HolderRegister, HolderStatus
+from consent_service.ids import new_id
+
+ENCRYPTED_FIELDS = ("legal_name", "stage_name", "email", "date_of_birth", "date_of_death")
+
+
+class EmailAlreadyRegistered(Conflict):
+    code, title = "email_already_registered", "This email is already registered"
+
+
+class HolderErased(NotFound):
+    code, title = "holder_erased", "This holder was erased"
+
+
+@dataclass(frozen=True, slots=True)
+class HolderData:
+    """A holder's personal fields in clear; lives only for the duration of a request."""
+
+    legal_name: str
+    stage_name: str | None
+    email: str
+    date_of_birth: date
+    date_of_death: date | None
+
+
+def status_on(data: HolderData, day: date) -> HolderStatus:
+    """Holder status on `day` (CONSENT_RULES.md, "Holder status"): computed, never typed in."""
+    if data.date_of_death is not None and data.date_of_death <= day:
+        return HolderStatus.deceased
+    return (
+        HolderStatus.minor
+        if eighteenth_birthday(data.date_of_birth) > day
+        else HolderStatus.living_adult
+    )
+
+
+def eighteenth_birthday(date_of_birth: date) -> date:
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + 18)
+    except ValueError:  # born on 29 February: the birthday is 1 March in a common year
+        return date(date_of_birth.year + 18, 3, 1)
+
+
+def _aad(holder_id: str, field: str) -> bytes:
+    return aad_for("holder", holder_id, field)
+
+
+def _seal(key: bytes, holder_id: str, field: str, value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    return encrypt(key, value.encode("utf-8"), aad=_aad(holder_id, field))
+
+
+def _open(key: bytes, holder_id: str, field: str, blob: bytes | None) -> str | None:
+    if blob is None:
+        return None
+    return decrypt(key, blob, aad=_aad(holder_id, field)).decode("utf-8")
+
+
+def decrypt_holder(session: Session, keyring: Keyring, holder: Holder) -> HolderData:
+    if holder.erased_at is not None:
+        raise HolderErased()
+    try:
+        key = keyring.data_key(session, holder.id)
+    except KeyDestroyed as exc:
+        raise HolderErased() from exc
+    dod = _open(key, holder.id, "date_of_death", holder.date_of_death_enc)
+    return HolderData(
+        legal_name=_open(key, holder.id, "legal_name", holder.legal_name_enc) or "",
+        stage_name=_open(key, holder.id, "stage_name", holder.stage_name_enc),
+        email=_open(key, holder.id, "email", holder.email_enc) or "",
+        date_of_birth=date.fromisoformat(
+            _open(key, holder.id, "date_of_birth", holder.date_of_birth_enc) or ""
+        ),
+        date_of_death=date.fromisoformat(dod) if dod else None,
+    )
+
+
+def register_holder(
+    session: Session, *, keyring: Keyring, actor: Principal | None, data: HolderRegister
+) -> tuple[Holder, HolderData]:
+    """Create a holder, its data key, its encrypted record and its password login."""
+    email = str(data.email)
+    if accounts.email_taken(session, keyring=keyring, email=email):
+        raise EmailAlreadyRegistered()
+    holder_id = new_id("hld")
+    key = keyring.create_data_key(session, holder_id)
+    holder = Holder(
+        id=holder_id,
+        jurisdiction=data.jurisdiction,
+        legal_name_enc=_seal(key, holder_id, "legal_name", data.legal_name),
+        stage_name_enc=_seal(key, holder_id, "stage_name", data.stage_name),
+        email_enc=_seal(key, holder_id, "email", email),
+        date_of_birth_enc=_seal(key, holder_id, "date_of_birth", data.date_of_birth.isoformat()),
+        date_of_death_enc=_seal(
+            key,
+            holder_id,
+            "date_of_death",
+            data.date_of_death.isoformat() if data.date_of_death else None,
+        ),
+    )
+    repository.add(session, holder)
+    try:
+        accounts.create_login(
+            session,
+            keyring=keyring,
+            email=email,
+            password=data.password,
+            principal_kind="holder",
+            principal_id=holder_id,
+        )
+    except IntegrityError as exc:  # a concurrent registration of the same email won the race
+        raise EmailAlreadyRegistered() from exc
+    audit.record(
+        session,
+        actor_id=actor.actor_id if actor else holder_id,
+        action="holder.registered",
+        subjects={"holder_id": holder_id},
+        payload={"by": actor.role.value if actor else "self"},
+    )
+    clear = HolderData(
+        legal_name=data.legal_name,
+        stage_name=data.stage_name,
+        email=email,
+        date_of_birth=data.date_of_birth,
+        date_of_death=data.date_of_death,
+    )
+    return holder, clear
+
+
+def may_read_full_record(principal: Principal, holder_id: str) -> bool:
+    return principal.is_admin or (
+        principal.role is Role.holder
+        and principal.holder_id == holder_id
+        and principal.representative_kind is None
+    )
+
+
+def get_holder_record(
+    session: Session, *, keyring: Keyring, principal: Principal, holder_id: str
+) -> tuple[Holder, HolderData]:
+    """The full record, for the holder and admins; 404 for everyone else."""
+    holder = repository.get(session, holder_id)
+    if holder is None or not may_read_full_record(principal, holder_id):
+        raise NotFound("No such holder")
+    return holder, decrypt_holder(session, keyring, holder)
+
+
+def set_verification(
+    session: Session, *, keyring: Keyring, admin: Principal, holder_id: str, verification: str
+) -> tuple[Holder, HolderData]:
+    holder = repository.get_for_update(session, holder_id)
+    if holder is None:
+        raise NotFound("No such holder")
+    data = decrypt_holder(session, keyring, holder)
+    if holder.verification != verification:
+        holder.verification = verification
+        holder.verified_at = utcnow() if verification == "verified" else None
+        repository.add(session, holder)
+        audit.record(
+            session,
+            actor_id=admin.actor_id,
+            action=f"holder.{verification}",
+            subjects={"holder_id": holder.id},
+        )
+    return holder, data
+
+
+def _resolve_holder_login(session: Session, login: Login) -> Principal | None:
+    holder = repository.get(session, login.principal_id)
+    if holder is None or holder.erased_at is not None:
+        return None
+    return Principal(role=Role.holder, actor_id=holder.id, holder_id=holder.id)
+
+
+accounts.register_principal_resolver("holder", _resolve_holder_login)

@@ -1,0 +1,65 @@
+"""create_app(): settings, keys, database, routers, error handlers and middleware."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from consent_service import __version__
+from consent_service.accounts import passwords
+from consent_service.accounts.router import router as accounts_router
+from consent_service.config import Settings, get_settings
+from consent_service.crypto.keyring import Keyring, load_master_key
+from consent_service.crypto.router import router as keys_router
+from consent_service.db import make_engine
+from consent_service.errors import install_error_handlers
+from consent_service.holders.router import router as holders_router
+from consent_service.ops.middleware import RequestMiddleware, configure_logging
+from consent_service.ops.router import router as ops_router
+
+log = logging.getLogger("consent_service")
+
+DESCRIPTION = """
+Consent and licence registry for the use of people's likeness (face, voice, body) in synthetic
+media. Holders grant and withdraw informed consent; studios receive signed licences (ES256 JWTs)
+and check them online or offline; auditors export and verify the tamper-evident consent log.
+
+Errors are `application/problem+json` (RFC 9457) with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_production()
+    configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    passwords.configure(
+        time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib
+    )
+    engine = make_engine(settings.resolved_database_url)
+    keyring = Keyring(load_master_key(settings))
+    keyring.bootstrap(engine)
+
+    app = FastAPI(title="consent_service", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.keyring = keyring
+    app.state.readiness_checks = {}
+
+    install_error_handlers(app)
+    for router in (ops_router, keys_router, accounts_router, holders_router):
+        app.include_router(router)
+
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        large_body_paths={},
+    )
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory consent_service.main:app_factory`."""
+    return create_app()

@@ -1,0 +1,20 @@
+"""Every table, imported in one place for alembic's autogenerate and for tests."""
+
+from consent_service.accounts.models import ApiKey, Login, Organization
+from consent_service.audit.models import AuditEvent, AuditHead
+from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
+from consent_service.db import metadata
+from consent_service.holders.models import Holder
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "AuditHead",
+    "DataKey",
+    "Holder",
+    "Login",
+    "Organization",
+    "ServiceKey",
+    "SigningKey",
+    "metadata",
+]

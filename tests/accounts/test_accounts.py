@@ -1,0 +1,101 @@
+"""Organizations, API keys, password login and authorisation, through the HTTP API."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from consent_service.accounts import passwords
+from tests.conftest import bearer
+
+
+def test_admin_creates_a_studio_and_its_key_authenticates(client: TestClient, admin_headers):
+    r = client.post(
+        "/v1/organizations", json={"name": "Acme Pictures", "kind": "studio"}, headers=admin_headers
+    )
+    assert r.status_code == 201
+    org = r.json()
+    assert org["id"].startswith("org_") and org["kind"] == "studio"
+
+    r = client.post(
+        f"/v1/organizations/{org['id']}/api-keys",
+        json={"name": "render farm"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201
+    key = r.json()["key"]
+    assert key.startswith("csk_")
+
+    listed = client.get(f"/v1/organizations/{org['id']}/api-keys", headers=admin_headers).json()
+    assert [k["id"] for k in listed["items"]] == [r.json()["id"]]
+    assert "key" not in listed["items"][0], "the key is shown once, at creation only"
+
+
+def test_revoked_api_key_is_refused_with_401(client: TestClient, admin_headers, studio):
+    assert client.get("/v1/holders/hld_x", headers=studio.headers).status_code == 404
+    key_id = client.get(f"/v1/organizations/{studio.id}/api-keys", headers=admin_headers).json()[
+        "items"
+    ][0]["id"]
+    r = client.delete(f"/v1/organizations/{studio.id}/api-keys/{key_id}", headers=admin_headers)
+    assert r.status_code == 204
+    r = client.get("/v1/holders/hld_x", headers=studio.headers)
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "unauthenticated"
+
+
+def test_unknown_and_malformed_credentials_are_401(client: TestClient):
+    for header in ("Bearer csk_not-a-key", "Bearer not.a.jwt", "Basic abc", "Bearer "):
+        r = client.get("/v1/holders/hld_x", headers={"Authorization": header})
+        assert r.status_code == 401, header
+        assert r.json()["code"] == "unauthenticated"
+    assert client.get("/v1/holders/hld_x").status_code == 401
+
+
+def test_non_admins_cannot_manage_organizations(client: TestClient, studio, holder):
+    for headers in (studio.headers, holder.headers):
+        r = client.post("/v1/organizations", json={"name": "x", "kind": "studio"}, headers=headers)
+        assert r.status_code == 404
+        assert client.get("/v1/organizations", headers=headers).status_code == 404
+
+
+def test_login_with_wrong_password_and_unknown_email_look_the_same(
+    client: TestClient, holder, monkeypatch
+):
+    calls: list[str] = []
+    real = passwords._hasher
+
+    class Spy(type(real)):  # type: ignore[misc]
+        def verify(self, hash_, password):  # noqa: ANN001
+            calls.append(hash_)
+            return super().verify(hash_, password)
+
+    monkeypatch.setattr(
+        passwords, "_hasher", Spy(time_cost=real.time_cost, memory_cost=real.memory_cost)
+    )
+    wrong = client.post("/v1/auth/token", data={"username": holder.email, "password": "nope"})
+    unknown = client.post(
+        "/v1/auth/token", data={"username": "nobody@example.org", "password": "nope"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    # Same work on both paths: exactly one argon2 verification each.
+    assert len(calls) == 2
+
+
+def test_access_token_is_an_es256_jwt_bound_to_this_service(client: TestClient, holder):
+    import base64
+    import json
+
+    header = json.loads(base64.urlsafe_b64decode(holder.token.split(".")[0] + "=="))
+    assert header["alg"] == "ES256" and header["typ"] == "at+jwt"
+    # A token with a flipped signature byte is refused.
+    head, payload, sig = holder.token.split(".")
+    forged = f"{head}.{payload}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}"
+    assert client.get(f"/v1/holders/{holder.id}", headers=bearer(forged)).status_code == 401
+
+
+def test_login_form_is_validated(client: TestClient):
+    r = client.post("/v1/auth/token", data={"username": "a@b.c"})
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation_error"
+    assert any(e["field"] == "password" for e in r.json()["errors"])

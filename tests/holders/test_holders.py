@@ -1,0 +1,185 @@
+"""Holder registration and records: validation, privacy, encryption at rest."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer
+
+VALID = {
+    "legal_name": "Octavia Example-Person",
+    "email": "octavia@example.org",
+    "password": "a long enough passphrase",
+    "date_of_birth": "1985-02-03",
+    "jurisdiction": "US-CA",
+    "stage_name": "Tavi Stardust",
+}
+
+
+def _table_counts(app) -> dict[str, int]:
+    with app.state.engine.connect() as conn:
+        names = sa.inspect(conn).get_table_names()
+        return {
+            n: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one()
+            for n in names
+            if n != "alembic_version"
+        }
+
+
+def test_holder_registers_logs_in_and_reads_own_record(client: TestClient):
+    r = client.post("/v1/holders", json=VALID)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["id"].startswith("hld_")
+    assert created["status"] == "living_adult" and created["verification"] == "unverified"
+
+    token = client.post(
+        "/v1/auth/token", data={"username": VALID["email"], "password": VALID["password"]}
+    ).json()
+    record = client.get(
+        f"/v1/holders/{created['id']}", headers=bearer(token["access_token"])
+    ).json()
+    assert record["legal_name"] == VALID["legal_name"]
+    assert record["stage_name"] == VALID["stage_name"]
+    assert record["email"] == VALID["email"]
+    assert record["date_of_birth"] == VALID["date_of_birth"]
+    assert record["jurisdiction"] == "US-CA"
+    assert token["token_type"] == "bearer" and token["expires_in"] > 0
+
+
+def test_status_is_computed_from_dates(client: TestClient, register_holder):
+    today = date.today()
+    minor = register_holder(date_of_birth=today.replace(year=today.year - 12).isoformat())
+    assert client.get(f"/v1/holders/{minor.id}", headers=minor.headers).json()["status"] == "minor"
+    r = client.post(
+        "/v1/holders", json={**VALID, "email": "estate@example.org", "date_of_death": "2020-01-01"}
+    )
+    assert r.status_code == 201 and r.json()["status"] == "deceased"
+
+
+def test_duplicate_email_is_refused_with_409_case_insensitively(client: TestClient):
+    assert client.post("/v1/holders", json=VALID).status_code == 201
+    r = client.post("/v1/holders", json={**VALID, "email": VALID["email"].upper()})
+    assert r.status_code == 409
+    assert r.json()["code"] == "email_already_registered"
+
+
+def test_holder_cannot_read_another_holder(client: TestClient, register_holder):
+    a, b = register_holder(), register_holder()
+    r = client.get(f"/v1/holders/{b.id}", headers=a.headers)
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_studio_key_cannot_read_a_holder(client: TestClient, holder, studio):
+    assert client.get(f"/v1/holders/{holder.id}", headers=studio.headers).status_code == 404
+
+
+def test_admin_reads_and_verifies_a_holder(client: TestClient, holder, admin_headers):
+    assert client.get(f"/v1/holders/{holder.id}", headers=admin_headers).status_code == 200
+    r = client.put(
+        f"/v1/holders/{holder.id}/verification",
+        json={"verification": "verified"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200 and r.json()["verification"] == "verified"
+    r = client.put(
+        f"/v1/holders/{holder.id}/verification",
+        json={"verification": "verified"},
+        headers=holder.headers,
+    )
+    assert r.status_code == 404
+
+
+def test_invalid_registrations_are_refused_and_nothing_is_written(client: TestClient, app):
+    before = _table_counts(app)
+    bad_bodies = [
+        ({**VALID, "email": "not-an-email"}, "email"),
+        ({**VALID, "password": "short"}, "password"),
+        ({**VALID, "date_of_birth": "2999-01-01"}, ""),
+        ({**VALID, "date_of_birth": 19850203}, "date_of_birth"),
+        ({**VALID, "jurisdiction": "Britain"}, "jurisdiction"),
+        ({**VALID, "legal_name": ""}, "legal_name"),
+        ({**VALID, "date_of_death": "1980-01-01"}, ""),
+        ({**VALID, "is_admin": True}, "is_admin"),
+        ({k: v for k, v in VALID.items() if k != "email"}, "email"),
+        ([VALID], ""),
+    ]
+    for body, field in bad_bodies:
+        r = client.post("/v1/holders", json=body)
+        assert r.status_code == 422, (body, r.text)
+        problem = r.json()
+        assert r.headers["content-type"] == "application/problem+json"
+        assert problem["code"] == "validation_error" and problem["errors"]
+        if field:
+            assert any(e["field"] == field for e in problem["errors"]), (field, problem)
+    assert _table_counts(app) == before
+
+
+def test_malformed_json_and_oversized_bodies_are_4xx_problems(client: TestClient, app):
+    before = _table_counts(app)
+    r = client.post(
+        "/v1/holders", content=b'{"legal_name": ', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400 and r.json()["code"] == "malformed_body"
+    huge = {**VALID, "legal_name": "x" * 2_000_000}
+    r = client.post("/v1/holders", json=huge)
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+
+    # A body that grows past the limit without announcing its length (chunked).
+    def chunks():
+        yield b'{"legal_name": "'
+        for _ in range(300):
+            yield b"y" * 8192
+        yield b'"}'
+
+    r = client.post("/v1/holders", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert _table_counts(app) == before
+
+
+def test_personal_data_is_not_stored_in_clear(client: TestClient, app, settings):
+    body = {
+        **VALID,
+        "legal_name": "Zanzibar Quokkafeather",
+        "email": "quokka.zz@example.org",
+        "stage_name": "Marmalade Thunderclap",
+    }
+    assert client.post("/v1/holders", json=body).status_code == 201
+    secrets_in_clear = [b"Zanzibar", b"Quokkafeather", b"quokka.zz", b"Marmalade", b"1985-02-03"]
+    with app.state.engine.connect() as conn:
+        dump = []
+        for table in sa.inspect(conn).get_table_names():
+            for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
+                dump.append(repr(tuple(row)).encode())
+    blob = b"\n".join(dump)
+    for needle in secrets_in_clear:
+        assert needle not in blob, needle
+    if settings.resolved_database_url.startswith("sqlite"):
+        app.state.engine.dispose()
+        db_file = settings.resolved_database_url.removeprefix("sqlite:///")
+        raw = b""
+        for suffix in ("", "-wal"):
+            try:
+                with open(db_file + suffix, "rb") as fh:
+                    raw += fh.read()
+            except FileNotFoundError:
+                pass
+        for needle in secrets_in_clear:
+            assert needle not in raw, needle
+
+
+def test_every_registration_writes_an_audit_event_without_personal_data(client: TestClient, app):
+    assert client.post("/v1/holders", json=VALID).status_code == 201
+    with app.state.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT seq, action, event_json FROM audit_event ORDER BY seq")
+        ).all()
+    actions = [r.action for r in rows]
+    assert "holder.registered" in actions
+    assert [r.seq for r in rows] == list(range(len(rows)))
+    for row in rows:
+        assert "Octavia" not in row.event_json and "octavia@" not in row.event_json
