@@ -54,7 +54,11 @@ def signature(name: str = "Imogen Testperson") -> dict[str, str]:
     return {"signed_name": name, "method": "typed_name"}
 
 
-COURT_APPROVAL = {"court": "Family Court at Leeds", "case_number": "LS-2026-0042", "date": "2026-10-01"}
+COURT_APPROVAL = {
+    "court": "Family Court at Leeds",
+    "case_number": "LS-2026-0042",
+    "date": "2026-10-01",
+}
 
 
 @pytest.fixture
@@ -90,9 +94,7 @@ def grant(
 def add_representative(client: TestClient) -> Callable[..., HolderAccount]:
     """Record a representative for a holder and log it in; returns its account."""
 
-    def add(
-        holder_id: str, kind: str, headers: dict[str, str], **overrides: Any
-    ) -> HolderAccount:
+    def add(holder_id: str, kind: str, headers: dict[str, str], **overrides: Any) -> HolderAccount:
         email = f"{kind}-{secrets.token_hex(4)}@example.org"
         body: dict[str, Any] = {
             "kind": kind,

@@ -57,9 +57,10 @@ def test_adult_requests_reads_notice_accepts_and_withdraws(
     again = client.post(f"/v1/consents/{consent['id']}/withdraw", headers=holder.headers)
     assert again.status_code == 200
     assert again.json()["status"] == "withdrawn" and again.json()["receipt"] == receipt
-    assert client.get(f"/v1/consents/{consent['id']}", headers=studio.headers).json()[
-        "status"
-    ] == "withdrawn"
+    assert (
+        client.get(f"/v1/consents/{consent['id']}", headers=studio.headers).json()["status"]
+        == "withdrawn"
+    )
     latest = client.get(f"/v1/consents/{consent['id']}/receipt", headers=holder.headers).json()
     assert latest["receipt"] == receipt and latest["consent_state"] == "withdrawn"
 
@@ -129,8 +130,7 @@ def test_someone_elses_request_and_consent_answer_404(
     for headers in (stranger.headers, other_studio.headers, auditor.headers, admin_headers):
         assert client.get(f"/v1/consent-requests/{req}", headers=headers).status_code == 404
         assert (
-            client.get(f"/v1/consents/{grant['consent']['id']}", headers=headers).status_code
-            == 404
+            client.get(f"/v1/consents/{grant['consent']['id']}", headers=headers).status_code == 404
         )
     cid = grant["consent"]["id"]
     for headers in (stranger.headers, other_studio.headers, studio.headers):
@@ -186,7 +186,9 @@ def test_revoke_needs_a_guardian_executor_or_admin_and_a_reason(
     cid = grant["consent"]["id"]
     r = client.post(f"/v1/consents/{cid}/revoke", json={"reason": "x"}, headers=holder.headers)
     assert r.status_code == 403 and r.json()["code"] == "not_permitted"
-    assert client.post(f"/v1/consents/{cid}/revoke", json={}, headers=admin_headers).status_code == 422
+    assert (
+        client.post(f"/v1/consents/{cid}/revoke", json={}, headers=admin_headers).status_code == 422
+    )
     r = client.post(
         f"/v1/consents/{cid}/revoke", json={"reason": "court order 77"}, headers=admin_headers
     )
