@@ -245,3 +245,17 @@ def test_client_evidence_is_hashed_and_never_stored_in_clear(
             rows = conn.execute(sa.text(f"SELECT * FROM {table}")).all()
             dump = repr(rows)
             assert "UniqueBrowser" not in dump and "Signed Name Zq" not in dump, table
+
+
+def test_openapi_lists_the_consent_routes_and_their_problems(client: TestClient):
+    spec = client.get("/openapi.json").json()
+    for path in (
+        "/v1/consent-requests",
+        "/v1/consent-requests/{request_id}/accept",
+        "/v1/consents/{consent_id}/withdraw",
+        "/v1/consents/{consent_id}/receipt",
+        "/v1/holders/{holder_id}/representatives",
+    ):
+        assert path in spec["paths"], path
+    accept_responses = spec["paths"]["/v1/consent-requests/{request_id}/accept"]["post"]
+    assert {"404", "409", "422"} <= accept_responses["responses"].keys()
