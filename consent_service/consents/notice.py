@@ -32,8 +32,9 @@ class NoticeTemplate:
 _EN_BODY = """\
 CONSENT NOTICE (template $template_version, language $language)
 
-$studio_name ($studio_id) asks for your consent to create and use a digital replica of your
-likeness for the project "$project".
+$studio_name (registry id $studio_id)
+asks for your consent to create and use a digital replica of your likeness
+for the project "$project".
 
 1. WHAT WILL BE MADE
    Parts of your likeness: $attributes

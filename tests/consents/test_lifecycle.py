@@ -259,3 +259,31 @@ def test_openapi_lists_the_consent_routes_and_their_problems(client: TestClient)
         assert path in spec["paths"], path
     accept_responses = spec["paths"]["/v1/consent-requests/{request_id}/accept"]["post"]
     assert {"404", "409", "422"} <= accept_responses["responses"].keys()
+
+
+def test_lists_are_paginated_and_filtered_by_status(
+    client: TestClient, holder, studio, request_consent
+):
+    made = [request_consent(holder.id)["id"] for _ in range(5)]
+    accept(
+        client,
+        holder.headers,
+        client.get(f"/v1/consent-requests/{made[0]}", headers=holder.headers).json(),
+    )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        url = "/v1/consent-requests?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=studio.headers).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == 5
+    pending = client.get("/v1/consent-requests?status=pending", headers=holder.headers).json()
+    assert made[0] not in [r["id"] for r in pending["items"]] and len(pending["items"]) == 4
+    active = client.get("/v1/consents?status=active", headers=holder.headers).json()["items"]
+    assert len(active) == 1
+    assert client.get("/v1/consents?status=withdrawn", headers=holder.headers).json()["items"] == []
+    r = client.get("/v1/consents?cursor=not-a-cursor", headers=holder.headers)
+    assert r.status_code == 400 and r.json()["code"] == "bad_cursor"
