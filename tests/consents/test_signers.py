@@ -131,6 +131,11 @@ def test_agent_cannot_sign_but_an_attorney_can_for_a_living_adult(
     r = accept(client, attorney.headers, req)
     assert r.status_code == 201
     assert r.json()["consent"]["signature"]["role"] == "representative"
+    cid = r.json()["consent"]["id"]
+    r = client.post(f"/v1/consents/{cid}/revoke", json={"reason": "x"}, headers=guardian.headers)
+    assert r.status_code == 403, "a guardian has no authority over an adult's consent"
+    r = client.post(f"/v1/consents/{cid}/withdraw", headers=attorney.headers)
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
 
 
 def test_representatives_are_added_by_the_holder_or_an_admin_only(
