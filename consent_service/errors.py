@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -150,8 +151,20 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the schemas let through (e.g. a NUL character, which
+    # PostgreSQL text cannot hold). The transaction is rolled back: nothing was written.
+    return problem(
+        status=422,
+        code="unstorable_value",
+        title="A value cannot be stored",
+        detail="A field holds a value the database cannot store (for example a NUL character)",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(DataError, _data_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
 

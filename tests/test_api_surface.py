@@ -36,6 +36,7 @@ JUNK_BODIES = [
     b'{"a": ' * 50 + b"1" + b"}" * 50,
     '{"\u0000": "\ud800"}'.encode("utf-8", "surrogatepass"),
     b"\xff\xfe\xfd",
+    b'{"name": "nul\\u0000inside", "reason": "\\u0000", "kind": "studio"}',
 ]
 JUNK_IDS = ["x", "hld_" + "a" * 24, "%00", "..%2F..%2Fetc", "a" * 300, "' OR 1=1 --"]
 

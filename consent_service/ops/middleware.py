@@ -60,6 +60,15 @@ class RequestMiddleware:
         limit = self._limit_for(scope["path"])
         status_holder: dict[str, Any] = {"status": 500, "started": False}
 
+        if "\x00" in scope["path"] or b"\x00" in scope.get("query_string", b"") or (
+            b"%00" in scope.get("query_string", b"")
+        ):
+            await self._problem(
+                send, 400, "invalid_characters", "The URL contains a NUL character", request_id
+            )
+            self._log(scope, 400, started, request_id)
+            return
+
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(send, limit, request_id)
@@ -96,19 +105,26 @@ class RequestMiddleware:
             self._log(scope, status_holder["status"], started, request_id)
 
     async def _too_large(self, send: Send, limit: int, request_id: str) -> None:
+        detail = f"The body exceeds the limit of {limit} bytes for this route"
+        await self._problem(send, 413, "payload_too_large", detail, request_id)
+
+    async def _problem(
+        self, send: Send, status: int, code: str, detail: str, request_id: str
+    ) -> None:
+        titles = {413: "The request body is too large", 400: "Bad request"}
         body = json.dumps(
             {
-                "type": "/problems/payload_too_large",
-                "title": "The request body is too large",
-                "status": 413,
-                "detail": f"The body exceeds the limit of {limit} bytes for this route",
-                "code": "payload_too_large",
+                "type": f"/problems/{code}",
+                "title": titles.get(status, "Request cannot be processed"),
+                "status": status,
+                "detail": detail,
+                "code": code,
             }
         ).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
