@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from consent_service import __version__
 from consent_service.accounts import passwords
 from consent_service.accounts.router import router as accounts_router
+from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.router import router as keys_router
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
-    for router in (ops_router, keys_router, accounts_router, holders_router):
+    for router in (ops_router, keys_router, accounts_router, holders_router, audit_router):
         app.include_router(router)
 
     app.add_middleware(

@@ -19,8 +19,12 @@ from sqlmodel import Session
 
 from consent_service.audit import repository
 from consent_service.audit.models import AuditEvent
+from consent_service.audit.offline import CHECKPOINT_TYP
+from consent_service.audit.tree import LogTree, open_tree
 from consent_service.canonical import canonical_json
+from consent_service.crypto.keyring import Keyring
 from consent_service.db import rfc3339, utcnow
+from consent_service.errors import DomainError, NotFound
 
 PERSONAL_FIELD_NAMES = frozenset(
     {
@@ -104,3 +108,116 @@ def event_document(row: AuditEvent) -> dict[str, Any]:
     """The event as stored (the object whose canonical bytes are hashed)."""
     doc: dict[str, Any] = json.loads(row.event_json)
     return doc
+
+
+# -- checkpoints, proofs, reading the log ---------------------------------------------------------
+
+
+class ProofOutOfRange(DomainError):
+    code, status, title = "proof_out_of_range", 400, "Tree size or seq outside the log"
+
+
+def checkpoint_for(session: Session, *, keyring: Keyring, tree: LogTree) -> dict[str, Any]:
+    """A signed checkpoint `{tree_size, root_hash, timestamp, signature}` for `tree`.
+
+    `signature` is a compact ES256 JWS (typ `checkpoint+jwt`) whose payload holds exactly the
+    other three fields, verifiable with the keys of /.well-known/jwks.json.
+    """
+    body: dict[str, Any] = {
+        "tree_size": tree.tree_size,
+        "root_hash": tree.root().hex(),
+        "timestamp": rfc3339(utcnow()),
+    }
+    return {**body, "signature": keyring.sign(session, body, typ=CHECKPOINT_TYP)}
+
+
+def current_tree(session: Session) -> LogTree:
+    """The tree over every committed event."""
+    return open_tree(session, repository.committed_size(session))
+
+
+def latest_checkpoint(session: Session, *, keyring: Keyring) -> dict[str, Any]:
+    """The signed checkpoint of the log as committed now."""
+    return checkpoint_for(session, keyring=keyring, tree=current_tree(session))
+
+
+def _tree_at(session: Session, tree_size: int | None) -> LogTree:
+    committed = repository.committed_size(session)
+    size = committed if tree_size is None else tree_size
+    if not 0 <= size <= committed:
+        raise ProofOutOfRange(f"tree_size must be between 0 and {committed}")
+    return open_tree(session, size)
+
+
+def inclusion_proof(session: Session, *, seq: int, tree_size: int | None) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of event `seq` in the tree of `tree_size` (default: current)."""
+    tree = _tree_at(session, tree_size)
+    if not 0 <= seq < tree.tree_size:
+        raise ProofOutOfRange(f"seq must be between 0 and {tree.tree_size - 1}")
+    row = repository.event_by_seq(session, seq)
+    assert row is not None  # every seq below the committed head exists
+    return {
+        "seq": seq,
+        "tree_size": tree.tree_size,
+        "leaf_hash": row.leaf_hash,
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(seq)],
+        "root_hash": tree.root().hex(),
+    }
+
+
+def consistency_proof(session: Session, *, from_size: int, to_size: int | None) -> dict[str, Any]:
+    """RFC 9162 consistency proof that the tree of `to_size` extends the tree of `from_size`."""
+    tree = _tree_at(session, to_size)
+    if not 1 <= from_size <= tree.tree_size:
+        raise ProofOutOfRange(f"from_size must be between 1 and {tree.tree_size}")
+    return {
+        "from_size": from_size,
+        "to_size": tree.tree_size,
+        "from_root": tree.subtree_hash(0, from_size).hex(),
+        "to_root": tree.root().hex(),
+        "consistency_proof": [h.hex() for h in tree.consistency_proof(from_size)],
+    }
+
+
+def event_line(seq: int, leaf_hash_hex: str, event_json: str) -> dict[str, Any]:
+    """The export line of one event: `{"seq", "leaf_hash", "event"}`."""
+    return {"seq": seq, "leaf_hash": leaf_hash_hex, "event": json.loads(event_json)}
+
+
+def list_events(session: Session, *, after: int, limit: int) -> dict[str, Any]:
+    """Events with seq > `after`, in sequence order, and the `after` of the next page."""
+    rows = repository.event_lines_between(session, after + 1, after + 1 + limit)
+    size = repository.committed_size(session)
+    items = [event_line(*row) for row in rows]
+    next_after = rows[-1][0] if rows and rows[-1][0] < size - 1 else None
+    return {"items": items, "next_after": next_after}
+
+
+def events_for_holder_document(session: Session, holder_id: str) -> list[dict[str, Any]]:
+    """Every event filed under `holder_id`, as export lines, for the holder's own export.
+
+    Each line can be proven later with `holder_inclusion_proof` (its `seq` is in the receipt).
+    """
+    return [
+        event_line(row.seq, row.leaf_hash, row.event_json)
+        for row in repository.events_for_holder(session, holder_id)
+    ]
+
+
+def holder_inclusion_proof(
+    session: Session, *, keyring: Keyring, holder_id: str, seq: int
+) -> dict[str, Any]:
+    """The event `seq` filed under `holder_id`, its inclusion proof and a signed checkpoint.
+
+    NotFound when the event is not the holder's (or does not exist): a holder learns nothing
+    about other people's events.
+    """
+    row = repository.event_by_seq(session, seq) if seq >= 0 else None
+    if row is None or row.holder_id != holder_id:
+        raise NotFound()
+    tree = current_tree(session)
+    return {
+        **event_line(row.seq, row.leaf_hash, row.event_json),
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(seq)],
+        "checkpoint": checkpoint_for(session, keyring=keyring, tree=tree),
+    }
