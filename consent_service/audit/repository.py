@@ -11,17 +11,44 @@ from sqlmodel import Session, col, select
 
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 
+_head_table = AuditHead.__table__  # type: ignore[attr-defined]
+# Built once: appends are the hot path (every state change makes one).
+_TAKE_NEXT_SEQ = (
+    sa.update(_head_table)
+    .where(_head_table.c.id == 1)
+    .values(next_seq=_head_table.c.next_seq + 1)
+    .returning(_head_table.c.next_seq)
+)
+_INSERT_EVENT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
-def lock_head(session: Session) -> AuditHead:
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
+
+def take_next_seq(session: Session) -> int:
+    """Hand out the next sequence number, locking the head row until the transaction ends.
+
+    One statement (`UPDATE ... RETURNING`): it takes the row lock, so concurrent appenders
+    queue in commit order, and a rollback gives the number back. Costs the same at any size.
+    """
+    value = session.connection().execute(_TAKE_NEXT_SEQ).scalar_one_or_none()
+    if value is None:
         raise RuntimeError("audit_head row missing: the database was not migrated")
-    return head
+    return int(value) - 1
 
 
 def add_event(session: Session, event: AuditEvent) -> None:
-    session.add(event)
-    session.flush()
+    """Insert one event (Core insert: the row is never loaded or changed through the ORM)."""
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "seq": event.seq,
+            "occurred_at": event.occurred_at,
+            "actor_id": event.actor_id,
+            "action": event.action,
+            "holder_id": event.holder_id,
+            "subject_ids": event.subject_ids,
+            "event_json": event.event_json,
+            "leaf_hash": event.leaf_hash,
+        },
+    )
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:

@@ -76,10 +76,7 @@ def record(
     payload = dict(payload or {})
     _check_no_personal_data(payload)
     holder_id = holder_id or subjects.get("holder_id")
-    head = repository.lock_head(session)
-    seq = head.next_seq
-    head.next_seq = seq + 1
-    session.add(head)
+    seq = repository.take_next_seq(session)
     occurred_at = utcnow()
     event = {
         "seq": seq,
