@@ -4,9 +4,10 @@
     .venv/bin/python bench/audit.py --backend postgresql \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-1. Fills a fresh database with `--events` events through `audit.record` (the service layer),
-   committing every `--fill-batch` events (filling is not what is measured).
-2. Appends `--append-events` more, each in its own transaction (the append rate).
+1. Fills a fresh database with `--events` events through `audit.record_many` (the service
+   layer's bulk append), one transaction per `--fill-batch` events (not what is measured).
+2. Appends `--append-events` more through `audit.record`, each in its own transaction (the
+   append rate).
 3. Serves the app with uvicorn in a subprocess, asks for a checkpoint once (this fills the
    subtree cache; reported as `first_checkpoint_s`), then streams the complete JSON Lines export
    to a file and reads the server's peak resident memory (VmHWM from /proc).
@@ -39,6 +40,7 @@ from sqlmodel import Session
 from consent_service import audit, migrations
 from consent_service.accounts import service as accounts
 from consent_service.audit import offline
+from consent_service.audit import service as audit_service
 from consent_service.db import make_engine
 
 TARGETS = {
@@ -93,8 +95,9 @@ def fill(engine: sa.Engine, events: int, batch: int) -> float:
     done = 0
     while done < events:
         with Session(engine) as session:
-            for i in range(done, min(done + batch, events)):
-                audit.record(session, **event_args(i))
+            audit_service.record_many(
+                session, [event_args(i) for i in range(done, min(done + batch, events))]
+            )
             session.commit()
         done = min(done + batch, events)
         if done % 100_000 < batch:

@@ -32,7 +32,7 @@ from consent_service.audit import repository, service
 from consent_service.audit.tree import LogTree, ensure_subtrees
 from consent_service.crypto.keyring import Keyring
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 CSV_COLUMNS = (
     "seq",
     "leaf_hash",

@@ -16,39 +16,28 @@ _head_table = AuditHead.__table__  # type: ignore[attr-defined]
 _TAKE_NEXT_SEQ = (
     sa.update(_head_table)
     .where(_head_table.c.id == 1)
-    .values(next_seq=_head_table.c.next_seq + 1)
+    .values(next_seq=_head_table.c.next_seq + sa.bindparam("count", type_=sa.BigInteger))
     .returning(_head_table.c.next_seq)
 )
 _INSERT_EVENT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
-def take_next_seq(session: Session) -> int:
-    """Hand out the next sequence number, locking the head row until the transaction ends.
+def take_next_seq(session: Session, count: int = 1) -> int:
+    """Hand out the next `count` sequence numbers (returns the first); the head row stays
+    locked until the transaction ends.
 
     One statement (`UPDATE ... RETURNING`): it takes the row lock, so concurrent appenders
     queue in commit order, and a rollback gives the number back. Costs the same at any size.
     """
-    value = session.connection().execute(_TAKE_NEXT_SEQ).scalar_one_or_none()
+    value = session.connection().execute(_TAKE_NEXT_SEQ, {"count": count}).scalar_one_or_none()
     if value is None:
         raise RuntimeError("audit_head row missing: the database was not migrated")
-    return int(value) - 1
+    return int(value) - count
 
 
-def add_event(session: Session, event: AuditEvent) -> None:
-    """Insert one event (Core insert: the row is never loaded or changed through the ORM)."""
-    session.connection().execute(
-        _INSERT_EVENT,
-        {
-            "seq": event.seq,
-            "occurred_at": event.occurred_at,
-            "actor_id": event.actor_id,
-            "action": event.action,
-            "holder_id": event.holder_id,
-            "subject_ids": event.subject_ids,
-            "event_json": event.event_json,
-            "leaf_hash": event.leaf_hash,
-        },
-    )
+def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert events (Core insert: rows are never loaded or changed through the ORM)."""
+    session.connection().execute(_INSERT_EVENT, rows)
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:

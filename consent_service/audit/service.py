@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -58,6 +58,39 @@ def _check_no_personal_data(payload: Mapping[str, Any], path: str = "payload") -
             _check_no_personal_data(value, f"{path}.{key}")
 
 
+def _event_values(
+    *,
+    seq: int,
+    actor_id: str,
+    action: str,
+    subjects: Mapping[str, str],
+    payload: Mapping[str, Any] | None,
+    holder_id: str | None,
+) -> dict[str, Any]:
+    payload = dict(payload or {})
+    _check_no_personal_data(payload)
+    occurred_at = utcnow()
+    event = {
+        "seq": seq,
+        "time": rfc3339(occurred_at),
+        "actor": actor_id,
+        "action": action,
+        "subjects": dict(subjects),
+        "payload": payload,
+    }
+    canonical = canonical_json(event)
+    return {
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "actor_id": actor_id,
+        "action": action,
+        "holder_id": holder_id or subjects.get("holder_id"),
+        "subject_ids": dict(subjects),
+        "event_json": canonical.decode("utf-8"),
+        "leaf_hash": leaf_hash(canonical),
+    }
+
+
 def record(
     session: Session,
     *,
@@ -73,32 +106,30 @@ def record(
     `holder_id` (defaulting to `subjects["holder_id"]`) files the event under that holder for
     the holder's own export and the auditor's filter.
     """
-    payload = dict(payload or {})
-    _check_no_personal_data(payload)
-    holder_id = holder_id or subjects.get("holder_id")
-    seq = repository.take_next_seq(session)
-    occurred_at = utcnow()
-    event = {
-        "seq": seq,
-        "time": rfc3339(occurred_at),
-        "actor": actor_id,
-        "action": action,
-        "subjects": dict(subjects),
-        "payload": payload,
-    }
-    canonical = canonical_json(event)
-    row = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
+    values = _event_values(
+        seq=repository.take_next_seq(session, 1),
         actor_id=actor_id,
         action=action,
+        subjects=subjects,
+        payload=payload,
         holder_id=holder_id,
-        subject_ids=dict(subjects),
-        event_json=canonical.decode("utf-8"),
-        leaf_hash=leaf_hash(canonical),
     )
-    repository.add_event(session, row)
-    return row
+    repository.add_events(session, [values])
+    return AuditEvent(**values)
+
+
+def record_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
+    """Append several events at once (keyword arguments of `record` each); the first seq.
+
+    For bulk loads (imports, the benchmark's fill): one head update and one batched insert.
+    """
+    first = repository.take_next_seq(session, len(entries))
+    rows = [
+        _event_values(seq=first + i, **{"payload": None, "holder_id": None, **entry})
+        for i, entry in enumerate(entries)
+    ]
+    repository.add_events(session, rows)
+    return first
 
 
 def event_document(row: AuditEvent) -> dict[str, Any]:
