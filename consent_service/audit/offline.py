@@ -130,10 +130,14 @@ def fetch_jwks(issuer: str, *, timeout: float = 10.0) -> dict[str, JoseKey]:
 def load_checkpoint_file(path: Path) -> dict[str, Any]:
     """A kept checkpoint: a checkpoint object, a `{"checkpoint": ...}` line, or an old export."""
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            # A checkpoint file is small; an old export ends with its checkpoint line.
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - 65536))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError as exc:
         raise VerifierInputError(f"cannot read the checkpoint {path}: {exc}") from exc
-    candidates = [text, *reversed(text.splitlines())]
+    candidates = [tail, *reversed(tail.splitlines())] if size <= 65536 else tail.splitlines()[::-1]
     for candidate in candidates:
         try:
             value = json.loads(candidate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Callable
@@ -114,3 +115,29 @@ def test_tree_heads_and_proofs_over_cached_subtrees_match_the_leaves(
     assert offline.verify_file(export_to(), keys=keys).ok
     filtered = export_to(action="test.appended")
     assert offline.verify_file(filtered, keys=keys).ok
+
+
+def test_bulk_appends_continue_the_sequence_with_the_same_hashing(app: FastAPI) -> None:
+    from consent_service.audit import service
+    from consent_service.canonical import canonical_json
+
+    with Session(app.state.engine) as session:
+        single = audit.record(session, actor_id="a", action="test.one", subjects={})
+        first = service.record_many(
+            session,
+            [
+                {"actor_id": "a", "action": "test.bulk", "subjects": {"holder_id": "hld_x"}},
+                {"actor_id": "a", "action": "test.bulk", "subjects": {}, "payload": {"n": 1}},
+            ],
+        )
+        session.commit()
+        lines = service.events_for_holder_document(session, "hld_x")
+        rows = session.execute(
+            text("SELECT seq, event_json, leaf_hash FROM audit_event ORDER BY seq")
+        ).all()
+    assert first == single.seq + 1
+    assert [r[0] for r in rows] == list(range(single.seq + 3))
+    for _seq, event_json, leaf in rows:
+        assert merkle.hash_leaf(event_json.encode()).hex() == leaf
+        assert canonical_json(json.loads(event_json)) == event_json.encode()
+    assert [line["seq"] for line in lines] == [first]
