@@ -235,31 +235,41 @@ def verify_export(
     keys: dict[str, JoseKey],
     previous_checkpoint: dict[str, Any] | None = None,
     consistency_proof: dict[str, Any] | None = None,
+    last_line: bytes | None = None,
 ) -> Report:
-    """Verify an export; `open_lines()` yields its lines (called twice: two passes, O(1) lines
-    in memory). Returns a report; `report.ok` only when every check holds."""
-    report = Report()
+    """Verify an export; `open_lines()` yields its lines, O(1) of them in memory.
 
-    # Pass 1: find the checkpoint line (the last line) and whether proofs are present.
+    `last_line`, the export's last non-empty line when the caller can read it cheaply (a file:
+    seek to the end), saves a pass: when it is a checkpoint line, the events are read once;
+    otherwise a first pass locates the checkpoint. Returns a report; `report.ok` only when
+    every check holds.
+    """
+    report = Report()
+    tail = _checkpoint_of(last_line) if last_line is not None else None
+    single_pass = tail is not None
+    mode_known = not single_pass
+
     checkpoint_lines: list[tuple[int, Any]] = []
-    last_line = 0
-    for number, raw in enumerate(open_lines(), start=1):
-        if not raw.strip():
-            continue
-        last_line = number
-        if b'"checkpoint"' in raw:
-            try:
-                value = json.loads(raw)
-            except ValueError:
+    final_line = 0
+    if not single_pass:
+        # Pass 1: find the checkpoint line (the last line) and whether proofs are present.
+        for number, raw in enumerate(open_lines(), start=1):
+            if not raw.strip():
                 continue
-            if isinstance(value, dict) and "checkpoint" in value:
-                checkpoint_lines.append((number, value["checkpoint"]))
-        elif b'"inclusion_proof"' in raw:
-            report.complete = False
+            final_line = number
+            if b'"checkpoint"' in raw:
+                value = _checkpoint_of(raw)
+                if value is not None:
+                    checkpoint_lines.append((number, value))
+            elif b'"inclusion_proof"' in raw:
+                report.complete = False
 
     head: SignedHead | None = None
     checkpoint_line = 0
-    if not checkpoint_lines:
+    if single_pass:
+        report.checkpoint = tail if isinstance(tail, dict) else None
+        head = check_checkpoint(tail, keys, report, line=None, what="checkpoint")
+    elif not checkpoint_lines:
         report.add(
             MISSING_CHECKPOINT, "no checkpoint line: the export is truncated or was cut short"
         )
@@ -269,8 +279,8 @@ def verify_export(
         for number, _ in checkpoint_lines[:-1]:
             report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
         head = check_checkpoint(checkpoint, keys, report, line=checkpoint_line, what="checkpoint")
-        if checkpoint_line != last_line:
-            report.add(INSERTED_LINE, "lines were added after the checkpoint", last_line)
+        if checkpoint_line != final_line:
+            report.add(INSERTED_LINE, "lines were added after the checkpoint", final_line)
 
     previous: SignedHead | None = None
     if previous_checkpoint is not None:
@@ -287,15 +297,10 @@ def verify_export(
     if previous is not None and previous.tree_size == 0:
         previous_root_here = merkle.EMPTY_ROOT
     last_seq = -1
+    seen_checkpoints: list[int] = []
     loads, sha256 = json.loads, hashlib.sha256
     decode = json.JSONDecoder().decode
     for number, raw in enumerate(open_lines(), start=1):
-        if number == checkpoint_line or not raw.strip() or number > last_line:
-            continue
-        if checkpoint_line and number > checkpoint_line:
-            report.add(INSERTED_LINE, "line after the checkpoint", number)
-            structure_ok = False
-            continue
         # 2. A well-formed event line whose event hashes to its leaf hash. Fast path: a line
         # exactly as the service writes it, whose event bytes hash to the stated leaf hash.
         # Those bytes are then what the log committed to, so they need no canonicalisation.
@@ -315,6 +320,12 @@ def verify_export(
                 if isinstance(parsed, dict):
                     seq, event, leaf = int(fast.group(1)), parsed, digest
         if leaf is None:
+            if not raw.strip() or number == checkpoint_line:
+                continue
+            if checkpoint_line and number > checkpoint_line:
+                report.add(INSERTED_LINE, "line after the checkpoint", number)
+                structure_ok = False
+                continue
             try:
                 loaded = loads(raw)
             except ValueError:
@@ -324,6 +335,9 @@ def verify_export(
             if not isinstance(loaded, dict):
                 report.add(MALFORMED_LINE, "not an event line", number)
                 structure_ok = False
+                continue
+            if single_pass and "checkpoint" in loaded:
+                seen_checkpoints.append(number)
                 continue
             line = loaded
             seq, stated, event = line.get("seq"), line.get("leaf_hash"), line.get("event")
@@ -347,6 +361,10 @@ def verify_export(
                 )
                 structure_ok = False
                 leaf = leaf or hashlib.sha256(raw).digest()
+        if not mode_known:
+            # A filtered export carries a proof on every line; a complete one on none.
+            report.complete = line is None or "inclusion_proof" not in line
+            mode_known = True
         report.events += 1
         if event.get("seq") != seq:
             report.add(
@@ -405,6 +423,9 @@ def verify_export(
                 )
                 structure_ok = False
 
+    for number in seen_checkpoints[:-1]:
+        report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
+        structure_ok = False
     if head is None:
         return report
     if report.complete:
@@ -429,6 +450,17 @@ def verify_export(
     if previous is not None:
         _check_previous(report, head, previous, previous_root_here, structure_ok, consistency_proof)
     return report
+
+
+def _checkpoint_of(raw: bytes) -> Any | None:
+    """The `checkpoint` member of a checkpoint line, or None if `raw` is not one."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and "checkpoint" in value:
+        return value["checkpoint"]
+    return None
 
 
 def _parse_proof(proof: Any) -> list[bytes] | None:
@@ -513,4 +545,19 @@ def verify_file(
         keys=keys,
         previous_checkpoint=previous_checkpoint,
         consistency_proof=consistency_proof,
+        last_line=_last_line(path),
     )
+
+
+def _last_line(path: Path, window: int = 65536) -> bytes | None:
+    """The last non-empty line of a file, read from its end (None if longer than `window`)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - window))
+        tail = handle.read().rstrip()
+    if not tail:
+        return None
+    cut = tail.rfind(b"\n")
+    if cut == -1 and size > window:
+        return None
+    return tail[cut + 1 :]

@@ -280,3 +280,14 @@ def test_the_offline_verifier_imports_nothing_of_the_server() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lines_after_the_checkpoint_or_a_second_checkpoint_are_inserted(
+    export_lines: list[dict], jwks_file: Path, tmp_path: Path
+) -> None:
+    after = [*export_lines, export_lines[2]]
+    code, out = verify(write_lines(tmp_path / "after.jsonl", after), jwks_file)
+    assert code == 1 and "[INSERTED_LINE]" in out and "after the checkpoint" in out
+    second = [*export_lines[:3], export_lines[-1], *export_lines[3:]]
+    code, out = verify(write_lines(tmp_path / "second.jsonl", second), jwks_file)
+    assert code == 1 and "[INSERTED_LINE] line 4: a second checkpoint line was inserted" in out
