@@ -105,13 +105,26 @@ def fill(engine: sa.Engine, events: int, batch: int) -> float:
     return time.perf_counter() - start
 
 
-def measure_appends(engine: sa.Engine, count: int) -> float:
+def measure_appends(engine: sa.Engine, count: int) -> tuple[float, float]:
+    """Appends per second, each in its own transaction, and, for scale, the rate of the
+    cheapest durable transaction on the same engine (one single-row INSERT and COMMIT)."""
     start = time.perf_counter()
     for i in range(count):
         with Session(engine) as session:
             audit.record(session, **event_args(i))
             session.commit()
-    return count / (time.perf_counter() - start)
+    append_rate = count / (time.perf_counter() - start)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE bench_probe (x INTEGER)"))
+    start = time.perf_counter()
+    for i in range(count):
+        with Session(engine) as session:
+            session.execute(sa.text("INSERT INTO bench_probe (x) VALUES (:i)"), {"i": i})
+            session.commit()
+    bare_rate = count / (time.perf_counter() - start)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE bench_probe"))
+    return append_rate, bare_rate
 
 
 def free_port() -> int:
@@ -134,6 +147,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--fill-batch", type=int, default=5_000)
     parser.add_argument("--append-events", type=int, default=3_000)
+    parser.add_argument(
+        "--append-only", action="store_true", help="Measure appends only (use with --events 0)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="audit-bench-"))
@@ -146,7 +162,21 @@ def main() -> None:
         log(f"filling {args.events} events on {args.backend} …")
         fill_s = fill(engine, args.events, args.fill_batch)
         log(f"appending {args.append_events} events, one transaction each …")
-        append_rate = measure_appends(engine, args.append_events)
+        append_rate, bare_commit_rate = measure_appends(engine, args.append_events)
+        log(f"  {append_rate:,.0f} appends/s; bare one-row commits: {bare_commit_rate:,.0f}/s")
+        if args.append_only:
+            print(
+                json.dumps(
+                    {
+                        "backend": args.backend,
+                        "append_events_per_s": round(append_rate),
+                        "bare_commit_per_s": round(bare_commit_rate),
+                        "append_vs_bare_commit": round(append_rate / bare_commit_rate, 2),
+                    }
+                ),
+                flush=True,
+            )
+            return
         with Session(engine) as session:
             _, admin_key = accounts.create_admin_key(session, name="bench")
             session.commit()
@@ -225,6 +255,8 @@ def main() -> None:
             "export_peak_mb": round(peak_mb, 1),
             "verify_events_per_s": round(events / verify_s),
             "append_events_per_s": round(append_rate),
+            "bare_commit_per_s": round(bare_commit_rate),
+            "append_vs_bare_commit": round(append_rate / bare_commit_rate, 2),
             "first_checkpoint_s": round(first_checkpoint_s, 3),
             "checkpoint_s": round(checkpoint_s, 4),
             "fill_events_per_s": round(args.events / fill_s),
