@@ -141,3 +141,31 @@ def test_bulk_appends_continue_the_sequence_with_the_same_hashing(app: FastAPI) 
         assert merkle.hash_leaf(event_json.encode()).hex() == leaf
         assert canonical_json(json.loads(event_json)) == event_json.encode()
     assert [line["seq"] for line in lines] == [first]
+
+
+def test_concurrent_requests_to_a_live_server_leave_no_gap(
+    live_server: str, admin_headers: dict[str, str], auditor: Org
+) -> None:
+    import httpx
+
+    statuses: list[int] = []
+
+    def create(worker: int) -> None:
+        with httpx.Client(base_url=live_server, headers=admin_headers, timeout=30) as http:
+            for i in range(8):
+                # Refused requests are mixed in: they append nothing (rollbacks: test above).
+                body = {"name": f"W{worker}-{i}", "kind": "studio" if i % 2 else "nonsense"}
+                statuses.append(http.post("/v1/organizations", json=body).status_code)
+
+    threads = [threading.Thread(target=create, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(set(statuses)) == [201, 422]
+    items = httpx.get(
+        f"{live_server}/v1/audit/events", params={"limit": 1000}, headers=auditor.headers
+    ).json()["items"]
+    assert [e["seq"] for e in items] == list(range(len(items)))
+    created = [e for e in items if e["event"]["action"] == "organization.created"]
+    assert len(created) == statuses.count(201) + 1  # + the auditor's own organization
