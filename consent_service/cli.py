@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from consent_service import migrations
+from consent_service.audit.cli import audit_app
 from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.consents.cli import consents_app
 from consent_service.crypto.keyring import Keyring, load_master_key
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(consents_app, name="consents")
+app.add_typer(audit_app, name="audit")
 
 
 def _settings_or_exit() -> Settings:

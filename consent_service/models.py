@@ -1,7 +1,7 @@
 """Every table, imported in one place for alembic's autogenerate and for tests."""
 
 from consent_service.accounts.models import ApiKey, Login, Organization
-from consent_service.audit.models import AuditEvent, AuditHead
+from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
@@ -12,6 +12,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuditHead",
+    "AuditSubtree",
     "ConsentGrant",
     "ConsentReceipt",
     "ConsentRequest",

@@ -41,3 +41,17 @@ class AuditHead(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     next_seq: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class AuditSubtree(SQLModel, table=True):
+    """The hash of one perfect subtree of `SUBTREE_SIZE` leaves: seq `index*SIZE .. +SIZE-1`.
+
+    Derived data, a cache: a subtree is written only once all its events are committed (they
+    never change afterwards), so tree heads and proofs for any size read about n/1024 of these
+    plus at most two subtrees' leaf hashes, instead of all n leaf hashes.
+    """
+
+    __tablename__ = "audit_subtree"
+
+    subtree_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root_hash: str = Field(max_length=64)

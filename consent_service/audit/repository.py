@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent_service.audit.models import AuditEvent, AuditHead
+from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
+
+_head_table = AuditHead.__table__  # type: ignore[attr-defined]
+# Built once: appends are the hot path (every state change makes one).
+_TAKE_NEXT_SEQ = (
+    sa.update(_head_table)
+    .where(_head_table.c.id == 1)
+    .values(next_seq=_head_table.c.next_seq + sa.bindparam("count", type_=sa.BigInteger))
+    .returning(_head_table.c.next_seq)
+)
+_INSERT_EVENT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
-def lock_head(session: Session) -> AuditHead:
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
+def take_next_seq(session: Session, count: int = 1) -> int:
+    """Hand out the next `count` sequence numbers (returns the first); the head row stays
+    locked until the transaction ends.
+
+    One statement (`UPDATE ... RETURNING`): it takes the row lock, so concurrent appenders
+    queue in commit order, and a rollback gives the number back. Costs the same at any size.
+    """
+    value = session.connection().execute(_TAKE_NEXT_SEQ, {"count": count}).scalar_one_or_none()
+    if value is None:
         raise RuntimeError("audit_head row missing: the database was not migrated")
-    return head
+    return int(value) - count
 
 
-def add_event(session: Session, event: AuditEvent) -> None:
-    session.add(event)
-    session.flush()
+def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert events (Core insert: rows are never loaded or changed through the ORM)."""
+    session.connection().execute(_INSERT_EVENT, rows)
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:
@@ -34,3 +53,98 @@ def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditE
 def events_for_holder(session: Session, holder_id: str) -> Sequence[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.holder_id == holder_id).order_by(col(AuditEvent.seq))
     return session.exec(stmt).all()
+
+
+# -- tree heads, proofs and exports -------------------------------------------------------------
+# These read only committed rows: every event with seq < audit_head.next_seq is committed, because
+# the head row and the event are written in the same transaction, under the head's row lock.
+
+_event = AuditEvent.__table__  # type: ignore[attr-defined]
+_subtree = AuditSubtree.__table__  # type: ignore[attr-defined]
+
+
+def committed_size(session: Session) -> int:
+    """The number of committed events (the next sequence number), without locking the head."""
+    value = session.execute(select(AuditHead.next_seq).where(AuditHead.id == 1)).scalar_one()
+    return int(value)
+
+
+def leaf_hashes(session: Session, start: int, end: int) -> list[bytes]:
+    """Leaf hashes of the events start .. end-1, in order."""
+    stmt = (
+        sa.select(_event.c.leaf_hash)
+        .where(_event.c.seq >= start, _event.c.seq < end)
+        .order_by(_event.c.seq)
+    )
+    return [bytes.fromhex(h) for h in session.execute(stmt).scalars()]
+
+
+def subtree_count(session: Session) -> int:
+    """How many subtree hashes are cached (they are written in order from index 0)."""
+    value = session.execute(sa.select(sa.func.max(_subtree.c.subtree_index))).scalar()
+    return 0 if value is None else int(value) + 1
+
+
+def subtree_hashes(session: Session, count: int) -> list[bytes]:
+    """The cached subtree hashes with index < count, in order."""
+    stmt = (
+        sa.select(_subtree.c.root_hash)
+        .where(_subtree.c.subtree_index < count)
+        .order_by(_subtree.c.subtree_index)
+    )
+    return [bytes.fromhex(h) for h in session.execute(stmt).scalars()]
+
+
+def add_subtree_hashes(session: Session, first_index: int, hashes: Sequence[bytes]) -> None:
+    """Cache subtree hashes; a concurrent reader may have written the same ones first."""
+    if not hashes:
+        return
+    rows = [{"subtree_index": first_index + i, "root_hash": h.hex()} for i, h in enumerate(hashes)]
+    dialect = session.get_bind().dialect.name
+    insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(_subtree).values(rows).on_conflict_do_nothing())
+
+
+def event_by_seq(session: Session, seq: int) -> AuditEvent | None:
+    return session.get(AuditEvent, seq)
+
+
+def event_lines_between(session: Session, start: int, end: int) -> list[tuple[int, str, str]]:
+    """(seq, leaf_hash, event_json) of the events start .. end-1, in order."""
+    stmt = (
+        sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json)
+        .where(_event.c.seq >= start, _event.c.seq < end)
+        .order_by(_event.c.seq)
+    )
+    return [(int(s), h, e) for s, h, e in session.execute(stmt)]
+
+
+def filtered_event_lines(
+    session: Session,
+    *,
+    after: int,
+    below: int,
+    limit: int,
+    occurred_from: datetime | None,
+    occurred_to: datetime | None,
+    holder_id: str | None,
+    action: str | None,
+) -> list[tuple[int, str, str]]:
+    """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq."""
+    stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json).where(
+        _event.c.seq > after, _event.c.seq < below
+    )
+    if occurred_from is not None:
+        stmt = stmt.where(_event.c.occurred_at >= occurred_from)
+    if occurred_to is not None:
+        stmt = stmt.where(_event.c.occurred_at < occurred_to)
+    if holder_id is not None:
+        stmt = stmt.where(_event.c.holder_id == holder_id)
+    if action is not None:
+        stmt = stmt.where(_event.c.action == action)
+    stmt = stmt.order_by(_event.c.seq).limit(limit)
+    return [(int(s), h, e) for s, h, e in session.execute(stmt)]

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session
 
 from consent_service.audit import repository
 from consent_service.audit.models import AuditEvent
+from consent_service.audit.offline import CHECKPOINT_TYP
+from consent_service.audit.tree import LogTree, open_tree
 from consent_service.canonical import canonical_json
+from consent_service.crypto.keyring import Keyring
 from consent_service.db import rfc3339, utcnow
+from consent_service.errors import DomainError, NotFound
 
 PERSONAL_FIELD_NAMES = frozenset(
     {
@@ -54,6 +58,39 @@ def _check_no_personal_data(payload: Mapping[str, Any], path: str = "payload") -
             _check_no_personal_data(value, f"{path}.{key}")
 
 
+def _event_values(
+    *,
+    seq: int,
+    actor_id: str,
+    action: str,
+    subjects: Mapping[str, str],
+    payload: Mapping[str, Any] | None,
+    holder_id: str | None,
+) -> dict[str, Any]:
+    payload = dict(payload or {})
+    _check_no_personal_data(payload)
+    occurred_at = utcnow()
+    event = {
+        "seq": seq,
+        "time": rfc3339(occurred_at),
+        "actor": actor_id,
+        "action": action,
+        "subjects": dict(subjects),
+        "payload": payload,
+    }
+    canonical = canonical_json(event)
+    return {
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "actor_id": actor_id,
+        "action": action,
+        "holder_id": holder_id or subjects.get("holder_id"),
+        "subject_ids": dict(subjects),
+        "event_json": canonical.decode("utf-8"),
+        "leaf_hash": leaf_hash(canonical),
+    }
+
+
 def record(
     session: Session,
     *,
@@ -69,38 +106,146 @@ def record(
     `holder_id` (defaulting to `subjects["holder_id"]`) files the event under that holder for
     the holder's own export and the auditor's filter.
     """
-    payload = dict(payload or {})
-    _check_no_personal_data(payload)
-    holder_id = holder_id or subjects.get("holder_id")
-    head = repository.lock_head(session)
-    seq = head.next_seq
-    head.next_seq = seq + 1
-    session.add(head)
-    occurred_at = utcnow()
-    event = {
-        "seq": seq,
-        "time": rfc3339(occurred_at),
-        "actor": actor_id,
-        "action": action,
-        "subjects": dict(subjects),
-        "payload": payload,
-    }
-    canonical = canonical_json(event)
-    row = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
+    values = _event_values(
+        seq=repository.take_next_seq(session, 1),
         actor_id=actor_id,
         action=action,
+        subjects=subjects,
+        payload=payload,
         holder_id=holder_id,
-        subject_ids=dict(subjects),
-        event_json=canonical.decode("utf-8"),
-        leaf_hash=leaf_hash(canonical),
     )
-    repository.add_event(session, row)
-    return row
+    repository.add_events(session, [values])
+    return AuditEvent(**values)
+
+
+def record_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
+    """Append several events at once (keyword arguments of `record` each); the first seq.
+
+    For bulk loads (imports, the benchmark's fill): one head update and one batched insert.
+    """
+    first = repository.take_next_seq(session, len(entries))
+    rows = [
+        _event_values(seq=first + i, **{"payload": None, "holder_id": None, **entry})
+        for i, entry in enumerate(entries)
+    ]
+    repository.add_events(session, rows)
+    return first
 
 
 def event_document(row: AuditEvent) -> dict[str, Any]:
     """The event as stored (the object whose canonical bytes are hashed)."""
     doc: dict[str, Any] = json.loads(row.event_json)
     return doc
+
+
+# -- checkpoints, proofs, reading the log ---------------------------------------------------------
+
+
+class ProofOutOfRange(DomainError):
+    code, status, title = "proof_out_of_range", 400, "Tree size or seq outside the log"
+
+
+def checkpoint_for(session: Session, *, keyring: Keyring, tree: LogTree) -> dict[str, Any]:
+    """A signed checkpoint `{tree_size, root_hash, timestamp, signature}` for `tree`.
+
+    `signature` is a compact ES256 JWS (typ `checkpoint+jwt`) whose payload holds exactly the
+    other three fields, verifiable with the keys of /.well-known/jwks.json.
+    """
+    body: dict[str, Any] = {
+        "tree_size": tree.tree_size,
+        "root_hash": tree.root().hex(),
+        "timestamp": rfc3339(utcnow()),
+    }
+    return {**body, "signature": keyring.sign(session, body, typ=CHECKPOINT_TYP)}
+
+
+def current_tree(session: Session) -> LogTree:
+    """The tree over every committed event."""
+    return open_tree(session, repository.committed_size(session))
+
+
+def latest_checkpoint(session: Session, *, keyring: Keyring) -> dict[str, Any]:
+    """The signed checkpoint of the log as committed now."""
+    return checkpoint_for(session, keyring=keyring, tree=current_tree(session))
+
+
+def _tree_at(session: Session, tree_size: int | None) -> LogTree:
+    committed = repository.committed_size(session)
+    size = committed if tree_size is None else tree_size
+    if not 0 <= size <= committed:
+        raise ProofOutOfRange(f"tree_size must be between 0 and {committed}")
+    return open_tree(session, size)
+
+
+def inclusion_proof(session: Session, *, seq: int, tree_size: int | None) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of event `seq` in the tree of `tree_size` (default: current)."""
+    tree = _tree_at(session, tree_size)
+    if not 0 <= seq < tree.tree_size:
+        raise ProofOutOfRange(f"seq must be between 0 and {tree.tree_size - 1}")
+    row = repository.event_by_seq(session, seq)
+    assert row is not None  # every seq below the committed head exists
+    return {
+        "seq": seq,
+        "tree_size": tree.tree_size,
+        "leaf_hash": row.leaf_hash,
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(seq)],
+        "root_hash": tree.root().hex(),
+    }
+
+
+def consistency_proof(session: Session, *, from_size: int, to_size: int | None) -> dict[str, Any]:
+    """RFC 9162 consistency proof that the tree of `to_size` extends the tree of `from_size`."""
+    tree = _tree_at(session, to_size)
+    if not 1 <= from_size <= tree.tree_size:
+        raise ProofOutOfRange(f"from_size must be between 1 and {tree.tree_size}")
+    return {
+        "from_size": from_size,
+        "to_size": tree.tree_size,
+        "from_root": tree.subtree_hash(0, from_size).hex(),
+        "to_root": tree.root().hex(),
+        "consistency_proof": [h.hex() for h in tree.consistency_proof(from_size)],
+    }
+
+
+def event_line(seq: int, leaf_hash_hex: str, event_json: str) -> dict[str, Any]:
+    """The export line of one event: `{"seq", "leaf_hash", "event"}`."""
+    return {"seq": seq, "leaf_hash": leaf_hash_hex, "event": json.loads(event_json)}
+
+
+def list_events(session: Session, *, after: int, limit: int) -> dict[str, Any]:
+    """Events with seq > `after`, in sequence order, and the `after` of the next page."""
+    rows = repository.event_lines_between(session, after + 1, after + 1 + limit)
+    size = repository.committed_size(session)
+    items = [event_line(*row) for row in rows]
+    next_after = rows[-1][0] if rows and rows[-1][0] < size - 1 else None
+    return {"items": items, "next_after": next_after}
+
+
+def events_for_holder_document(session: Session, holder_id: str) -> list[dict[str, Any]]:
+    """Every event filed under `holder_id`, as export lines, for the holder's own export.
+
+    Each line can be proven later with `holder_inclusion_proof` (its `seq` is in the receipt).
+    """
+    return [
+        event_line(row.seq, row.leaf_hash, row.event_json)
+        for row in repository.events_for_holder(session, holder_id)
+    ]
+
+
+def holder_inclusion_proof(
+    session: Session, *, keyring: Keyring, holder_id: str, seq: int
+) -> dict[str, Any]:
+    """The event `seq` filed under `holder_id`, its inclusion proof and a signed checkpoint.
+
+    NotFound when the event is not the holder's (or does not exist): a holder learns nothing
+    about other people's events.
+    """
+    row = repository.event_by_seq(session, seq) if seq >= 0 else None
+    if row is None or row.holder_id != holder_id:
+        raise NotFound()
+    tree = current_tree(session)
+    return {
+        **event_line(row.seq, row.leaf_hash, row.event_json),
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(seq)],
+        "checkpoint": checkpoint_for(session, keyring=keyring, tree=tree),
+    }

@@ -1,0 +1,563 @@
+"""Offline verification of an audit export (JSON Lines), for auditors.
+
+Needs no server and no database: only the export file, the service's public keys (a JWKS file,
+or the issuer URL to fetch `/.well-known/jwks.json` from) and, optionally, a checkpoint the
+auditor kept from an earlier export. Uses the standard library, `audit/merkle.py`, the RFC 8785
+canonicaliser and the ES256 checks of `crypto/signing.py`; it imports nothing of the server.
+
+Checks, in order (each failure is a `Finding` with a stable code and the line it concerns):
+
+1. The checkpoint line exists, is last, and its signature verifies with the service's keys;
+   its fields are the ones the signature covers (else FORGED_CHECKPOINT).
+2. Every event line is well formed and its event hashes to its `leaf_hash`
+   (`SHA-256(0x00 || JCS(event))`) (else EDITED_LINE).
+3. Sequence numbers: no seq twice and none beyond the checkpoint (else INSERTED_LINE), in
+   increasing order (else REORDERED_EVENTS); in a complete export every seq below the tree size
+   is present (else DROPPED_EVENTS).
+4. A complete export: the leaves recompute the checkpoint's root (else ROOT_MISMATCH).
+   A filtered export: every event's inclusion proof leads to the checkpoint's root (else
+   EDITED_LINE: the event and its leaf hash were changed together, or it is not in the log).
+5. With a previous checkpoint (itself signature-checked): the log at that size is unchanged:
+   recomputed from the leaves of a complete export, or from a consistency proof for a filtered
+   one (else LOG_REWRITTEN).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jose.backends.base import Key as JoseKey
+
+from consent_service.audit import merkle
+from consent_service.canonical import canonical_json
+from consent_service.crypto import signing
+
+CHECKPOINT_TYP = "checkpoint+jwt"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# An event line exactly as the export writes it (complete export), for the fast path.
+_SERVICE_LINE = re.compile(
+    rb'\{"seq": (0|[1-9][0-9]{0,15}), "leaf_hash": "([0-9a-f]{64})", "event": (\{.*\})\}\r?\n?',
+    re.DOTALL,
+)
+# Beyond this many findings of one kind, only the count grows (a wholly rewritten file).
+MAX_FINDINGS_PER_CODE = 20
+
+EDITED_LINE = "EDITED_LINE"
+DROPPED_EVENTS = "DROPPED_EVENTS"
+REORDERED_EVENTS = "REORDERED_EVENTS"
+INSERTED_LINE = "INSERTED_LINE"
+MALFORMED_LINE = "MALFORMED_LINE"
+MISSING_CHECKPOINT = "MISSING_CHECKPOINT"
+FORGED_CHECKPOINT = "FORGED_CHECKPOINT"
+ROOT_MISMATCH = "ROOT_MISMATCH"
+LOG_REWRITTEN = "LOG_REWRITTEN"
+CONSISTENCY_UNCHECKED = "CONSISTENCY_UNCHECKED"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"[{self.code}] {where}{self.message}"
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    complete: bool = True
+    checkpoint: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and not self.suppressed
+
+    def add(self, code: str, message: str, line: int | None = None) -> None:
+        if sum(1 for f in self.findings if f.code == code) >= MAX_FINDINGS_PER_CODE:
+            self.suppressed[code] = self.suppressed.get(code, 0) + 1
+            return
+        self.findings.append(Finding(code, message, line))
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings} | set(self.suppressed)
+
+
+class VerifierInputError(Exception):
+    """A key set or checkpoint file given to the verifier cannot be read."""
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def load_jwks_file(path: Path) -> dict[str, JoseKey]:
+    """kid → key from a JWKS file (e.g. a saved copy of /.well-known/jwks.json)."""
+    try:
+        keys = signing.keys_from_jwks(json.loads(path.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise VerifierInputError(f"cannot read the key set {path}: {exc}") from exc
+    if not keys:
+        raise VerifierInputError(f"{path} holds no ES256 P-256 signing key")
+    return keys
+
+
+def fetch_jwks(issuer: str, *, timeout: float = 10.0) -> dict[str, JoseKey]:
+    """kid → key from `<issuer>/.well-known/jwks.json`."""
+    url = issuer.rstrip("/") + "/.well-known/jwks.json"
+    if not url.startswith(("https://", "http://")):
+        raise VerifierInputError("the issuer must be an http(s) URL")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            keys = signing.keys_from_jwks(json.loads(response.read(1_000_000)))
+    except (OSError, ValueError) as exc:
+        raise VerifierInputError(f"cannot fetch the key set from {url}: {exc}") from exc
+    if not keys:
+        raise VerifierInputError(f"{url} holds no ES256 P-256 signing key")
+    return keys
+
+
+def load_checkpoint_file(path: Path) -> dict[str, Any]:
+    """A kept checkpoint: a checkpoint object, a `{"checkpoint": ...}` line, or an old export."""
+    try:
+        with path.open("rb") as handle:
+            # A checkpoint file is small; an old export ends with its checkpoint line.
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - 65536))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise VerifierInputError(f"cannot read the checkpoint {path}: {exc}") from exc
+    candidates = [tail, *reversed(tail.splitlines())] if size <= 65536 else tail.splitlines()[::-1]
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("checkpoint"), dict):
+            value = value["checkpoint"]
+        if isinstance(value, dict) and "signature" in value:
+            return value
+    raise VerifierInputError(f"{path} holds no checkpoint")
+
+
+# -- checks -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    tree_size: int
+    root: bytes
+    timestamp: str
+
+
+def check_checkpoint(
+    checkpoint: Any, keys: dict[str, JoseKey], report: Report, *, line: int | None, what: str
+) -> SignedHead | None:
+    """The signed tree head, or None (with a FORGED_CHECKPOINT finding) if it does not hold."""
+    # 1. Shape: an object with a compact JWS in `signature`.
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("signature"), str):
+        report.add(FORGED_CHECKPOINT, f"{what} has no signature", line)
+        return None
+    # 2. Signature: ES256 by a key of the service, typ checkpoint+jwt.
+    try:
+        _header, payload = signing.verify(checkpoint["signature"], keys=keys, typ=CHECKPOINT_TYP)
+    except signing.SignatureError as exc:
+        report.add(
+            FORGED_CHECKPOINT,
+            f"{what} signature does not verify with the service's keys ({exc.code}: {exc})",
+            line,
+        )
+        return None
+    size, root, timestamp = (
+        payload.get("tree_size"),
+        payload.get("root_hash"),
+        payload.get("timestamp"),
+    )
+    if (
+        not isinstance(size, int)
+        or isinstance(size, bool)
+        or size < 0
+        or not isinstance(root, str)
+        or not _HEX64.match(root)
+        or not isinstance(timestamp, str)
+    ):
+        report.add(FORGED_CHECKPOINT, f"{what} signed payload is not a tree head", line)
+        return None
+    # 3. The readable fields are the signed ones (an edited line with an old signature).
+    for name in ("tree_size", "root_hash", "timestamp"):
+        if checkpoint.get(name) != payload[name]:
+            report.add(
+                FORGED_CHECKPOINT,
+                f"{what} field {name} was changed: the signature covers "
+                f"{payload[name]!r}, the line says {checkpoint.get(name)!r}",
+                line,
+            )
+            return None
+    return SignedHead(size, bytes.fromhex(root), timestamp)
+
+
+def _leaf_hash_of(event: dict[str, Any]) -> bytes | None:
+    """`SHA-256(0x00 || JCS(event))`, or None if the event cannot be canonicalised."""
+    try:
+        return merkle.hash_leaf(canonical_json(event))
+    except (TypeError, ValueError):
+        return None
+
+
+def _ranges(seen: bytearray, size: int) -> tuple[int, list[str]]:
+    """How many seqs below `size` were not seen, and the first few missing ranges."""
+    missing = 0
+    shown: list[str] = []
+    start = seen.find(0, 0, size)
+    while start != -1:
+        end = seen.find(1, start, size)
+        end = size if end == -1 else end
+        missing += end - start
+        if len(shown) < 10:
+            shown.append(str(start) if end - start == 1 else f"{start}..{end - 1}")
+        start = seen.find(0, end, size)
+    return missing, shown
+
+
+def verify_export(
+    open_lines: Callable[[], Iterable[bytes]],
+    *,
+    keys: dict[str, JoseKey],
+    previous_checkpoint: dict[str, Any] | None = None,
+    consistency_proof: dict[str, Any] | None = None,
+    last_line: bytes | None = None,
+) -> Report:
+    """Verify an export; `open_lines()` yields its lines, O(1) of them in memory.
+
+    `last_line`, the export's last non-empty line when the caller can read it cheaply (a file:
+    seek to the end), saves a pass: when it is a checkpoint line, the events are read once;
+    otherwise a first pass locates the checkpoint. Returns a report; `report.ok` only when
+    every check holds.
+    """
+    report = Report()
+    tail = _checkpoint_of(last_line) if last_line is not None else None
+    single_pass = tail is not None
+    mode_known = not single_pass
+
+    checkpoint_lines: list[tuple[int, Any]] = []
+    final_line = 0
+    if not single_pass:
+        # Pass 1: find the checkpoint line (the last line) and whether proofs are present.
+        for number, raw in enumerate(open_lines(), start=1):
+            if not raw.strip():
+                continue
+            final_line = number
+            if b'"checkpoint"' in raw:
+                value = _checkpoint_of(raw)
+                if value is not None:
+                    checkpoint_lines.append((number, value))
+            elif b'"inclusion_proof"' in raw:
+                report.complete = False
+
+    head: SignedHead | None = None
+    checkpoint_line = 0
+    if single_pass:
+        report.checkpoint = tail if isinstance(tail, dict) else None
+        head = check_checkpoint(tail, keys, report, line=None, what="checkpoint")
+    elif not checkpoint_lines:
+        report.add(
+            MISSING_CHECKPOINT, "no checkpoint line: the export is truncated or was cut short"
+        )
+    else:
+        checkpoint_line, checkpoint = checkpoint_lines[-1]
+        report.checkpoint = checkpoint if isinstance(checkpoint, dict) else None
+        for number, _ in checkpoint_lines[:-1]:
+            report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
+        head = check_checkpoint(checkpoint, keys, report, line=checkpoint_line, what="checkpoint")
+        if checkpoint_line != final_line:
+            report.add(INSERTED_LINE, "lines were added after the checkpoint", final_line)
+
+    previous: SignedHead | None = None
+    if previous_checkpoint is not None:
+        previous = check_checkpoint(
+            previous_checkpoint, keys, report, line=None, what="previous checkpoint"
+        )
+
+    # Pass 2: every event line.
+    tree_size = head.tree_size if head is not None else None
+    seen = bytearray(tree_size or 0)
+    compact = merkle.CompactRange()
+    structure_ok = True
+    previous_root_here: bytes | None = None
+    if previous is not None and previous.tree_size == 0:
+        previous_root_here = merkle.EMPTY_ROOT
+    last_seq = -1
+    seen_checkpoints: list[int] = []
+    loads, sha256 = json.loads, hashlib.sha256
+    decode = json.JSONDecoder().decode
+    for number, raw in enumerate(open_lines(), start=1):
+        # 2. A well-formed event line whose event hashes to its leaf hash. Fast path: a line
+        # exactly as the service writes it, whose event bytes hash to the stated leaf hash.
+        # Those bytes are then what the log committed to, so they need no canonicalisation.
+        line: dict[str, Any] | None = None
+        leaf: bytes | None = None
+        seq: Any
+        event: Any
+        fast = _SERVICE_LINE.fullmatch(raw)
+        if fast is not None:
+            digest = sha256(b"\x00" + fast.group(3)).digest()
+            stated = fast.group(2).decode("ascii")
+            if digest.hex() == stated:
+                try:
+                    parsed = decode(fast.group(3).decode("utf-8"))
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    seq, event, leaf = int(fast.group(1)), parsed, digest
+        if leaf is None:
+            if not raw.strip() or number == checkpoint_line:
+                continue
+            if checkpoint_line and number > checkpoint_line:
+                report.add(INSERTED_LINE, "line after the checkpoint", number)
+                structure_ok = False
+                continue
+            try:
+                loaded = loads(raw)
+            except ValueError:
+                report.add(MALFORMED_LINE, "not JSON: the line was damaged or inserted", number)
+                structure_ok = False
+                continue
+            if not isinstance(loaded, dict):
+                report.add(MALFORMED_LINE, "not an event line", number)
+                structure_ok = False
+                continue
+            if single_pass and "checkpoint" in loaded:
+                seen_checkpoints.append(number)
+                continue
+            line = loaded
+            seq, stated, event = line.get("seq"), line.get("leaf_hash"), line.get("event")
+            if (
+                not isinstance(seq, int)
+                or isinstance(seq, bool)
+                or seq < 0
+                or not isinstance(stated, str)
+                or not isinstance(event, dict)
+                or "checkpoint" in line
+            ):
+                report.add(MALFORMED_LINE, "not an event line (seq, leaf_hash, event)", number)
+                structure_ok = False
+                continue
+            leaf = _leaf_hash_of(event)
+            if leaf is None or leaf.hex() != stated:
+                report.add(
+                    EDITED_LINE,
+                    f"seq {seq}: the event does not hash to its leaf_hash: the line was edited",
+                    number,
+                )
+                structure_ok = False
+                leaf = leaf or hashlib.sha256(raw).digest()
+        if not mode_known:
+            # A filtered export carries a proof on every line; a complete one on none.
+            report.complete = line is None or "inclusion_proof" not in line
+            mode_known = True
+        report.events += 1
+        if event.get("seq") != seq:
+            report.add(
+                EDITED_LINE,
+                f"seq {seq} on the line but {event.get('seq')!r} in the event: the line was edited",
+                number,
+            )
+            structure_ok = False
+        # 3. Sequence: no duplicates, nothing beyond the checkpoint, increasing order.
+        if tree_size is not None:
+            if seq >= tree_size:
+                report.add(
+                    INSERTED_LINE,
+                    f"seq {seq} is beyond the checkpoint's tree size {tree_size}: "
+                    "the line was inserted",
+                    number,
+                )
+                structure_ok = False
+                continue
+            if seen[seq]:
+                report.add(
+                    INSERTED_LINE, f"seq {seq} appears a second time: the line was inserted", number
+                )
+                structure_ok = False
+                continue
+            seen[seq] = 1
+        if seq < last_seq:
+            report.add(
+                REORDERED_EVENTS,
+                f"seq {seq} comes after seq {last_seq}: the events were reordered",
+                number,
+            )
+            structure_ok = False
+        last_seq = max(last_seq, seq)
+        # 4. Leaves: into the root (complete) or through the inclusion proof (filtered).
+        if report.complete:
+            compact.append(leaf)
+            if previous is not None and compact.size == previous.tree_size:
+                previous_root_here = compact.root()
+        elif head is not None:
+            proof = line.get("inclusion_proof") if line is not None else None
+            path = _parse_proof(proof)
+            if path is None:
+                report.add(
+                    MALFORMED_LINE if proof is not None else INSERTED_LINE,
+                    f"seq {seq}: no valid inclusion proof in a filtered export",
+                    number,
+                )
+                structure_ok = False
+            elif not merkle.verify_inclusion(leaf, seq, head.tree_size, path, head.root):
+                report.add(
+                    EDITED_LINE,
+                    f"seq {seq}: the inclusion proof does not lead to the checkpoint's root: "
+                    "the event was altered (with its leaf hash) or is not in the log",
+                    number,
+                )
+                structure_ok = False
+
+    for number in seen_checkpoints[:-1]:
+        report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
+        structure_ok = False
+    if head is None:
+        return report
+    if report.complete:
+        missing, shown = _ranges(seen, head.tree_size)
+        if missing:
+            report.add(
+                DROPPED_EVENTS,
+                f"{missing} event(s) of the checkpoint are missing: seq {', '.join(shown)}"
+                + (" …" if len(shown) == 10 else "")
+                + ": events were dropped",
+            )
+            structure_ok = False
+        if structure_ok and compact.root() != head.root:
+            report.add(
+                ROOT_MISMATCH,
+                "the events do not hash to the checkpoint's root: events were altered together "
+                "with their leaf hashes, or the checkpoint belongs to another log",
+            )
+            structure_ok = False
+
+    # 5. Consistency with the checkpoint kept from before.
+    if previous is not None:
+        _check_previous(report, head, previous, previous_root_here, structure_ok, consistency_proof)
+    return report
+
+
+def _checkpoint_of(raw: bytes) -> Any | None:
+    """The `checkpoint` member of a checkpoint line, or None if `raw` is not one."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and "checkpoint" in value:
+        return value["checkpoint"]
+    return None
+
+
+def _parse_proof(proof: Any) -> list[bytes] | None:
+    if not isinstance(proof, list) or len(proof) > 64:
+        return None
+    path = []
+    for item in proof:
+        if not isinstance(item, str) or not _HEX64.match(item):
+            return None
+        path.append(bytes.fromhex(item))
+    return path
+
+
+def _check_previous(
+    report: Report,
+    head: SignedHead,
+    previous: SignedHead,
+    previous_root_here: bytes | None,
+    structure_ok: bool,
+    consistency_proof: dict[str, Any] | None,
+) -> None:
+    if previous.tree_size > head.tree_size:
+        report.add(
+            LOG_REWRITTEN,
+            f"the previous checkpoint has {previous.tree_size} events, this one only "
+            f"{head.tree_size}: the log was truncated or rewritten",
+        )
+        return
+    if report.complete and structure_ok and consistency_proof is None:
+        # The first previous.tree_size leaves of this export must give the old root.
+        if previous_root_here != previous.root:
+            report.add(
+                LOG_REWRITTEN,
+                f"the first {previous.tree_size} events no longer hash to the root of the "
+                "previous checkpoint: the log was rewritten since then",
+            )
+        return
+    if consistency_proof is None:
+        report.add(
+            CONSISTENCY_UNCHECKED,
+            "consistency with the previous checkpoint needs a complete, intact export or "
+            "--consistency-proof (GET /v1/audit/proofs/consistency)",
+        )
+        return
+    path = _parse_proof(consistency_proof.get("consistency_proof"))
+    if (
+        path is None
+        or consistency_proof.get("from_size") != previous.tree_size
+        or consistency_proof.get("to_size") != head.tree_size
+    ):
+        report.add(
+            CONSISTENCY_UNCHECKED,
+            f"the consistency proof is not one from size {previous.tree_size} "
+            f"to size {head.tree_size}",
+        )
+        return
+    if not merkle.verify_consistency(
+        previous.tree_size, head.tree_size, previous.root, head.root, path
+    ):
+        report.add(
+            LOG_REWRITTEN,
+            f"the log of {head.tree_size} events does not extend the previous checkpoint of "
+            f"{previous.tree_size} events (consistency proof fails): the log was rewritten",
+        )
+
+
+def verify_file(
+    path: Path,
+    *,
+    keys: dict[str, JoseKey],
+    previous_checkpoint: dict[str, Any] | None = None,
+    consistency_proof: dict[str, Any] | None = None,
+) -> Report:
+    """`verify_export` over a JSON Lines file on disk."""
+
+    def open_lines() -> Iterable[bytes]:
+        with path.open("rb") as handle:
+            yield from handle
+
+    return verify_export(
+        open_lines,
+        keys=keys,
+        previous_checkpoint=previous_checkpoint,
+        consistency_proof=consistency_proof,
+        last_line=_last_line(path),
+    )
+
+
+def _last_line(path: Path, window: int = 65536) -> bytes | None:
+    """The last non-empty line of a file, read from its end (None if longer than `window`)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - window))
+        tail = handle.read().rstrip()
+    if not tail:
+        return None
+    cut = tail.rfind(b"\n")
+    if cut == -1 and size > window:
+        return None
+    return tail[cut + 1 :]
