@@ -17,6 +17,7 @@ from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.vault import router as vault
 
 log = logging.getLogger("consent_service")
 
@@ -49,13 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
-    for router in (ops_router, keys_router, accounts_router, holders_router):
+    vault.install(app)
+    for router in (ops_router, keys_router, accounts_router, holders_router, vault.router):
         app.include_router(router)
 
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={},
+        large_body_paths={"/references": settings.vault_max_upload_bytes},
     )
     return app
 

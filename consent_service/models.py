@@ -5,6 +5,7 @@ from consent_service.audit.models import AuditEvent, AuditHead
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.holders.models import Holder
+from consent_service.vault.models import Reference
 
 __all__ = [
     "ApiKey",
@@ -14,6 +15,7 @@ __all__ = [
     "Holder",
     "Login",
     "Organization",
+    "Reference",
     "ServiceKey",
     "SigningKey",
     "metadata",

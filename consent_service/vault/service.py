@@ -1,0 +1,408 @@
+"""Reference data: upload (sniff, de-identify, encrypt, store), list, download, delete.
+
+Keys (DESIGN.md, "Keys and cryptography"): each object has its own random AES-256 key, wrapped
+by the holder's data key with associated data naming holder and object; the content is
+encrypted in 1 MiB chunks (crypto/stream.py) bound to the same holder and object id. Erasing
+the holder destroys the data key, so every stored object, and every copy of it, is unreadable.
+
+Duplicates: a keyed HMAC (service key "content-hmac") of the *cleaned* content identifies an
+upload the holder already made with the same attribute; that upload answers 200 with the
+existing reference (`duplicate: true`) and stores nothing, so a retried upload is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts.principal import Principal, Role
+from consent_service.crypto.envelope import DecryptionError, aad_for, decrypt, encrypt, generate_key
+from consent_service.crypto.keyring import CONTENT_HMAC, KeyDestroyed, Keyring
+from consent_service.crypto.stream import DEFAULT_CHUNK_SIZE, decrypt_stream, encrypt_stream
+from consent_service.db import utcnow
+from consent_service.errors import DomainError, NotFound, ValidationFailed
+from consent_service.holders import repository as holders_repository
+from consent_service.holders.models import Holder
+from consent_service.ids import new_id
+from consent_service.vault import repository, sanitize
+from consent_service.vault.models import Reference
+from consent_service.vault.schemas import Attribute
+from consent_service.vault.storage import ObjectMissing, Storage, StorageError
+from consent_service.vault.upload import ReceivedUpload
+
+log = logging.getLogger("consent_service.vault")
+
+READ_BLOCK = 1024 * 1024
+# Which media may stand for which attribute: a voice is heard, a face or body is seen.
+FAMILIES_FOR = {
+    Attribute.face: {"image", "video"},
+    Attribute.body: {"image", "video"},
+    Attribute.voice: {"audio", "video"},
+}
+
+
+class HolderNotFound(NotFound):
+    code, title = "holder_not_found", "No such holder"
+
+
+class ReferenceNotFound(NotFound):
+    code, title = "reference_not_found", "No such reference"
+
+
+class AttributeMismatch(DomainError):
+    code, status, title = "attribute_mismatch", 422, "This kind of media cannot show that attribute"
+
+
+class StorageUnavailable(DomainError):
+    code, status, title = "storage_unavailable", 503, "The reference store is unavailable"
+
+
+class ReferenceUnreadable(DomainError):
+    """The stored object is missing or does not authenticate: corruption or tampering."""
+
+    code, status, title = "reference_unreadable", 500, "The stored reference cannot be read"
+
+
+# A function that answers "which active licence lets this studio read this attribute of this
+# holder?" with a licence id, or None. Set by the licence integration (vault/access.py).
+LicenceLookup = Callable[[Session, str, str, str], str | None]
+
+
+def _object_context(reference: Reference) -> tuple[str, str, str]:
+    return ("reference", reference.holder_id, reference.id)
+
+
+def _key_aad(holder_id: str, reference_id: str) -> bytes:
+    return aad_for("reference-key", holder_id, reference_id)
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the current transaction has committed (never if it rolls back)."""
+
+    def run(_session: Session) -> None:
+        try:
+            action()
+        except Exception:  # the commit stands; a leftover object is ciphertext without a key
+            log.exception("post-commit vault action failed")
+
+    event.listen(session, "after_commit", run, once=True)
+
+
+# -- who may do what --------------------------------------------------------------------------
+
+
+def acts_for_holder(principal: Principal, holder_id: str) -> bool:
+    """The holder themself, or a representative acting for them (a guardian for a minor)."""
+    return principal.role is Role.holder and principal.holder_id == holder_id
+
+
+def live_holder(session: Session, principal: Principal, holder_id: str) -> Holder:
+    """The holder, if `principal` acts for them and they are not erased; 404 otherwise."""
+    holder = holders_repository.get(session, holder_id)
+    if holder is None or holder.erased_at is not None or not acts_for_holder(principal, holder_id):
+        raise HolderNotFound()
+    return holder
+
+
+# -- upload -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReference:
+    reference: Reference
+    duplicate: bool
+
+
+def _hmac_file(key: bytes, path: Path) -> str:
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            mac.update(block)
+    return mac.hexdigest()
+
+
+def _read_blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            yield block
+
+
+def store_reference(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    holder_id: str,
+    upload: ReceivedUpload,
+) -> StoredReference:
+    """Sniff, clean, de-duplicate, encrypt and store one received upload."""
+    # 1. The attribute, and a media type decided by the bytes.
+    try:
+        attribute = Attribute(upload.attribute or "")
+    except ValueError as exc:
+        raise ValidationFailed("'attribute' must be face, voice or body") from exc
+    media = sanitize.sniff(upload.path)
+    if media.family not in FAMILIES_FOR[attribute]:
+        raise AttributeMismatch(f"A {media.content_type} file cannot be a '{attribute}' reference")
+    # 2. De-identify into a second temporary file next to the first.
+    cleaned = upload.path.with_name(upload.path.name + ".clean")
+    try:
+        stripped = sanitize.clean(upload.path, cleaned, media)
+        return _store_cleaned(
+            session,
+            keyring=keyring,
+            storage=storage,
+            principal=principal,
+            holder_id=holder_id,
+            attribute=attribute,
+            content_type=media.content_type,
+            stripped=stripped,
+            cleaned=cleaned,
+        )
+    finally:
+        cleaned.unlink(missing_ok=True)
+
+
+def _store_cleaned(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    holder_id: str,
+    attribute: Attribute,
+    content_type: str,
+    stripped: list[str],
+    cleaned: Path,
+) -> StoredReference:
+    # 3. Lock the holder (serialises duplicate checks and erasure) and re-check it is live.
+    holder = holders_repository.get_for_update(session, holder_id)
+    if holder is None or holder.erased_at is not None:
+        raise HolderNotFound()
+    try:
+        holder_key = keyring.data_key(session, holder_id)
+    except KeyDestroyed as exc:
+        raise HolderNotFound() from exc
+    # 4. Duplicate? Same holder, same attribute, same cleaned bytes.
+    digest = _hmac_file(keyring.service_key(session, CONTENT_HMAC), cleaned)
+    existing = repository.find_duplicate(
+        session, holder_id=holder_id, content_hmac=digest, attribute=attribute.value
+    )
+    if existing is not None:
+        return StoredReference(existing, duplicate=True)
+    # 5. A fresh object key, wrapped by the holder's key; the content encrypted in chunks.
+    reference_id = new_id("ref")
+    object_key = generate_key()
+    size = cleaned.stat().st_size
+    reference = Reference(
+        id=reference_id,
+        holder_id=holder_id,
+        attribute=attribute.value,
+        content_type=content_type,
+        size=size,
+        stored_size=0,
+        stripped_metadata=stripped,
+        storage_name=f"{holder_id}/{reference_id}",
+        content_hmac=digest,
+        wrapped_key=encrypt(holder_key, object_key, aad=_key_aad(holder_id, reference_id)),
+    )
+    try:
+        reference.stored_size = storage.put(
+            reference.storage_name,
+            encrypt_stream(
+                object_key,
+                _read_blocks(cleaned),
+                context=_object_context(reference),
+                chunk_size=DEFAULT_CHUNK_SIZE,
+            ),
+        )
+    except StorageError as exc:
+        raise StorageUnavailable() from exc
+    # If the transaction does not commit, the object is ciphertext under a key nobody kept;
+    # remove it anyway so the store holds nothing the database does not know about.
+    repository.add(session, reference)
+    _discard_unless_committed(session, storage, reference.storage_name)
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="reference.uploaded",
+        subjects={"holder_id": holder_id, "reference_id": reference_id},
+        payload={
+            "attribute": attribute.value,
+            "content_type": content_type,
+            "size": size,
+            "stripped_metadata": stripped,
+        },
+    )
+    return StoredReference(reference, duplicate=False)
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def list_references(
+    session: Session,
+    *,
+    principal: Principal,
+    holder_id: str,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Reference]:
+    live_holder(session, principal, holder_id)
+    return list(repository.page_of_holder(session, holder_id=holder_id, limit=limit, after=after))
+
+
+# -- download ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedReference:
+    reference: Reference
+    content: Iterator[bytes]
+
+
+def open_reference(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    reference_id: str,
+    licence_lookup: LicenceLookup | None,
+) -> OpenedReference:
+    """Authorise a read, audit it, and return the decrypted content as a stream.
+
+    The holder reads their own references; a studio reads one only under an active licence
+    whose scope covers the reference's attribute, and the audit event names that licence.
+    Anyone else gets 404.
+    """
+    reference = repository.get_live(session, reference_id)
+    if reference is None:
+        raise ReferenceNotFound()
+    licence_id: str | None = None
+    if acts_for_holder(principal, reference.holder_id):
+        pass
+    elif principal.role is Role.studio and principal.organization_id and licence_lookup:
+        licence_id = licence_lookup(
+            session, principal.organization_id, reference.holder_id, reference.attribute
+        )
+        if licence_id is None:
+            raise ReferenceNotFound()
+    else:
+        raise ReferenceNotFound()
+    holder = holders_repository.get(session, reference.holder_id)
+    if holder is None or holder.erased_at is not None or reference.wrapped_key is None:
+        raise ReferenceNotFound()
+    try:
+        holder_key = keyring.data_key(session, reference.holder_id)
+    except KeyDestroyed as exc:
+        raise ReferenceNotFound() from exc
+    try:
+        object_key = decrypt(
+            holder_key, reference.wrapped_key, aad=_key_aad(reference.holder_id, reference.id)
+        )
+    except DecryptionError as exc:
+        raise ReferenceUnreadable() from exc
+    content = _decrypted(storage, reference, object_key)
+    # Pull the first chunk now: a missing, moved or altered object fails before any byte of
+    # a response is sent, so the client gets a problem instead of a broken body.
+    try:
+        first = next(content)
+    except StopIteration:  # pragma: no cover - every object has a final chunk
+        first = b""
+    subjects = {"holder_id": reference.holder_id, "reference_id": reference.id}
+    payload: dict[str, str] = {"attribute": reference.attribute}
+    if licence_id is not None:
+        subjects["licence_id"] = licence_id
+        subjects["studio_id"] = principal.organization_id or ""
+        payload["licence_id"] = licence_id
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="reference.downloaded",
+        subjects=subjects,
+        payload=payload,
+    )
+    return OpenedReference(reference, _chain(first, content))
+
+
+def _decrypted(storage: Storage, reference: Reference, object_key: bytes) -> Iterator[bytes]:
+    try:
+        stored = storage.get(reference.storage_name)
+    except ObjectMissing as exc:
+        raise ReferenceUnreadable("The stored object is missing") from exc
+    except StorageError as exc:
+        raise StorageUnavailable() from exc
+    try:
+        yield from decrypt_stream(object_key, stored, context=_object_context(reference))
+    except DecryptionError as exc:
+        log.error("vault object failed authentication", extra={"event": {"ref": reference.id}})
+        raise ReferenceUnreadable() from exc
+    except StorageError as exc:
+        raise StorageUnavailable() from exc
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+# -- delete -----------------------------------------------------------------------------------
+
+
+def delete_reference(
+    session: Session, *, storage: Storage, principal: Principal, reference_id: str
+) -> None:
+    """Tombstone the row, destroy the object key, then remove the object once committed."""
+    reference = repository.get_live(session, reference_id)
+    if reference is None or not acts_for_holder(principal, reference.holder_id):
+        raise ReferenceNotFound()
+    reference = repository.get_live_of_holder_for_update(session, reference_id, reference.holder_id)
+    if reference is None:
+        raise ReferenceNotFound()
+    tombstone(reference)
+    repository.add(session, reference)
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="reference.deleted",
+        subjects={"holder_id": reference.holder_id, "reference_id": reference.id},
+    )
+    name = reference.storage_name
+    on_commit(session, lambda: storage.delete(name))
+
+
+def _discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
+    state = {"committed": False}
+
+    def committed(_session: Session) -> None:
+        state["committed"] = True
+
+    def rolled_back(_session: Session, _previous: object) -> None:
+        if not state["committed"]:
+            state["committed"] = True  # act once
+            try:
+                storage.delete(name)
+            except StorageError:
+                log.warning("could not remove an uncommitted vault object")
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_soft_rollback", rolled_back, once=True)
+
+
+def tombstone(reference: Reference) -> None:
+    """Forget the object key and the content HMAC: the object is unreadable from here on."""
+    reference.deleted_at = reference.deleted_at or utcnow()
+    reference.wrapped_key = None
+    reference.content_hmac = None
