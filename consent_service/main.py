@@ -10,6 +10,7 @@ from consent_service import __version__
 from consent_service.accounts import passwords
 from consent_service.accounts.router import router as accounts_router
 from consent_service.config import Settings, get_settings
+from consent_service.consents.router import router as consents_router
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.router import router as keys_router
 from consent_service.db import make_engine
@@ -17,6 +18,7 @@ from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.representatives.router import router as representatives_router
 from consent_service.vault import router as vault
 
 log = logging.getLogger("consent_service")
@@ -51,7 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     vault.install(app)
-    for router in (ops_router, keys_router, accounts_router, holders_router, vault.router):
+    for router in (
+        ops_router,
+        keys_router,
+        accounts_router,
+        holders_router,
+        representatives_router,
+        consents_router,
+        vault.router,
+    ):
         app.include_router(router)
 
     app.add_middleware(
