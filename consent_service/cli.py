@@ -14,6 +14,7 @@ from consent_service import migrations
 from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.db import make_engine
+from consent_service.licences import cli as licence_cli
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -24,6 +25,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.command("verify")(licence_cli.verify)
 
 
 def _settings_or_exit() -> Settings:

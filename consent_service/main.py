@@ -15,6 +15,7 @@ from consent_service.crypto.router import router as keys_router
 from consent_service.db import make_engine
 from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
+from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
-    for router in (ops_router, keys_router, accounts_router, holders_router):
+    for router in (ops_router, keys_router, accounts_router, holders_router, licences_router):
         app.include_router(router)
 
     app.add_middleware(

@@ -5,6 +5,7 @@ from consent_service.audit.models import AuditEvent, AuditHead
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.holders.models import Holder
+from consent_service.licences.models import Licence, StatusList
 
 __all__ = [
     "ApiKey",
@@ -12,9 +13,11 @@ __all__ = [
     "AuditHead",
     "DataKey",
     "Holder",
+    "Licence",
     "Login",
     "Organization",
     "ServiceKey",
     "SigningKey",
+    "StatusList",
     "metadata",
 ]
