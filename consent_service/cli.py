@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from consent_service import migrations
 from consent_service.config import ConfigurationError, Settings, get_settings
+from consent_service.consents.cli import consents_app
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.db import make_engine
 from consent_service.licences import cli as licence_cli
@@ -25,6 +26,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(consents_app, name="consents")
 app.command("verify")(licence_cli.verify)
 
 

@@ -10,6 +10,7 @@ from consent_service import __version__
 from consent_service.accounts import passwords
 from consent_service.accounts.router import router as accounts_router
 from consent_service.config import Settings, get_settings
+from consent_service.consents.router import router as consents_router
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.router import router as keys_router
 from consent_service.db import make_engine
@@ -18,6 +19,7 @@ from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.representatives.router import router as representatives_router
 
 log = logging.getLogger("consent_service")
 
@@ -50,7 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
-    for router in (ops_router, keys_router, accounts_router, holders_router, licences_router):
+    for router in (
+        ops_router,
+        keys_router,
+        accounts_router,
+        holders_router,
+        representatives_router,
+        consents_router,
+        licences_router,
+    ):
         app.include_router(router)
 
     app.add_middleware(

@@ -2,20 +2,26 @@
 
 from consent_service.accounts.models import ApiKey, Login, Organization
 from consent_service.audit.models import AuditEvent, AuditHead
+from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
+from consent_service.representatives.models import Representative
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuditHead",
+    "ConsentGrant",
+    "ConsentReceipt",
+    "ConsentRequest",
     "DataKey",
     "Holder",
     "Licence",
     "Login",
     "Organization",
+    "Representative",
     "ServiceKey",
     "SigningKey",
     "StatusList",

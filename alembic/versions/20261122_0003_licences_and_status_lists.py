@@ -1,8 +1,8 @@
 """Licences and status lists (IETF OAuth Token Status List draft).
 
 Revision ID: 0003
-Revises: 0001
-Create Date: 2026-11-22 00:25:47.378007
+Revises: 0002
+Create Date: 2026-11-22 00:26:39.747051
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0003'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,7 +46,10 @@ def upgrade() -> None:
     sa.Column('revocation_cause', sa.String(length=32), nullable=True),
     sa.Column('revocation_reason', sa.String(length=500), nullable=True),
     sa.Column('revoked_by', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['consent_id'], ['consent_grant.id'], name=op.f('fk_licence_consent_id_consent_grant')),
+    sa.ForeignKeyConstraint(['holder_id'], ['holder.id'], name=op.f('fk_licence_holder_id_holder')),
     sa.ForeignKeyConstraint(['status_list_id'], ['status_list.id'], name=op.f('fk_licence_status_list_id_status_list')),
+    sa.ForeignKeyConstraint(['studio_id'], ['organization.id'], name=op.f('fk_licence_studio_id_organization')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licence')),
     sa.UniqueConstraint('status_list_id', 'status_list_index', name='uq_licence_status_slot')
     )

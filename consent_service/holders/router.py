@@ -6,11 +6,13 @@ from datetime import date
 
 from fastapi import APIRouter, status
 
+from consent_service.accounts.principal import Role
 from consent_service.deps import Admin, CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
 from consent_service.errors import problem_responses
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.holders.schemas import (
+    HolderPublic,
     HolderRecord,
     HolderRegister,
     HolderRegistered,
@@ -55,10 +57,25 @@ def register_holder(
     )
 
 
-@router.get("/{holder_id}", response_model=HolderRecord, responses=problem_responses(401, 404))
+@router.get(
+    "/{holder_id}",
+    response_model=HolderRecord | HolderPublic,
+    responses=problem_responses(401, 404),
+    summary="The holder record (holder, admin); {id, status, verification} for a studio that "
+    "asked this holder for consent",
+)
 def get_holder(
     holder_id: str, principal: CurrentPrincipal, session: SessionDep, keyring: KeyringDep
-) -> HolderRecord:
+) -> HolderRecord | HolderPublic:
+    if principal.role is Role.studio:
+        holder, data = holders.get_public_view(
+            session, keyring=keyring, studio=principal, holder_id=holder_id
+        )
+        return HolderPublic(
+            id=holder.id,
+            status=holders.status_on(data, date.today()),
+            verification=holder.verification,
+        )
     holder, data = holders.get_holder_record(
         session, keyring=keyring, principal=principal, holder_id=holder_id
     )

@@ -166,6 +166,28 @@ def get_holder_record(
     return holder, decrypt_holder(session, keyring, holder)
 
 
+def get_public_view(
+    session: Session, *, keyring: Keyring, studio: Principal, holder_id: str
+) -> tuple[Holder, HolderData]:
+    """What a studio with a request or grant for the holder may see: {id, status, verification}.
+
+    404 for a studio that never asked this holder for consent (API.md).
+    """
+    from consent_service.consents import repository as consents_repository
+
+    holder = repository.get(session, holder_id)
+    if (
+        holder is None
+        or studio.role is not Role.studio
+        or studio.organization_id is None
+        or not consents_repository.studio_has_request_or_grant(
+            session, studio_id=studio.organization_id, holder_id=holder_id
+        )
+    ):
+        raise NotFound("No such holder")
+    return holder, decrypt_holder(session, keyring, holder)
+
+
 def set_verification(
     session: Session, *, keyring: Keyring, admin: Principal, holder_id: str, verification: str
 ) -> tuple[Holder, HolderData]:

@@ -47,9 +47,9 @@ class Licence(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    consent_id: str = Field(index=True, max_length=40)
-    holder_id: str = Field(max_length=40)
-    studio_id: str = Field(max_length=40)
+    consent_id: str = Field(foreign_key="consent_grant.id", index=True, max_length=40)
+    holder_id: str = Field(foreign_key="holder.id", max_length=40)
+    studio_id: str = Field(foreign_key="organization.id", max_length=40)
     scope: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     valid_from: datetime = Field(sa_type=UTCDateTime)
     valid_until: datetime = Field(sa_type=UTCDateTime)

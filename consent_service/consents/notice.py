@@ -1,0 +1,180 @@
+"""The notice: the human-readable disclosure a holder reads before consenting.
+
+Rendered from the normalised terms and a versioned disclosure template, in the request's
+language. Rendering is deterministic (same terms, same template version, same language: same
+bytes), and the SHA-256 of the UTF-8 text is what the acceptance must quote (GDPR Art. 7(2):
+the holder consents to exactly what was shown). A template, once released, is never edited:
+a change is a new version, so old notices can be re-rendered and their hashes re-checked.
+
+A new language is a new entry in `TEMPLATES` with the same placeholders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from string import Template
+from typing import Any
+
+DEFAULT_LANGUAGE = "en"
+CURRENT_VERSION = "2026-11-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeTemplate:
+    version: str
+    language: str
+    body: str
+    labels: dict[str, str]
+    none_text: str
+
+
+_EN_BODY = """\
+CONSENT NOTICE (template $template_version, language $language)
+
+$studio_name ($studio_id) asks for your consent to create and use a digital replica of your
+likeness for the project "$project".
+
+1. WHAT WILL BE MADE
+   Parts of your likeness: $attributes
+   Kind of replica: $replica_type
+   It replaces work you would otherwise do in person: $replaces_in_person_work
+   Intended use, in the studio's words:
+   $intended_use_description
+
+2. WHAT IT MAY BE USED FOR
+   Purposes: $purposes
+   Where it may be shown (media): $media
+   Where (territories): $territories
+   Never for: $prohibited_uses
+
+3. FOR HOW LONG
+   From $valid_from until $valid_until, unless you withdraw earlier.
+
+4. YOUR REPRESENTATION AND PAY
+   Representation: $representation
+   Compensation: $compensation
+
+5. WHAT YOU MAY DO
+   - Withdraw at any time, as easily as you give consent, without giving a reason: one request,
+     POST $issuer/v1/consents/<consent id>/withdraw, or the withdraw button in your account.
+     Withdrawal takes effect at once: every licence issued under this consent stops being valid.
+     It does not undo uses made lawfully before it.
+   - Ask for a copy of everything held about you, and ask for erasure of your account and data
+     (DELETE $issuer/v1/holders/<your id>).
+   - You receive a signed receipt when you consent and when you withdraw.
+
+6. WHO TO CONTACT
+   The registry operating at $issuer keeps this record. Contact its operator through that
+   address about this consent or your data; contact $studio_name about the production.
+
+If you accept, you sign electronically. The service records who signed, how and when, and a
+hashed fingerprint of your device (never your address in clear).
+"""
+
+TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
+    (CURRENT_VERSION, "en"): NoticeTemplate(
+        version=CURRENT_VERSION,
+        language="en",
+        body=_EN_BODY,
+        labels={
+            "face": "face",
+            "voice": "voice",
+            "body": "body",
+            "employment_based": "employment-based (made in connection with your employment)",
+            "independently_created": "independently created",
+            "yes": "yes",
+            "no": "no",
+            "lawyer": "a lawyer, who initialled these terms",
+            "union": "your union, under collective agreement",
+            "none": "none (you are not represented by a lawyer or union)",
+            "WORLDWIDE": "worldwide",
+        },
+        none_text="none",
+    ),
+}
+LANGUAGES = frozenset(language for _version, language in TEMPLATES)
+
+
+class UnknownTemplate(LookupError):
+    pass
+
+
+def _list(items: list[str], tpl: NoticeTemplate) -> str:
+    return ", ".join(tpl.labels.get(item, item) for item in items) or tpl.none_text
+
+
+def _representation(rep: dict[str, Any], tpl: NoticeTemplate) -> str:
+    text = tpl.labels.get(rep.get("kind", "none"), str(rep.get("kind")))
+    if rep.get("kind") == "union":
+        text += f" {rep.get('agreement_id')}"
+        text += " (covers digital replicas)" if rep.get("covers_replicas") else ""
+    return text
+
+
+def _compensation(comp: dict[str, Any] | None, tpl: NoticeTemplate) -> str:
+    if not comp:
+        return tpl.none_text
+    parts = []
+    if comp.get("amount") is not None:
+        parts.append(f"{comp['amount']} {comp.get('currency') or ''}".strip())
+    if comp.get("description"):
+        parts.append(str(comp["description"]))
+    return "; ".join(parts) or tpl.none_text
+
+
+def _wrap_description(text: str) -> str:
+    # One paragraph, indented like the rest; whitespace normalised so rendering is stable.
+    words = text.split()
+    lines, line = [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > 88:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return "\n   ".join(lines)
+
+
+def render(
+    terms: dict[str, Any],
+    *,
+    studio_id: str,
+    studio_name: str,
+    issuer: str,
+    language: str = DEFAULT_LANGUAGE,
+    version: str = CURRENT_VERSION,
+) -> str:
+    """The notice text for normalised `terms`; deterministic for the same inputs."""
+    tpl = TEMPLATES.get((version, language))
+    if tpl is None:
+        raise UnknownTemplate(f"no notice template {version!r} in language {language!r}")
+    yes_no = tpl.labels["yes"] if terms["replaces_in_person_work"] else tpl.labels["no"]
+    text = Template(tpl.body).substitute(
+        template_version=tpl.version,
+        language=tpl.language,
+        studio_name=" ".join(studio_name.split()),
+        studio_id=studio_id,
+        project=" ".join(terms["project"].split()),
+        attributes=_list(terms["attributes"], tpl),
+        replica_type=tpl.labels.get(terms["replica_type"], terms["replica_type"]),
+        replaces_in_person_work=yes_no,
+        intended_use_description=_wrap_description(terms["intended_use_description"]),
+        purposes=_list(terms["purposes"], tpl),
+        media=_list(terms["media"], tpl),
+        territories=_list(terms["territories"], tpl),
+        prohibited_uses=_list(terms["prohibited_uses"], tpl),
+        valid_from=terms["valid_from"],
+        valid_until=terms["valid_until"],
+        representation=_representation(terms["representation"], tpl),
+        compensation=_compensation(terms.get("compensation"), tpl),
+        issuer=issuer,
+    )
+    return text
+
+
+def sha256_of(text: str) -> str:
+    """Lower-case hex SHA-256 of the notice's UTF-8 bytes: what the acceptance quotes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

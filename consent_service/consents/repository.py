@@ -1,0 +1,169 @@
+"""All SQL about consent requests, grants and receipts.
+
+Ownership lives in the queries (`..._for_holder`, `..._for_studio`): someone else's row is
+simply not found, so the answer is 404, never a leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
+
+NOT_ENDED = ("active", "suspended")
+
+
+def add(session: Session, row: ConsentRequest | ConsentGrant | ConsentReceipt) -> None:
+    session.add(row)
+    session.flush()
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+def get_request(session: Session, request_id: str) -> ConsentRequest | None:
+    return session.get(ConsentRequest, request_id)
+
+
+def get_request_for_update(session: Session, request_id: str) -> ConsentRequest | None:
+    stmt = select(ConsentRequest).where(ConsentRequest.id == request_id).with_for_update()
+    return session.exec(stmt).first()
+
+
+def _page(
+    stmt: SelectOfScalar[Any],
+    model: type[ConsentRequest] | type[ConsentGrant],
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> SelectOfScalar[Any]:
+    if after is not None:
+        created, row_id = after
+        stmt = stmt.where(
+            or_(
+                col(model.created_at) < created,
+                and_(col(model.created_at) == created, col(model.id) < row_id),
+            )
+        )
+    return stmt.order_by(col(model.created_at).desc(), col(model.id).desc()).limit(limit)
+
+
+def list_requests(
+    session: Session,
+    *,
+    holder_id: str | None,
+    studio_id: str | None,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[ConsentRequest]:
+    stmt = select(ConsentRequest)
+    if holder_id is not None:
+        stmt = stmt.where(ConsentRequest.holder_id == holder_id)
+    if studio_id is not None:
+        stmt = stmt.where(ConsentRequest.studio_id == studio_id)
+    if status is not None:
+        stmt = stmt.where(ConsentRequest.status == status)
+    return session.exec(_page(stmt, ConsentRequest, after, limit)).all()
+
+
+def studio_has_request_or_grant(session: Session, *, studio_id: str, holder_id: str) -> bool:
+    stmt = (
+        select(ConsentRequest.id)
+        .where(ConsentRequest.studio_id == studio_id, ConsentRequest.holder_id == holder_id)
+        .limit(1)
+    )
+    # Every grant comes from a request of the same studio, so requests alone answer this.
+    return session.exec(stmt).first() is not None
+
+
+# -- grants ------------------------------------------------------------------------------------
+
+
+def get_grant(session: Session, grant_id: str) -> ConsentGrant | None:
+    return session.get(ConsentGrant, grant_id)
+
+
+def get_grant_for_update(session: Session, grant_id: str) -> ConsentGrant | None:
+    """The grant row, locked (SELECT ... FOR UPDATE) until the transaction ends."""
+    stmt = (
+        select(ConsentGrant)
+        .where(ConsentGrant.id == grant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()
+
+
+def active_grants_of_holder(session: Session, holder_id: str) -> Sequence[ConsentGrant]:
+    stmt = (
+        select(ConsentGrant)
+        .where(ConsentGrant.holder_id == holder_id, ConsentGrant.status == "active")
+        .order_by(col(ConsentGrant.created_at), col(ConsentGrant.id))
+    )
+    return session.exec(stmt).all()
+
+
+def open_grant_ids_of_holder(session: Session, holder_id: str) -> Sequence[str]:
+    stmt = (
+        select(ConsentGrant.id)
+        .where(ConsentGrant.holder_id == holder_id, col(ConsentGrant.status).in_(NOT_ENDED))
+        .order_by(col(ConsentGrant.created_at), col(ConsentGrant.id))
+    )
+    return session.exec(stmt).all()
+
+
+def due_grant_ids(
+    session: Session,
+    *,
+    now: datetime,
+    holder_id: str | None = None,
+    studio_id: str | None = None,
+    limit: int = 1000,
+) -> Sequence[str]:
+    """Grants still active or suspended whose effective end has passed."""
+    stmt = select(ConsentGrant.id).where(
+        col(ConsentGrant.status).in_(NOT_ENDED), col(ConsentGrant.valid_until) <= now
+    )
+    if holder_id is not None:
+        stmt = stmt.where(ConsentGrant.holder_id == holder_id)
+    if studio_id is not None:
+        stmt = stmt.where(ConsentGrant.studio_id == studio_id)
+    return session.exec(stmt.order_by(col(ConsentGrant.valid_until)).limit(limit)).all()
+
+
+def list_grants(
+    session: Session,
+    *,
+    holder_id: str | None,
+    studio_id: str | None,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[ConsentGrant]:
+    stmt = select(ConsentGrant)
+    if holder_id is not None:
+        stmt = stmt.where(ConsentGrant.holder_id == holder_id)
+    if studio_id is not None:
+        stmt = stmt.where(ConsentGrant.studio_id == studio_id)
+    if status is not None:
+        stmt = stmt.where(ConsentGrant.status == status)
+    return session.exec(_page(stmt, ConsentGrant, after, limit)).all()
+
+
+# -- receipts ----------------------------------------------------------------------------------
+
+
+def latest_receipt(session: Session, grant_id: str) -> ConsentReceipt | None:
+    stmt = (
+        select(ConsentReceipt)
+        .where(ConsentReceipt.grant_id == grant_id)
+        .order_by(col(ConsentReceipt.audit_seq).desc())
+        .limit(1)
+    )
+    return session.exec(stmt).first()

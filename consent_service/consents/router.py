@@ -1,0 +1,352 @@
+"""Routes: consent requests, grants, their status changes and receipts (API.md "Consent")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from sqlmodel import Session
+
+from consent_service.accounts.principal import Principal, Role
+from consent_service.consents import service as consents
+from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
+from consent_service.consents.receipts import RECEIPT_TYP
+from consent_service.consents.schemas import (
+    AcceptBody,
+    AcceptOut,
+    ConsentOut,
+    ConsentRequestCreate,
+    ConsentRequestOut,
+    DeclineBody,
+    EmptyBody,
+    NoticeOut,
+    ReasonBody,
+    ReceiptOut,
+    StatusChangeOut,
+)
+from consent_service.crypto.keyring import Keyring
+from consent_service.deps import (
+    CurrentPrincipal,
+    KeyringDep,
+    SessionDep,
+    SettingsDep,
+    Studio,
+    require_roles,
+)
+from consent_service.errors import problem_responses
+from consent_service.pagination import CursorQuery, LimitQuery, Page
+
+router = APIRouter(prefix="/v1", tags=["consents"])
+
+HolderSide = Annotated[Principal, Depends(require_roles(Role.holder))]
+HolderOrStudio = Annotated[Principal, Depends(require_roles(Role.holder, Role.studio))]
+HolderSideOrAdmin = Annotated[Principal, Depends(require_roles(Role.holder, Role.admin))]
+
+
+def _request_out(session: Session, keyring: Keyring, row: ConsentRequest) -> ConsentRequestOut:
+    return ConsentRequestOut(
+        id=row.id,
+        holder_id=row.holder_id,
+        studio_id=row.studio_id,
+        status=row.status,
+        terms=row.terms,
+        warnings=row.warnings,
+        notice=NoticeOut(
+            text=row.notice_text,
+            sha256=row.notice_sha256,
+            template_version=row.notice_template_version,
+            language=row.language,
+            served_at=row.created_at,
+        ),
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+        decline_reason=consents.decline_reason(session, keyring, row),
+        consent_id=row.grant_id,
+    )
+
+
+def _consent_out(grant: ConsentGrant) -> ConsentOut:
+    return ConsentOut.model_validate(grant, from_attributes=True)
+
+
+def _receipt_out(receipt: ConsentReceipt) -> ReceiptOut:
+    from jose import jwt
+
+    return ReceiptOut(
+        id=receipt.id,
+        consent_id=receipt.grant_id,
+        consent_state=receipt.consent_state,
+        audit_seq=receipt.audit_seq,
+        issued_at=receipt.issued_at,
+        receipt=receipt.token,
+        # Unverified convenience copy of the payload: the JWS is the authority.
+        claims=jwt.get_unverified_claims(receipt.token),
+    )
+
+
+def _changed_out(result: consents.StatusChanged) -> StatusChangeOut:
+    assert result.receipt is not None
+    return StatusChangeOut(
+        id=result.grant.id,
+        status=result.grant.status,
+        revoked_licences=result.revoked_licences,
+        receipt=result.receipt.token,
+    )
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/consent-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConsentRequestOut,
+    responses=problem_responses(401, 404, 422),
+    summary="Ask a holder for consent (studio); terms are checked against the rules now",
+)
+def create_request(
+    body: ConsentRequestCreate,
+    studio: Studio,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> ConsentRequestOut:
+    row = consents.create_request(
+        session, keyring=keyring, issuer=settings.issuer, studio=studio, body=body
+    )
+    return _request_out(session, keyring, row)
+
+
+@router.get(
+    "/consent-requests",
+    response_model=Page[ConsentRequestOut],
+    responses=problem_responses(400, 401, 404, 422),
+    summary="Own consent requests (holder: addressed to it; studio: made by it)",
+)
+def list_requests(
+    principal: HolderOrStudio,
+    session: SessionDep,
+    keyring: KeyringDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    request_status: Annotated[
+        Literal["pending", "accepted", "declined"] | None, Query(alias="status")
+    ] = None,
+) -> Page[ConsentRequestOut]:
+    rows, next_cursor = consents.list_requests(
+        session, principal=principal, status=request_status, cursor=cursor, limit=limit
+    )
+    return Page(items=[_request_out(session, keyring, r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/consent-requests/{request_id}",
+    response_model=ConsentRequestOut,
+    responses=problem_responses(401, 404),
+)
+def get_request(
+    request_id: str, principal: CurrentPrincipal, session: SessionDep, keyring: KeyringDep
+) -> ConsentRequestOut:
+    row = consents.get_request(session, principal=principal, request_id=request_id)
+    return _request_out(session, keyring, row)
+
+
+@router.post(
+    "/consent-requests/{request_id}/accept",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AcceptOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Accept, quoting the notice hash (holder, guardian, executor, attorney)",
+)
+def accept_request(
+    request_id: str,
+    body: AcceptBody,
+    request: Request,
+    principal: HolderSide,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> AcceptOut:
+    grant, receipt = consents.accept_request(
+        session,
+        keyring=keyring,
+        issuer=settings.issuer,
+        principal=principal,
+        request_id=request_id,
+        body=body,
+        client_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return AcceptOut(consent=_consent_out(grant), receipt=receipt.token)
+
+
+@router.post(
+    "/consent-requests/{request_id}/decline",
+    response_model=ConsentRequestOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def decline_request(
+    request_id: str,
+    principal: HolderSide,
+    session: SessionDep,
+    keyring: KeyringDep,
+    body: DeclineBody | None = None,
+) -> ConsentRequestOut:
+    row = consents.decline_request(
+        session,
+        keyring=keyring,
+        principal=principal,
+        request_id=request_id,
+        reason=body.reason if body else None,
+    )
+    return _request_out(session, keyring, row)
+
+
+# -- grants ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/consents",
+    response_model=Page[ConsentOut],
+    responses=problem_responses(400, 401, 404, 422),
+    summary="Own grants (holder: its grants; studio: grants to it)",
+)
+def list_consents(
+    principal: HolderOrStudio,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    consent_status: Annotated[
+        Literal["active", "withdrawn", "revoked", "suspended", "expired"] | None,
+        Query(alias="status"),
+    ] = None,
+) -> Page[ConsentOut]:
+    rows, next_cursor = consents.list_consents(
+        session,
+        principal=principal,
+        status=consent_status,
+        cursor=cursor,
+        limit=limit,
+        keyring=keyring,
+        issuer=settings.issuer,
+    )
+    return Page(items=[_consent_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/consents/{consent_id}", response_model=ConsentOut, responses=problem_responses(401, 404)
+)
+def get_consent(
+    consent_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> ConsentOut:
+    grant = consents.get_consent(
+        session, principal=principal, consent_id=consent_id, keyring=keyring, issuer=settings.issuer
+    )
+    return _consent_out(grant)
+
+
+@router.post(
+    "/consents/{consent_id}/withdraw",
+    response_model=StatusChangeOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Withdraw consent (holder, or the role that signed): one request, no reason",
+)
+def withdraw_consent(
+    consent_id: str,
+    principal: HolderSide,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    body: EmptyBody | None = None,
+) -> StatusChangeOut:
+    result = consents.withdraw_consent(
+        session, keyring=keyring, issuer=settings.issuer, principal=principal, consent_id=consent_id
+    )
+    return _changed_out(result)
+
+
+@router.post(
+    "/consents/{consent_id}/revoke",
+    response_model=StatusChangeOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Revoke consent with a reason (guardian, executor, admin)",
+)
+def revoke_consent(
+    consent_id: str,
+    body: ReasonBody,
+    principal: HolderSideOrAdmin,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> StatusChangeOut:
+    result = consents.revoke_consent(
+        session,
+        keyring=keyring,
+        issuer=settings.issuer,
+        principal=principal,
+        consent_id=consent_id,
+        reason=body.reason,
+    )
+    return _changed_out(result)
+
+
+@router.post(
+    "/consents/{consent_id}/suspend",
+    response_model=StatusChangeOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Suspend consent temporarily (holder, admin)",
+)
+def suspend_consent(
+    consent_id: str,
+    principal: HolderSideOrAdmin,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    body: DeclineBody | None = None,
+) -> StatusChangeOut:
+    result = consents.suspend_consent(
+        session,
+        keyring=keyring,
+        issuer=settings.issuer,
+        principal=principal,
+        consent_id=consent_id,
+        reason=body.reason if body else None,
+    )
+    return _changed_out(result)
+
+
+@router.post(
+    "/consents/{consent_id}/resume",
+    response_model=StatusChangeOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Resume a suspended consent (holder, admin)",
+)
+def resume_consent(
+    consent_id: str,
+    principal: HolderSideOrAdmin,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    body: EmptyBody | None = None,
+) -> StatusChangeOut:
+    result = consents.resume_consent(
+        session, keyring=keyring, issuer=settings.issuer, principal=principal, consent_id=consent_id
+    )
+    return _changed_out(result)
+
+
+@router.get(
+    "/consents/{consent_id}/receipt",
+    response_model=ReceiptOut,
+    responses=problem_responses(401, 404),
+    summary=f"The latest signed consent receipt (compact JWS, typ {RECEIPT_TYP})",
+)
+def get_receipt(consent_id: str, principal: HolderSide, session: SessionDep) -> ReceiptOut:
+    receipt = consents.latest_receipt(session, principal=principal, consent_id=consent_id)
+    return _receipt_out(receipt)

@@ -1,0 +1,232 @@
+"""Request and response bodies for consent requests, grants and receipts.
+
+Shape is checked here (pydantic, 422 `validation_error`); the consent *rules* (vocabularies,
+description, term length, who signs) are checked in `rules.py` so that each refusal carries the
+code of the rule it breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from consent_service.consents import rules
+from consent_service.consents.notice import DEFAULT_LANGUAGE
+
+Token = Field(min_length=1, max_length=64)
+
+
+class Representation(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["lawyer", "union", "none"]
+    terms_initialled: bool | None = Field(default=None, description="lawyer: terms initialled")
+    agreement_id: str | None = Field(default=None, max_length=100, description="union agreement")
+    covers_replicas: bool | None = Field(
+        default=None, description="union: the agreement covers digital replicas"
+    )
+
+
+class Compensation(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    amount: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["2500"])
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["USD"])
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class Terms(BaseModel):
+    """What the studio asks for (API.md `terms`; rules in CONSENT_RULES.md)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    attributes: list[str] = Field(max_length=10, examples=[["face", "voice"]])
+    purposes: list[str] = Field(max_length=20, examples=[["film_tv"]])
+    intended_use_description: str = Field(max_length=4000)
+    project: str = Field(max_length=200)
+    territories: list[str] = Field(max_length=260, examples=[["GB", "US"]])
+    media: list[str] = Field(max_length=20, examples=[["streaming"]])
+    prohibited_uses: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description=f"Default: {', '.join(rules.DEFAULT_PROHIBITED_USES)}",
+    )
+    replica_type: str = Field(max_length=40, examples=["employment_based"])
+    replaces_in_person_work: bool
+    representation: Representation
+    compensation: Compensation | None = None
+    valid_from: AwareDatetime | date = Field(description="RFC 3339 time or date (00:00 UTC)")
+    valid_until: AwareDatetime | date
+
+    def normalised(self) -> dict[str, Any]:
+        """Canonical form stored and rendered: sorted unique lists, UTC times, tidy text."""
+
+        def moment(value: datetime | date) -> str:
+            if not isinstance(value, datetime):
+                value = rules.start_of_day(value)
+            return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def items(values: list[str]) -> list[str]:
+            return sorted({v.strip() for v in values if v.strip()})
+
+        prohibited = (
+            list(rules.DEFAULT_PROHIBITED_USES)
+            if self.prohibited_uses is None
+            else self.prohibited_uses
+        )
+        return {
+            "attributes": items(self.attributes),
+            "purposes": items(self.purposes),
+            "intended_use_description": " ".join(self.intended_use_description.split()),
+            "project": " ".join(self.project.split()),
+            "territories": items([t.upper() for t in self.territories]),
+            "media": items(self.media),
+            "prohibited_uses": items(prohibited),
+            "replica_type": self.replica_type,
+            "replaces_in_person_work": self.replaces_in_person_work,
+            "representation": self.representation.model_dump(exclude_none=True),
+            "compensation": (
+                self.compensation.model_dump(exclude_none=True) if self.compensation else None
+            ),
+            "valid_from": moment(self.valid_from),
+            "valid_until": moment(self.valid_until),
+        }
+
+
+class ConsentRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holder_id: str = Field(min_length=1, max_length=40)
+    terms: Terms
+    language: str = Field(default=DEFAULT_LANGUAGE, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+
+
+class WarningOut(BaseModel):
+    code: str
+    source: str
+    message: str
+
+
+class NoticeOut(BaseModel):
+    text: str
+    sha256: str
+    template_version: str
+    language: str
+    served_at: datetime
+
+
+class ConsentRequestOut(BaseModel):
+    id: str
+    holder_id: str
+    studio_id: str
+    status: Literal["pending", "accepted", "declined"]
+    terms: dict[str, Any]
+    warnings: list[WarningOut]
+    notice: NoticeOut
+    created_at: datetime
+    decided_at: datetime | None
+    decline_reason: str | None = None
+    consent_id: str | None = None
+
+
+class SignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    signed_name: str = Field(min_length=1, max_length=200)
+    method: Literal["typed_name", "click_through", "drawn", "qualified_electronic_signature"]
+
+
+class CourtApproval(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    court: str = Field(min_length=1, max_length=200)
+    case_number: str = Field(min_length=1, max_length=100)
+    date: dt.date
+
+
+class GuardianRef(BaseModel):
+    """Optional: names the guardian who signs; it must be the signing representative."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    representative_id: str = Field(min_length=1, max_length=40)
+
+
+class AcceptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notice_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    signature: SignatureIn
+    guardian: GuardianRef | None = None
+    court_approval: CourtApproval | None = None
+
+
+class DeclineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class EmptyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignatureOut(BaseModel):
+    role: str
+    method: str
+    signed_at: datetime
+    evidence_hash: str
+    representative_id: str | None = None
+
+
+class ConsentOut(BaseModel):
+    id: str
+    request_id: str
+    holder_id: str
+    studio_id: str
+    status: Literal["active", "withdrawn", "revoked", "suspended", "expired"]
+    terms: dict[str, Any]
+    warnings: list[WarningOut]
+    notice_sha256: str
+    notice_template_version: str
+    language: str
+    notice_served_at: datetime
+    accepted_at: datetime
+    valid_from: datetime
+    valid_until: datetime
+    holder_status: str
+    signature: SignatureOut
+    created_at: datetime
+    status_changed_at: datetime
+    status_reason: str | None
+
+
+class AcceptOut(BaseModel):
+    consent: ConsentOut
+    receipt: str = Field(description="Signed consent receipt (compact JWS, ES256)")
+
+
+class StatusChangeOut(BaseModel):
+    id: str
+    status: str
+    revoked_licences: list[str]
+    receipt: str = Field(description="Signed consent receipt (compact JWS, ES256)")
+
+
+class ReceiptOut(BaseModel):
+    id: str
+    consent_id: str
+    consent_state: str
+    audit_seq: int
+    issued_at: datetime
+    receipt: str = Field(description="Compact JWS; verify with /.well-known/jwks.json")
+    claims: dict[str, Any]

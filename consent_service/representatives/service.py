@@ -1,0 +1,186 @@
+"""Representatives: recorded authority to act for a holder, and their password logins.
+
+A representative logs in with its own password and acts as role `holder` for the one holder it
+represents, within its kind: a guardian signs for a minor, an executor for a deceased holder,
+an attorney for a living adult; an agent reads and negotiates but never signs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts import service as accounts
+from consent_service.accounts.models import Login
+from consent_service.accounts.principal import Principal, Role
+from consent_service.crypto.envelope import aad_for, decrypt, encrypt
+from consent_service.crypto.keyring import Keyring
+from consent_service.errors import NotFound
+from consent_service.holders import repository as holders_repository
+from consent_service.holders.service import EmailAlreadyRegistered, HolderErased
+from consent_service.ids import new_id
+from consent_service.representatives import repository
+from consent_service.representatives.models import Representative
+from consent_service.representatives.schemas import (
+    AuthorityEvidence,
+    PostMortemRights,
+    RepresentativeCreate,
+)
+
+# The signature role each kind signs with; an agent has none (it cannot sign).
+SIGNER_ROLE_OF_KIND = {
+    "guardian": "guardian",
+    "executor": "executor",
+    "attorney": "representative",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RepresentativeData:
+    row: Representative
+    name: str
+    email: str
+    authority_evidence: AuthorityEvidence
+    post_mortem_rights: PostMortemRights | None
+
+
+def _aad(rep_id: str, field: str) -> bytes:
+    return aad_for("representative", rep_id, field)
+
+
+def may_manage(principal: Principal, holder_id: str) -> bool:
+    """The holder themself (not a representative of theirs) or an admin."""
+    return principal.is_admin or (
+        principal.role is Role.holder
+        and principal.holder_id == holder_id
+        and principal.representative_kind is None
+    )
+
+
+def add_representative(
+    session: Session,
+    *,
+    keyring: Keyring,
+    actor: Principal,
+    holder_id: str,
+    data: RepresentativeCreate,
+) -> RepresentativeData:
+    """Record a representative with its authority evidence and give it a password login."""
+    if not may_manage(actor, holder_id):
+        raise NotFound("No such holder")
+    holder = holders_repository.get_for_update(session, holder_id)
+    if holder is None:
+        raise NotFound("No such holder")
+    if holder.erased_at is not None:
+        raise HolderErased()
+    email = str(data.email)
+    if accounts.email_taken(session, keyring=keyring, email=email):
+        raise EmailAlreadyRegistered()
+    key = keyring.data_key(session, holder_id)
+    rep_id = new_id("rep")
+    evidence = data.authority_evidence.model_dump(mode="json")
+    row = Representative(
+        id=rep_id,
+        holder_id=holder_id,
+        kind=data.kind,
+        name_enc=encrypt(key, data.name.encode(), aad=_aad(rep_id, "name")),
+        email_enc=encrypt(key, email.encode(), aad=_aad(rep_id, "email")),
+        authority_enc=encrypt(
+            key, json.dumps(evidence, sort_keys=True).encode(), aad=_aad(rep_id, "authority")
+        ),
+        post_mortem_rights_until=data.post_mortem_rights.until if data.post_mortem_rights else None,
+        post_mortem_authority=(
+            {
+                "registry": data.post_mortem_rights.registry,
+                "reference": data.post_mortem_rights.reference,
+            }
+            if data.post_mortem_rights
+            else None
+        ),
+    )
+    repository.add(session, row)
+    try:
+        accounts.create_login(
+            session,
+            keyring=keyring,
+            email=email,
+            password=data.password,
+            principal_kind="representative",
+            principal_id=rep_id,
+        )
+    except IntegrityError as exc:
+        raise EmailAlreadyRegistered() from exc
+    audit.record(
+        session,
+        actor_id=actor.actor_id,
+        action="representative.added",
+        subjects={"holder_id": holder_id, "representative_id": rep_id},
+        payload={
+            "kind": data.kind,
+            "authority_type": data.authority_evidence.type,
+            "post_mortem_rights_until": (
+                data.post_mortem_rights.until.isoformat() if data.post_mortem_rights else None
+            ),
+        },
+    )
+    return RepresentativeData(
+        row=row,
+        name=data.name,
+        email=email,
+        authority_evidence=data.authority_evidence,
+        post_mortem_rights=data.post_mortem_rights,
+    )
+
+
+def get_active(session: Session, representative_id: str | None) -> Representative | None:
+    if representative_id is None:
+        return None
+    row = repository.get(session, representative_id)
+    return row if row is not None and row.revoked_at is None else None
+
+
+def post_mortem_rights_until(session: Session, holder_id: str) -> date | None:
+    """The end of a deceased holder's rights, as recorded by the latest executor."""
+    row = repository.latest_post_mortem_record(session, holder_id)
+    return row.post_mortem_rights_until if row else None
+
+
+def has_estate_authority(rep: Representative | None) -> bool:
+    # Authority evidence is mandatory at creation, so an unrevoked executor row has it.
+    return rep is not None and rep.kind == "executor" and rep.revoked_at is None
+
+
+def signer_role(principal: Principal) -> str | None:
+    """The signature role of the principal, or None when it may not sign (an agent)."""
+    if principal.representative_kind is None:
+        return "self"
+    return SIGNER_ROLE_OF_KIND.get(principal.representative_kind)
+
+
+def decrypt_representative(session: Session, keyring: Keyring, row: Representative) -> str:
+    key = keyring.data_key(session, row.holder_id)
+    return decrypt(key, row.name_enc, aad=_aad(row.id, "name")).decode()
+
+
+def _resolve_representative_login(session: Session, login: Login) -> Principal | None:
+    rep = repository.get(session, login.principal_id)
+    if rep is None or rep.revoked_at is not None:
+        return None
+    holder = holders_repository.get(session, rep.holder_id)
+    if holder is None or holder.erased_at is not None:
+        return None
+    return Principal(
+        role=Role.holder,
+        actor_id=rep.id,
+        holder_id=rep.holder_id,
+        representative_kind=rep.kind,
+        representative_id=rep.id,
+    )
+
+
+accounts.register_principal_resolver("representative", _resolve_representative_login)
