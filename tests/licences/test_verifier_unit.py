@@ -171,9 +171,13 @@ def test_other_keys_algorithms_and_types_are_refused():
     assert offline.verify(f"{header}.{payload}.{sig}").code == "BAD_SIGNATURE"
     # alg none and HS256 are refused before any key is touched.
     for alg in ("none", "HS256"):
-        head = base64.urlsafe_b64encode(
-            json.dumps({"alg": alg, "kid": signer.kid, "typ": "licence+jwt"}).encode()
-        ).rstrip(b"=").decode()
+        head = (
+            base64.urlsafe_b64encode(
+                json.dumps({"alg": alg, "kid": signer.kid, "typ": "licence+jwt"}).encode()
+            )
+            .rstrip(b"=")
+            .decode()
+        )
         assert offline.verify(f"{head}.{payload}.").code == "MALFORMED"
     # A status list is not a licence.
     assert offline.verify(status_list_token(signer, [])).code == "MALFORMED"
@@ -189,7 +193,7 @@ def test_garbage_never_raises_and_is_malformed():
     signer = Signer()
     offline = offline_for(signer)
     rng = random.Random(1)
-    alphabet = "abcXYZ019-_.=/+ \x00é€😀{}\":,"
+    alphabet = 'abcXYZ019-_.=/+ \x00é€😀{}":,'
     samples: list[Any] = ["", ".", "..", "...", "a.b.c", "e30.e30.", None, 42, b"x.y.z"]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(80))) for _ in range(300)]
     for sample in samples:
