@@ -15,6 +15,7 @@ from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.consents.cli import consents_app
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.db import make_engine
+from consent_service.licences import cli as licence_cli
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(consents_app, name="consents")
+app.command("verify")(licence_cli.verify)
 
 
 def _settings_or_exit() -> Settings:

@@ -16,6 +16,7 @@ from consent_service.crypto.router import router as keys_router
 from consent_service.db import make_engine
 from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
+from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.representatives.router import router as representatives_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holders_router,
         representatives_router,
         consents_router,
+        licences_router,
         vault.router,
     ):
         app.include_router(router)
