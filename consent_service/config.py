@@ -109,7 +109,7 @@ class Settings(BaseSettings):
             return
         problems: list[str] = []
         if self.master_key is None and self.kms_key_id is None:
-            problems.append("CONSENT_MASTER_KEY (or CONSENT_KMS_KEY_ID) is required in production")
+            problems.append("CONSENT_MASTER_KEY is required in production (or CONSENT_KMS_KEY_ID)")
         elif (
             self.master_key is not None
             and self.master_key.get_secret_value().strip() in KNOWN_DEFAULT_SECRETS

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from consent_service.config import Settings
 from tests.conftest import HolderAccount, _free_port
+from tests.licences.conftest import issue, make_grant  # noqa: F401 - fixtures used here
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
