@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -51,10 +51,17 @@ def _rechunk(source: Iterable[bytes], size: int) -> Iterator[bytes]:
     """Regroup arbitrary pieces into pieces of exactly `size` bytes, then the remainder."""
     buffer = bytearray()
     for piece in source:
+        if not buffer and len(piece) == size:
+            yield bytes(piece)  # already the right size: no copy for bytes
+            continue
         buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
+        if len(buffer) >= size:
+            offset = 0
+            with memoryview(buffer) as view:
+                while len(buffer) - offset >= size:
+                    yield bytes(view[offset : offset + size])
+                    offset += size
+            del buffer[:offset]
     if buffer:
         yield bytes(buffer)
 
@@ -136,6 +143,55 @@ def decrypt_stream(
     if pending is None:
         raise DecryptionError("vault object truncated: no chunk")
     yield _open(aead, pending, _chunk_aad(context, chunk_size, index, True))
+
+
+def _read_exact(read: Callable[[int], bytes], size: int) -> bytes:
+    """Up to `size` bytes; fewer only at the end of the stream (readers may return short)."""
+    first = read(size)
+    if len(first) == size or not first:
+        return first
+    parts = [first]
+    got = len(first)
+    while got < size:
+        more = read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def decrypt_reader(
+    key: bytes, read: Callable[[int], bytes], *, context: Sequence[str]
+) -> Iterator[bytes]:
+    """`decrypt_stream` for a file-like source: reads whole records, so nothing is re-chunked.
+
+    `read(n)` is a file's or an S3 body's `read`. Same checks and errors as `decrypt_stream`.
+    """
+    if len(key) != KEY_BYTES:
+        raise ValueError("stream key must be 32 bytes")
+    aead = AESGCM(key)
+    # 1. The header: our magic and a sane chunk size.
+    head = _read_exact(read, HEADER.size)
+    if len(head) < HEADER.size:
+        raise DecryptionError("not a vault object: header missing")
+    magic, chunk_size = HEADER.unpack(head)
+    if magic != MAGIC or not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise DecryptionError("not a vault object of this version")
+    record_size = chunk_size + RECORD_OVERHEAD
+    # 2. Read one record ahead: the record before the end of the stream must be sealed final.
+    record = _read_exact(read, record_size)
+    if not record:
+        raise DecryptionError("vault object truncated: no chunk")
+    index = 0
+    while True:
+        following = _read_exact(read, record_size) if len(record) == record_size else b""
+        if not following:
+            yield _open(aead, record, _chunk_aad(context, chunk_size, index, True))
+            return
+        yield _open(aead, record, _chunk_aad(context, chunk_size, index, False))
+        record = following
+        index += 1
 
 
 def _open(aead: AESGCM, record: bytes, aad: bytes) -> bytes:

@@ -27,6 +27,7 @@ what was removed are returned (they go back to the holder as `stripped_metadata`
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import struct
 import warnings
@@ -403,14 +404,7 @@ def _clean_wav(src: Path, dst: Path) -> list[str]:
                 continue
             kept.add(chunk_id)
             out.write(struct.pack("<4sI", chunk_id, size))
-            fh.seek(offset)
-            remaining = size
-            while remaining:
-                piece = fh.read(min(remaining, 1024 * 1024))
-                if not piece:
-                    raise UnreadableMedia("The WAV file is truncated")
-                out.write(piece)
-                remaining -= len(piece)
+            _copy_range(fh, out, offset, size)
             if size & 1:
                 out.write(b"\x00")
         if not {b"fmt ", b"data"} <= kept:
@@ -420,6 +414,33 @@ def _clean_wav(src: Path, dst: Path) -> list[str]:
         out.write(struct.pack("<I", riff_size))
     WAVE(dst)  # 2. still a valid WAV
     return found
+
+
+def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, size: int) -> None:
+    """Copy `size` bytes at `offset` of `src` to the end of `dst` (in the kernel if it can)."""
+    dst.flush()
+    remaining = size
+    position = offset
+    copy_file_range = getattr(os, "copy_file_range", None)
+    if copy_file_range is not None:
+        try:
+            while remaining:
+                done = copy_file_range(src.fileno(), dst.fileno(), remaining, position)
+                if done == 0:
+                    raise UnreadableMedia("The WAV file is truncated")
+                remaining -= done
+                position += done
+            dst.seek(0, io.SEEK_END)
+            return
+        except OSError:
+            dst.seek(0, io.SEEK_END)  # e.g. not supported here: copy the rest in user space
+    src.seek(position)
+    while remaining:
+        piece = src.read(min(remaining, 1024 * 1024))
+        if not piece:
+            raise UnreadableMedia("The WAV file is truncated")
+        dst.write(piece)
+        remaining -= len(piece)
 
 
 # -- video ------------------------------------------------------------------------------------

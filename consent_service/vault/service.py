@@ -13,9 +13,9 @@ existing reference (`duplicate: true`) and stores nothing, so a retried upload i
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
 from consent_service.crypto.envelope import DecryptionError, aad_for, decrypt, encrypt, generate_key
 from consent_service.crypto.keyring import CONTENT_HMAC, KeyDestroyed, Keyring
-from consent_service.crypto.stream import DEFAULT_CHUNK_SIZE, decrypt_stream, encrypt_stream
+from consent_service.crypto.stream import DEFAULT_CHUNK_SIZE, decrypt_reader, encrypt_stream
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound, ValidationFailed
 from consent_service.holders import repository as holders_repository
@@ -123,11 +123,22 @@ class StoredReference:
 
 
 def _hmac_file(key: bytes, path: Path) -> str:
-    mac = hmac.new(key, digestmod=hashlib.sha256)
+    """HMAC-SHA256 (RFC 2104) of a file, built on hashlib so that it runs beside encryption.
+
+    `hmac.new(...).update` keeps the GIL; `hashlib.sha256().update` releases it for large
+    blocks, so computed this way the hash of a large upload overlaps its encryption.
+    """
+    block_size = 64
+    if len(key) > block_size:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block_size, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     with open(path, "rb") as fh:
         while block := fh.read(READ_BLOCK):
-            mac.update(block)
-    return mac.hexdigest()
+            inner.update(block)
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    outer.update(inner.digest())
+    return outer.hexdigest()
 
 
 def _read_blocks(path: Path) -> Iterator[bytes]:
@@ -185,7 +196,64 @@ def _store_cleaned(
     stripped: list[str],
     cleaned: Path,
 ) -> StoredReference:
-    # 3. Lock the holder (serialises duplicate checks and erasure) and re-check it is live.
+    # 3. Encrypt under a fresh object key and store, hashing the cleaned bytes (keyed HMAC) in
+    #    a worker thread meanwhile. No row is locked yet: on SQLite any transaction holds the
+    #    database write lock, which must not wait on a large upload.
+    hmac_key = keyring.service_key(session, CONTENT_HMAC)  # cached after the first call
+    object_key = generate_key()
+    reference = Reference(
+        id=new_id("ref"),
+        holder_id=holder_id,
+        attribute=attribute.value,
+        content_type=content_type,
+        size=cleaned.stat().st_size,
+        stored_size=0,
+        stripped_metadata=stripped,
+        storage_name="",
+    )
+    reference.storage_name = f"{holder_id}/{reference.id}"
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-hmac") as pool:
+        pending_digest = pool.submit(_hmac_file, hmac_key, cleaned)
+        try:
+            reference.stored_size = storage.put(
+                reference.storage_name,
+                encrypt_stream(
+                    object_key,
+                    _read_blocks(cleaned),
+                    context=_object_context(reference),
+                    chunk_size=DEFAULT_CHUNK_SIZE,
+                ),
+            )
+        except StorageError as exc:
+            raise StorageUnavailable() from exc
+        digest = pending_digest.result()
+    try:
+        return _record_stored(
+            session,
+            keyring=keyring,
+            storage=storage,
+            principal=principal,
+            reference=reference,
+            object_key=object_key,
+            digest=digest,
+        )
+    except BaseException:
+        _delete_quietly(storage, reference.storage_name)
+        raise
+
+
+def _record_stored(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    reference: Reference,
+    object_key: bytes,
+    digest: str,
+) -> StoredReference:
+    holder_id = reference.holder_id
+    # 4. Lock the holder (serialises duplicate checks and erasure) and re-check it is live.
     holder = holders_repository.get_for_update(session, holder_id)
     if holder is None or holder.erased_at is not None:
         raise HolderNotFound()
@@ -193,58 +261,38 @@ def _store_cleaned(
         holder_key = keyring.data_key(session, holder_id)
     except KeyDestroyed as exc:
         raise HolderNotFound() from exc
-    # 4. Duplicate? Same holder, same attribute, same cleaned bytes.
-    digest = _hmac_file(keyring.service_key(session, CONTENT_HMAC), cleaned)
+    # 5. Duplicate? Same holder, same attribute, same cleaned bytes: keep the existing one.
     existing = repository.find_duplicate(
-        session, holder_id=holder_id, content_hmac=digest, attribute=attribute.value
+        session, holder_id=holder_id, content_hmac=digest, attribute=reference.attribute
     )
     if existing is not None:
+        _delete_quietly(storage, reference.storage_name)
         return StoredReference(existing, duplicate=True)
-    # 5. A fresh object key, wrapped by the holder's key; the content encrypted in chunks.
-    reference_id = new_id("ref")
-    object_key = generate_key()
-    size = cleaned.stat().st_size
-    reference = Reference(
-        id=reference_id,
-        holder_id=holder_id,
-        attribute=attribute.value,
-        content_type=content_type,
-        size=size,
-        stored_size=0,
-        stripped_metadata=stripped,
-        storage_name=f"{holder_id}/{reference_id}",
-        content_hmac=digest,
-        wrapped_key=encrypt(holder_key, object_key, aad=_key_aad(holder_id, reference_id)),
-    )
-    try:
-        reference.stored_size = storage.put(
-            reference.storage_name,
-            encrypt_stream(
-                object_key,
-                _read_blocks(cleaned),
-                context=_object_context(reference),
-                chunk_size=DEFAULT_CHUNK_SIZE,
-            ),
-        )
-    except StorageError as exc:
-        raise StorageUnavailable() from exc
-    # If the transaction does not commit, the object is ciphertext under a key nobody kept;
-    # remove it anyway so the store holds nothing the database does not know about.
+    # 6. The object key, wrapped by the holder's key and bound to holder and object id.
+    reference.content_hmac = digest
+    reference.wrapped_key = encrypt(holder_key, object_key, aad=_key_aad(holder_id, reference.id))
     repository.add(session, reference)
     _discard_unless_committed(session, storage, reference.storage_name)
     audit.record(
         session,
         actor_id=principal.actor_id,
         action="reference.uploaded",
-        subjects={"holder_id": holder_id, "reference_id": reference_id},
+        subjects={"holder_id": holder_id, "reference_id": reference.id},
         payload={
-            "attribute": attribute.value,
-            "content_type": content_type,
-            "size": size,
-            "stripped_metadata": stripped,
+            "attribute": reference.attribute,
+            "content_type": reference.content_type,
+            "size": reference.size,
+            "stripped_metadata": list(reference.stripped_metadata),
         },
     )
     return StoredReference(reference, duplicate=False)
+
+
+def _delete_quietly(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except StorageError:
+        log.warning("could not remove a vault object that is not needed")
 
 
 # -- listing ----------------------------------------------------------------------------------
@@ -338,18 +386,20 @@ def open_reference(
 
 def _decrypted(storage: Storage, reference: Reference, object_key: bytes) -> Iterator[bytes]:
     try:
-        stored = storage.get(reference.storage_name)
+        reader = storage.open(reference.storage_name)
     except ObjectMissing as exc:
         raise ReferenceUnreadable("The stored object is missing") from exc
     except StorageError as exc:
         raise StorageUnavailable() from exc
     try:
-        yield from decrypt_stream(object_key, stored, context=_object_context(reference))
+        yield from decrypt_reader(object_key, reader.read, context=_object_context(reference))
     except DecryptionError as exc:
         log.error("vault object failed authentication", extra={"event": {"ref": reference.id}})
         raise ReferenceUnreadable() from exc
-    except StorageError as exc:
+    except (StorageError, OSError) as exc:
         raise StorageUnavailable() from exc
+    finally:
+        reader.close()
 
 
 def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -384,6 +434,8 @@ def delete_reference(
 
 
 def _discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
+    """If the transaction does not commit, remove the object: it is ciphertext under a key
+    nobody kept, and the store should hold nothing the database does not know about."""
     state = {"committed": False}
 
     def committed(_session: Session) -> None:

@@ -29,11 +29,23 @@ class ObjectMissing(StorageError):
     """No object under that name."""
 
 
+class Reader(Protocol):
+    """What `Storage.open` returns: a file, or an S3 streaming body."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class Storage(Protocol):
     """The small interface both backends implement."""
 
     def put(self, name: str, chunks: Iterable[bytes]) -> int:
         """Store the pieces under `name`, replacing any object there; return bytes written."""
+        ...
+
+    def open(self, name: str) -> Reader:
+        """A reader of the object's bytes; raises `ObjectMissing` if absent. Close it."""
         ...
 
     def get(self, name: str) -> Iterator[bytes]:
@@ -93,14 +105,16 @@ class LocalStorage:
                 tmp.unlink()
         return written
 
-    def get(self, name: str) -> Iterator[bytes]:
+    def open(self, name: str) -> Reader:
         try:
-            fh = open(self._path(name), "rb")  # closed by _read_file
+            return open(self._path(name), "rb")
         except FileNotFoundError as exc:
             raise ObjectMissing(name) from exc
         except OSError as exc:
             raise StorageError(f"local vault read failed: {exc.strerror}") from exc
-        return _read_file(fh)
+
+    def get(self, name: str) -> Iterator[bytes]:
+        return _read_file(self.open(name))
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -134,10 +148,12 @@ class LocalStorage:
         return None
 
 
-def _read_file(fh: Any) -> Iterator[bytes]:
-    with fh:
-        while chunk := fh.read(READ_CHUNK):
+def _read_file(reader: Reader) -> Iterator[bytes]:
+    try:
+        while chunk := reader.read(READ_CHUNK):
             yield chunk
+    finally:
+        reader.close()
 
 
 class S3Storage:
@@ -216,7 +232,7 @@ class S3Storage:
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
-    def get(self, name: str) -> Iterator[bytes]:
+    def open(self, name: str) -> Reader:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -227,7 +243,11 @@ class S3Storage:
             raise StorageError(f"S3 read failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"S3 read failed: {_code(exc)}") from exc
-        return _read_body(answer["Body"])
+        body: Reader = answer["Body"]
+        return body
+
+    def get(self, name: str) -> Iterator[bytes]:
+        return _read_file(self.open(name))
 
     def delete(self, name: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -285,13 +305,6 @@ class S3Storage:
         except BotoCoreError as exc:
             return f"S3 unreachable: {_code(exc)}"
         return None
-
-
-def _read_body(body: Any) -> Iterator[bytes]:
-    try:
-        yield from body.iter_chunks(READ_CHUNK)
-    finally:
-        body.close()
 
 
 def _code(exc: Exception) -> str:
