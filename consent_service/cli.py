@@ -16,6 +16,7 @@ from consent_service.consents.cli import consents_app
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.db import make_engine
 from consent_service.licences import cli as licence_cli
+from consent_service.vault.cli import vault_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -27,6 +28,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(consents_app, name="consents")
+app.add_typer(vault_app, name="vault")
 app.command("verify")(licence_cli.verify)
 
 

@@ -107,3 +107,15 @@ def active_licences_of_studio_for_holder(
         .order_by(col(Licence.created_at), col(Licence.id))
     )
     return session.exec(stmt).all()
+
+
+def live_storage_names(session: Session, names: Sequence[str]) -> set[str]:
+    """Which of `names` belong to a reference that is not deleted."""
+    found: set[str] = set()
+    for start in range(0, len(names), 500):
+        batch = list(names[start : start + 500])
+        stmt = select(Reference.storage_name).where(
+            col(Reference.storage_name).in_(batch), col(Reference.deleted_at).is_(None)
+        )
+        found.update(session.exec(stmt).all())
+    return found

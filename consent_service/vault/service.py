@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import event
@@ -458,3 +458,32 @@ def tombstone(reference: Reference) -> None:
     reference.deleted_at = reference.deleted_at or utcnow()
     reference.wrapped_key = None
     reference.content_hmac = None
+
+
+# -- orphan sweep -----------------------------------------------------------------------------
+
+
+def sweep_orphans(
+    session: Session, *, storage: Storage, older_than: timedelta, delete: bool
+) -> list[str]:
+    """Stored objects no live reference points to, older than `older_than`; delete them if asked.
+
+    They arise only from interrupted work: a request that stored an object and then failed to
+    commit, or a store that was unreachable when a deleted reference's object was removed.
+    They are ciphertext whose key is gone either way; the sweep keeps the store honest. The
+    age limit leaves alone objects of uploads that are still being committed.
+    """
+    names = storage.names()
+    live = repository.live_storage_names(session, names)
+    cutoff = utcnow() - older_than
+    orphans = []
+    for name in names:
+        if name in live:
+            continue
+        modified = storage.modified_at(name)
+        if modified is None or modified > cutoff:
+            continue
+        orphans.append(name)
+        if delete:
+            storage.delete(name)
+    return orphans

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,6 +63,10 @@ class Storage(Protocol):
 
     def names(self, prefix: str = "") -> list[str]:
         """Names of stored objects under `prefix` (tests and sweeps)."""
+        ...
+
+    def modified_at(self, name: str) -> datetime | None:
+        """When the object was last written; None if it does not exist."""
         ...
 
     def check(self) -> str | None:
@@ -136,6 +141,12 @@ class LocalStorage:
                 if name.startswith(prefix):
                     found.append(name)
         return sorted(found)
+
+    def modified_at(self, name: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self._path(name).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
 
     def check(self) -> str | None:
         try:
@@ -284,6 +295,20 @@ class S3Storage:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"S3 list failed: {_code(exc)}") from exc
         return sorted(found)
+
+    def modified_at(self, name: str) -> datetime | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+        except ClientError as exc:
+            if _code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                return None
+            raise StorageError(f"S3 head failed: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 head failed: {_code(exc)}") from exc
+        modified: datetime = answer["LastModified"]
+        return modified
 
     def raw_keys(self) -> list[str]:
         """Every key in the bucket, prefix included (tests assert what the bucket holds)."""

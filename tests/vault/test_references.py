@@ -249,3 +249,46 @@ def test_malformed_multipart_and_missing_fields_are_client_errors(client: TestCl
         headers={**holder.headers, "content-type": "multipart/form-data; boundary=xyz"},
     )
     assert r.status_code in (400, 415, 422)
+
+
+def test_a_file_larger_than_one_part_streams_through_in_chunks(client: TestClient, app, holder):
+    # 9 MB: several 1 MiB cipher chunks and, on S3, a multipart upload of two parts.
+    import os
+    import struct
+
+    pcm = os.urandom(9 * 1024 * 1024)
+    wav = (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(pcm))
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+        + b"data"
+        + struct.pack("<I", len(pcm))
+        + pcm
+    )
+    r = upload(client, holder, wav, attribute="voice")
+    assert r.status_code == 201, r.text
+    got = client.get(f"/v1/references/{r.json()['id']}/content", headers=holder.headers)
+    assert got.status_code == 200 and got.content == wav
+    blob = _stored(app)[f"{holder.id}/{r.json()['id']}"]
+    assert len(blob) == ciphertext_size(len(wav)) and pcm[:4096] not in blob
+
+
+def test_sweep_finds_only_objects_no_live_reference_points_to(client: TestClient, app, holder):
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from consent_service.vault.service import sweep_orphans
+
+    live = upload(client, holder, media.png_with_text()).json()["id"]
+    storage = app.state.vault_storage
+    storage.put(f"{holder.id}/ref_left_by_a_failed_commit", [b"CSV1 ciphertext"])
+    with Session(app.state.engine) as session:
+        assert (
+            sweep_orphans(session, storage=storage, older_than=timedelta(hours=1), delete=True)
+            == []
+        )
+        found = sweep_orphans(session, storage=storage, older_than=timedelta(0), delete=True)
+    assert found == [f"{holder.id}/ref_left_by_a_failed_commit"]
+    assert storage.names() == [f"{holder.id}/{live}"]
