@@ -16,6 +16,8 @@ from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.consents.cli import consents_app
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.db import make_engine
+from consent_service.licences import cli as licence_cli
+from consent_service.vault.cli import vault_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -28,6 +30,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(consents_app, name="consents")
 app.add_typer(audit_app, name="audit")
+app.add_typer(vault_app, name="vault")
+app.command("verify")(licence_cli.verify)
 
 
 def _settings_or_exit() -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,20 @@ class Settings(BaseSettings):
     verify_rate_limit_per_minute: int = Field(default=600, ge=1)
     log_level: str = "INFO"
 
+    # Reference-data vault (docs/holders.md). "local": encrypted files under data_dir/vault;
+    # "s3": any S3 API through boto3 (region and credentials from the usual AWS sources).
+    vault_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(default=None, description="e.g. MinIO's URL")
+    s3_prefix: str = "vault/"
+    # Upload size limits per media family, in bytes (the type is sniffed from the bytes).
+    vault_max_image_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    vault_max_audio_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    vault_max_video_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
+    # Master key in AWS KMS: when set, it wraps every other key instead of CONSENT_MASTER_KEY.
+    kms_key_id: str | None = None
+    kms_endpoint_url: str | None = Field(default=None, description="test/LocalStack endpoint")
+
     @field_validator("issuer")
     @classmethod
     def _strip_issuer(cls, value: str) -> str:
@@ -77,6 +92,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'consent.db').as_posix()}"
 
     @property
+    def vault_max_upload_bytes(self) -> int:
+        """The largest body the upload route accepts (largest per-type limit + form overhead)."""
+        return (
+            max(self.vault_max_image_bytes, self.vault_max_audio_bytes, self.vault_max_video_bytes)
+            + 64 * 1024
+        )
+
+    @property
     def master_key_file(self) -> Path:
         return self.data_dir / "master.key"
 
@@ -85,14 +108,19 @@ class Settings(BaseSettings):
         if not self.is_production:
             return
         problems: list[str] = []
-        if self.master_key is None:
-            problems.append("CONSENT_MASTER_KEY is required in production")
-        elif self.master_key.get_secret_value().strip() in KNOWN_DEFAULT_SECRETS:
+        if self.master_key is None and self.kms_key_id is None:
+            problems.append("CONSENT_MASTER_KEY is required in production (or CONSENT_KMS_KEY_ID)")
+        elif (
+            self.master_key is not None
+            and self.master_key.get_secret_value().strip() in KNOWN_DEFAULT_SECRETS
+        ):
             problems.append("CONSENT_MASTER_KEY is a known default value; generate a new one")
         if self.database_url is None or self.database_url.startswith("sqlite"):
             problems.append("CONSENT_DATABASE_URL must name a PostgreSQL database in production")
         if not self.issuer.startswith("https://"):
             problems.append("CONSENT_ISSUER must be an https:// URL in production")
+        if self.vault_backend == "s3" and not self.s3_bucket:
+            problems.append("CONSENT_S3_BUCKET is required with CONSENT_VAULT_BACKEND=s3")
         if problems:
             raise ConfigurationError("; ".join(problems))
 

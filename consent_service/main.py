@@ -17,9 +17,12 @@ from consent_service.crypto.router import router as keys_router
 from consent_service.db import make_engine
 from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
+from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.representatives.router import router as representatives_router
+from consent_service.rights.router import router as rights_router
+from consent_service.vault import router as vault
 
 log = logging.getLogger("consent_service")
 
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
+    vault.install(app)
     for router in (
         ops_router,
         keys_router,
@@ -60,13 +64,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         representatives_router,
         consents_router,
         audit_router,
+        licences_router,
+        vault.router,
+        rights_router,
     ):
         app.include_router(router)
 
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={},
+        large_body_paths={"/references": settings.vault_max_upload_bytes},
     )
     return app
 

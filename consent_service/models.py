@@ -6,7 +6,9 @@ from consent_service.consents.models import ConsentGrant, ConsentReceipt, Consen
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.holders.models import Holder
+from consent_service.licences.models import Licence, StatusList
 from consent_service.representatives.models import Representative
+from consent_service.vault.models import Reference
 
 __all__ = [
     "ApiKey",
@@ -18,10 +20,13 @@ __all__ = [
     "ConsentRequest",
     "DataKey",
     "Holder",
+    "Licence",
     "Login",
     "Organization",
+    "Reference",
     "Representative",
     "ServiceKey",
     "SigningKey",
+    "StatusList",
     "metadata",
 ]

@@ -167,9 +167,9 @@ class Keyring:
 def load_master_key(settings: Any) -> MasterKey:
     """The master key named by the settings.
 
-    Production: `CONSENT_MASTER_KEY` (checked by `Settings.check_production`). Development:
-    that variable when set, otherwise the key file `<data_dir>/master.key`, created with mode
-    0600 on first run.
+    `CONSENT_KMS_KEY_ID` set: the key in AWS KMS. Production: otherwise `CONSENT_MASTER_KEY`
+    (checked by `Settings.check_production`). Development: that variable when set, otherwise
+    the key file `<data_dir>/master.key`, created with mode 0600 on first run.
     """
     from consent_service.crypto.envelope import (
         LocalMasterKey,
@@ -178,6 +178,10 @@ def load_master_key(settings: Any) -> MasterKey:
         parse_master_key,
     )
 
+    if getattr(settings, "kms_key_id", None):
+        from consent_service.crypto.kms import KmsMasterKey
+
+        return KmsMasterKey.from_settings(settings)
     if settings.master_key is not None:
         return LocalMasterKey(parse_master_key(settings.master_key.get_secret_value()))
     if settings.is_production:

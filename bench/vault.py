@@ -1,0 +1,232 @@
+"""Vault throughput and server memory: a 50 MB upload and download through the API.
+
+Starts `consent-service serve` (local vault backend, SQLite) on a loopback port in a temporary
+data directory, registers a holder, then uploads a 50 MB WAV (random PCM: nothing to compress,
+every byte goes through sniffing, de-identification, HMAC, chunked AES-GCM and the store) and
+downloads it again, streaming both ways; the fastest of `--repeat` rounds counts (the machine
+is shared, and other load only ever slows a round down). The baseline is a plain file copy of
+the same file on the same disk (with fsync, as the vault's store does). Server memory growth
+is the rise of the server process's peak resident set (VmHWM in /proc/<pid>/status, reset after
+warm-up through /proc/<pid>/clear_refs) over the RSS after warm-up.
+
+Usage: .venv/bin/python bench/vault.py [--mb 50]
+The last line printed is JSON: upload_mb_s, download_mb_s, raw_copy_mb_s, ratios, and
+server_peak_rss_growth_mb. Targets (issue 5): both ratios >= 0.25, growth < 64 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_wav(path: Path, size: int) -> None:
+    """A PCM WAV of about `size` bytes of random samples, written in 1 MiB blocks."""
+    data_size = size - 44
+    data_size -= data_size % 4
+    with open(path, "wb") as fh:
+        fh.write(b"RIFF" + struct.pack("<I", 36 + data_size) + b"WAVE")
+        fh.write(b"fmt " + struct.pack("<IHHIIHH", 16, 1, 2, 48000, 48000 * 4, 4, 16))
+        fh.write(b"data" + struct.pack("<I", data_size))
+        left = data_size
+        while left:
+            block = os.urandom(min(left, 1024 * 1024))
+            fh.write(block)
+            left -= len(block)
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field}")
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0, `echo 5 > /proc/PID/clear_refs`)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def same_file(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def raw_copy_seconds(src: Path, dst: Path) -> float:
+    started = time.perf_counter()
+    shutil.copyfile(src, dst)
+    with open(dst, "rb+") as fh:
+        os.fsync(fh.fileno())
+    elapsed = time.perf_counter() - started
+    dst.unlink()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=50)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds; the fastest counts (shared machines)"
+    )
+    args = parser.parse_args()
+    size = args.mb * 1_000_000
+
+    work = Path(tempfile.mkdtemp(prefix="vault-bench-"))
+    data_dir = work / "data"
+    source = work / "sample.wav"
+    make_wav(source, size)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CONSENT_DATA_DIR": str(data_dir),
+        "CONSENT_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "CONSENT_ISSUER": base,
+        "CONSENT_VAULT_BACKEND": "local",
+        "CONSENT_ARGON2_MEMORY_KIB": "1024",
+        "CONSENT_ARGON2_TIME_COST": "1",
+        "CONSENT_LOG_LEVEL": "WARNING",
+    }
+    cli = Path(sys.executable).with_name("consent-service")
+    server = subprocess.Popen(
+        [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("server did not start")
+                time.sleep(0.2)
+            body = {
+                "legal_name": "Bench Person",
+                "email": "bench@example.org",
+                "password": "a long enough passphrase",
+                "date_of_birth": "1990-01-01",
+                "jurisdiction": "GB",
+            }
+            holder_id = client.post("/v1/holders", json=body).json()["id"]
+            token = client.post(
+                "/v1/auth/token", data={"username": body["email"], "password": body["password"]}
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            url = f"/v1/holders/{holder_id}/references"
+
+            # Warm-up: a small upload and download load Pillow, mutagen and the code paths.
+            small = work / "small.wav"
+            make_wav(small, 200_000)
+            with open(small, "rb") as fh:
+                r = client.post(
+                    url, headers=headers, files={"file": fh}, data={"attribute": "voice"}
+                )
+            r.raise_for_status()
+            client.get(f"/v1/references/{r.json()['id']}/content", headers=headers).read()
+            # From here on, VmHWM is the peak of the measured transfers alone (when the reset
+            # is not allowed, it still includes start-up, and the growth reads low).
+            peak_was_reset = reset_peak_rss(server.pid)
+            baseline_kib = proc_status_kib(server.pid, "VmRSS")
+
+            upload_s = download_s = float("inf")
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                with open(source, "rb") as fh:
+                    r = client.post(
+                        url,
+                        headers=headers,
+                        files={"file": ("s.wav", fh)},
+                        data={"attribute": "voice"},
+                    )
+                upload_s = min(upload_s, time.perf_counter() - started)
+                r.raise_for_status()
+                ref = r.json()
+                if ref.get("duplicate"):
+                    raise SystemExit("the previous copy was not deleted")
+
+                target = work / "download.wav"
+                content = f"/v1/references/{ref['id']}/content"
+                started = time.perf_counter()
+                received = 0
+                with client.stream("GET", content, headers=headers) as s:
+                    s.raise_for_status()
+                    with open(target, "wb") as out:
+                        for chunk in s.iter_bytes(1024 * 1024):
+                            out.write(chunk)
+                            received += len(chunk)
+                download_s = min(download_s, time.perf_counter() - started)
+                if received != ref["size"] or not same_file(target, source):
+                    raise SystemExit("download does not match the upload")
+                target.unlink()
+                # Delete it, or the next round would be answered as a duplicate.
+                client.delete(f"/v1/references/{ref['id']}", headers=headers).raise_for_status()
+            peak_kib = proc_status_kib(server.pid, "VmHWM")
+        raw_s = min(raw_copy_seconds(source, work / "copy.wav") for _ in range(args.repeat))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    mb = size / 1_000_000
+    result = {
+        "file_mb": round(mb, 1),
+        "upload_mb_s": round(mb / upload_s, 1),
+        "download_mb_s": round(mb / download_s, 1),
+        "raw_copy_mb_s": round(mb / raw_s, 1),
+        "upload_ratio": round(raw_s / upload_s, 3),
+        "download_ratio": round(raw_s / download_s, 3),
+        "server_peak_rss_mb": round(peak_kib / 1024, 1),
+        "server_peak_rss_growth_mb": round((peak_kib - baseline_kib) / 1024, 1),
+        "peak_reset": peak_was_reset,
+    }
+    print(
+        f"best of {args.repeat}: upload {upload_s:.3f}s, download {download_s:.3f}s, "
+        f"raw copy {raw_s:.3f}s; server peak RSS {peak_kib / 1024:.1f} MB "
+        f"(after warm-up {baseline_kib / 1024:.1f} MB)"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""All SQL about licences and status lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from consent_service.licences.models import Licence, LicenceStatus, StatusList
+
+
+def add(session: Session, licence: Licence) -> None:
+    session.add(licence)
+    session.flush()
+
+
+def get(session: Session, licence_id: str) -> Licence | None:
+    return session.get(Licence, licence_id)
+
+
+def get_for_update(session: Session, licence_id: str) -> Licence | None:
+    stmt = (
+        select(Licence)
+        .where(Licence.id == licence_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()
+
+
+def get_visible(
+    session: Session, licence_id: str, *, studio_id: str | None, holder_id: str | None
+) -> Licence | None:
+    """The licence when the caller may see it (its studio or its holder), else None."""
+    stmt = select(Licence).where(Licence.id == licence_id)
+    if studio_id is not None:
+        stmt = stmt.where(Licence.studio_id == studio_id)
+    if holder_id is not None:
+        stmt = stmt.where(Licence.holder_id == holder_id)
+    return session.exec(stmt).first()
+
+
+def list_visible(
+    session: Session,
+    *,
+    studio_id: str | None,
+    holder_id: str | None,
+    consent_id: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Licence]:
+    stmt = select(Licence)
+    if studio_id is not None:
+        stmt = stmt.where(Licence.studio_id == studio_id)
+    if holder_id is not None:
+        stmt = stmt.where(Licence.holder_id == holder_id)
+    if consent_id is not None:
+        stmt = stmt.where(Licence.consent_id == consent_id)
+    if after is not None:
+        created, row_id = after
+        stmt = stmt.where(
+            or_(
+                col(Licence.created_at) < created,
+                and_(col(Licence.created_at) == created, col(Licence.id) < row_id),
+            )
+        )
+    stmt = stmt.order_by(col(Licence.created_at).desc(), col(Licence.id).desc()).limit(limit)
+    return session.exec(stmt).all()
+
+
+def status_of(session: Session, licence_id: str) -> str | None:
+    """The stored status of one licence: the one indexed lookup of an online verification."""
+    return session.exec(select(Licence.status).where(Licence.id == licence_id)).first()
+
+
+def lock_licences_of_grant(
+    session: Session, consent_id: str, statuses: Sequence[str]
+) -> Sequence[Licence]:
+    stmt = (
+        select(Licence)
+        .where(Licence.consent_id == consent_id, col(Licence.status).in_(list(statuses)))
+        .order_by(col(Licence.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).all()
+
+
+# -- status lists ----------------------------------------------------------------------------
+
+
+def get_status_list(session: Session, list_id: str) -> StatusList | None:
+    return session.get(StatusList, list_id)
+
+
+def lock_open_status_list(session: Session) -> StatusList | None:
+    """The oldest list with room left, locked: index allocation is serialised per list."""
+    stmt = (
+        select(StatusList)
+        .where(col(StatusList.allocated) < col(StatusList.capacity))
+        .order_by(col(StatusList.seq))
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()
+
+
+def create_status_list(session: Session, status_list: StatusList) -> bool:
+    """Insert a new list in a savepoint; False when a concurrent request made it first."""
+    next_seq = session.exec(select(func.coalesce(func.max(StatusList.seq), 0))).one() + 1
+    status_list.seq = next_seq
+    try:
+        with session.begin_nested():
+            session.add(status_list)
+    except IntegrityError:
+        return False
+    return True
+
+
+def index_taken(session: Session, list_id: str, index: int) -> bool:
+    stmt = select(Licence.id).where(
+        Licence.status_list_id == list_id, Licence.status_list_index == index
+    )
+    return session.exec(stmt).first() is not None
+
+
+def entries_not_valid(session: Session, list_id: str) -> Sequence[tuple[int, str]]:
+    """(index, status) of every licence in the list that is not active."""
+    stmt = select(Licence.status_list_index, Licence.status).where(
+        Licence.status_list_id == list_id, Licence.status != LicenceStatus.active.value
+    )
+    return [(int(index), str(status)) for index, status in session.exec(stmt).all()]

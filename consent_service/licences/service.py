@@ -1,0 +1,448 @@
+"""Licences: issuance under a grant, revocation, the grant-status cascade, verification.
+
+Rules (CONSENT_RULES.md, "Licences"): a licence is issued only to the grantee studio, only
+under an `active` grant; its scope is a subset of the grant's in every dimension and never
+uses a prohibited use; its term lies inside the grant's. Issuance locks the grant row, so a
+withdrawal running at the same time either waits for the licence and then revokes it, or wins
+and the issuance sees a grant that is no longer active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts.principal import Principal, Role
+from consent_service.canonical import canonical_json
+from consent_service.consents import repository as consents_repository
+from consent_service.consents import rules as consent_rules
+from consent_service.consents.events import GrantStatusChange, on_grant_status_change
+from consent_service.consents.models import ConsentGrant
+from consent_service.crypto.keyring import Keyring
+from consent_service.db import utcnow
+from consent_service.errors import Conflict, NotFound, RuleViolation
+from consent_service.ids import new_id
+from consent_service.licences import repository, verifier
+from consent_service.licences.models import Licence, LicenceStatus, StatusList
+from consent_service.licences.schemas import LicenceIssue
+from consent_service.licences.status_list import (
+    STATUS_BITS,
+    STATUS_LIST_SIZE,
+    STATUS_LIST_TYP,
+    encode_lst,
+    status_list_claims,
+)
+
+LICENCE_TYP = verifier.LICENCE_TYP
+_STATUS_VALUE = {
+    LicenceStatus.active.value: verifier.STATUS_VALID,
+    LicenceStatus.suspended.value: verifier.STATUS_SUSPENDED,
+    LicenceStatus.revoked.value: verifier.STATUS_INVALID,
+}
+
+
+class ConsentNotFound(NotFound):
+    code, title = "consent_not_found", "No such consent"
+
+
+class LicenceNotFound(NotFound):
+    code, title = "licence_not_found", "No such licence"
+
+
+class StatusListNotFound(NotFound):
+    code, title = "status_list_not_found", "No such status list"
+
+
+class ConsentNotActive(Conflict):
+    code, title = "consent_not_active", "The consent is not active"
+
+
+class ScopeExceedsConsent(RuleViolation):
+    code, title = "scope_exceeds_consent", "The licence scope goes beyond the consent"
+
+
+class TermOutsideConsent(RuleViolation):
+    code, title = "term_outside_consent", "The licence term lies outside the consent's term"
+
+
+# -- scope and term rules ---------------------------------------------------------------------
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def licence_scope_within(terms: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:
+    """The licence scope for `requested` under grant `terms`, or `ScopeExceedsConsent`.
+
+    Every dimension must be a subset of the grant's; a grant with `WORLDWIDE` covers every
+    territory, and a licence for `WORLDWIDE` needs a grant for `WORLDWIDE`. Nothing in the
+    scope may be one of the grant's prohibited uses. The licence carries the grant's
+    prohibited uses, so downstream checks of a proposed use can refuse them too.
+    """
+    problems: list[dict[str, Any]] = []
+    scope: dict[str, Any] = {}
+    for dimension in ("attributes", "purposes", "media"):
+        wanted = _unique(requested[dimension])
+        allowed = set(terms.get(dimension) or [])
+        outside = [value for value in wanted if value not in allowed]
+        if outside:
+            problems.append({"field": f"scope.{dimension}", "outside": outside})
+        scope[dimension] = wanted
+    territories = _unique(requested["territories"])
+    granted = set(terms.get("territories") or [])
+    if consent_rules.WORLDWIDE not in granted:
+        outside = [t for t in territories if t not in granted]
+        if outside:
+            problems.append({"field": "scope.territories", "outside": outside})
+    scope["territories"] = territories
+    project = requested.get("project") or terms.get("project")
+    if project != terms.get("project"):
+        problems.append({"field": "scope.project", "outside": [project]})
+    scope["project"] = project
+    prohibited = terms.get("prohibited_uses")
+    if prohibited is None:
+        prohibited = list(consent_rules.DEFAULT_PROHIBITED_USES)
+    used = [
+        value
+        for dimension in ("attributes", "purposes", "media")
+        for value in scope[dimension]
+        if value in prohibited
+    ]
+    if used:
+        problems.append({"field": "scope", "prohibited": used})
+    scope["prohibited_uses"] = list(prohibited)
+    if problems:
+        raise ScopeExceedsConsent(
+            "Each scope dimension must be within the consent; anything else needs a new consent",
+            errors=problems,
+        )
+    return scope
+
+
+def licence_term_within(
+    grant: ConsentGrant,
+    *,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    now: datetime,
+) -> tuple[datetime, datetime]:
+    """(start, end) of the licence, inside the grant's term, or `TermOutsideConsent`."""
+    start = valid_from or max(now, grant.valid_from)
+    end = valid_until or grant.valid_until
+    if start < grant.valid_from or end > grant.valid_until:
+        raise TermOutsideConsent(
+            "The licence must start no earlier and end no later than the consent",
+            consent_valid_from=grant.valid_from.isoformat(),
+            consent_valid_until=grant.valid_until.isoformat(),
+        )
+    if end <= start or end <= now:
+        raise TermOutsideConsent("The licence must end after it starts and after now")
+    return start, end
+
+
+# -- status-list index allocation -------------------------------------------------------------
+def allocate_status_slot(session: Session) -> tuple[StatusList, int]:
+    """A random free index in the open status list, without collisions under concurrency.
+
+    The open list's row is locked (FOR UPDATE; on SQLite the transaction already holds the
+    write lock), so two issuances never draw against the same view of the list; the unique
+    constraint on (list, index) is the backstop. When no list has room a new one is made;
+    two requests making one at once collide on `seq` and the loser uses the winner's list.
+    """
+    for _attempt in range(5):
+        status_list = repository.lock_open_status_list(session)
+        if status_list is None:
+            repository.create_status_list(
+                session,
+                StatusList(
+                    id=new_id("sl"),
+                    seq=0,
+                    size=STATUS_LIST_SIZE,
+                    bits=STATUS_BITS,
+                    capacity=STATUS_LIST_SIZE // 2,
+                ),
+            )
+            continue
+        # At most half the list is used, so each draw is free with probability >= 1/2.
+        for _draw in range(64):
+            index = secrets.randbelow(status_list.size)
+            if not repository.index_taken(session, status_list.id, index):
+                status_list.allocated += 1
+                session.add(status_list)
+                return status_list, index
+    raise RuntimeError("could not allocate a status-list index")
+
+
+def status_list_uri(issuer: str, list_id: str) -> str:
+    return f"{issuer}/v1/status-lists/{list_id}"
+
+
+# -- issuance ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class IssuedLicence:
+    licence: Licence
+    token: str
+    status_list_uri: str
+
+
+def issue_licence(
+    *, session: Session, keyring: Keyring, issuer: str, studio: Principal, body: LicenceIssue
+) -> IssuedLicence:
+    """Issue a licence to the grantee studio under an active grant (see module docstring)."""
+    # Lock the grant first: a concurrent withdrawal waits for this licence, then revokes it.
+    grant = consents_repository.get_grant_for_update(session, body.consent_id)
+    if grant is None or grant.studio_id != studio.organization_id:
+        raise ConsentNotFound()
+    now = utcnow()
+    if grant.status != "active" or grant.valid_until <= now:
+        raise ConsentNotActive(
+            f"Licences can only be issued under an active consent (this one is {grant.status})",
+            consent_status=grant.status,
+        )
+    scope = licence_scope_within(grant.terms, body.scope.model_dump())
+    valid_from, valid_until = licence_term_within(
+        grant, valid_from=body.valid_from, valid_until=body.valid_until, now=now
+    )
+    status_list, index = allocate_status_slot(session)
+    licence = Licence(
+        id=new_id("lic"),
+        consent_id=grant.id,
+        holder_id=grant.holder_id,
+        studio_id=grant.studio_id,
+        scope=scope,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status_list_id=status_list.id,
+        status_list_index=index,
+        created_at=now,
+        status_changed_at=now,
+    )
+    repository.add(session, licence)
+    uri = status_list_uri(issuer, status_list.id)
+    claims = {
+        "iss": issuer,
+        "sub": grant.holder_id,
+        "aud": grant.studio_id,
+        "jti": licence.id,
+        "iat": int(now.timestamp()),
+        "nbf": int(valid_from.timestamp()),
+        "exp": int(valid_until.timestamp()),
+        "consent": grant.id,
+        "scope": scope,
+        "status": {"status_list": {"idx": index, "uri": uri}},
+    }
+    token = keyring.sign(session, claims, typ=LICENCE_TYP)
+    audit.record(
+        session,
+        actor_id=studio.actor_id,
+        action="licence.issued",
+        subjects={
+            "holder_id": grant.holder_id,
+            "consent_id": grant.id,
+            "licence_id": licence.id,
+            "studio_id": grant.studio_id,
+        },
+        payload={
+            "scope_sha256": hashlib.sha256(canonical_json(scope)).hexdigest(),
+            "token_sha256": hashlib.sha256(token.encode("ascii")).hexdigest(),
+            "status_list_id": status_list.id,
+            "valid_until": int(valid_until.timestamp()),
+        },
+    )
+    return IssuedLicence(licence=licence, token=token, status_list_uri=uri)
+
+
+# -- reading ----------------------------------------------------------------------------------
+def _visibility(principal: Principal) -> tuple[str | None, str | None]:
+    """(studio_id, holder_id) filters for what `principal` may see; admin sees everything."""
+    if principal.role is Role.studio:
+        return principal.organization_id or "-", None
+    if principal.role is Role.holder:
+        return None, principal.holder_id or "-"
+    if principal.role is Role.admin:
+        return None, None
+    raise LicenceNotFound()
+
+
+def get_licence(*, session: Session, principal: Principal, licence_id: str) -> Licence:
+    studio_id, holder_id = _visibility(principal)
+    licence = repository.get_visible(
+        session, licence_id, studio_id=studio_id, holder_id=holder_id
+    )
+    if licence is None:
+        raise LicenceNotFound()
+    return licence
+
+
+def list_licences(
+    *,
+    session: Session,
+    principal: Principal,
+    consent_id: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Licence]:
+    studio_id, holder_id = _visibility(principal)
+    return repository.list_visible(
+        session,
+        studio_id=studio_id,
+        holder_id=holder_id,
+        consent_id=consent_id,
+        after=after,
+        limit=limit,
+    )
+
+
+def shown_status(licence: Licence, now: datetime) -> str:
+    """The status a reader sees: `expired` for an active licence past its end."""
+    if licence.status == LicenceStatus.active.value and licence.valid_until <= now:
+        return "expired"
+    return licence.status
+
+
+# -- revocation -------------------------------------------------------------------------------
+def revoke_licence(
+    *, session: Session, principal: Principal, licence_id: str, reason: str
+) -> Licence:
+    """Revoke one licence on its own (its holder, its studio or an admin); idempotent."""
+    licence = get_licence(session=session, principal=principal, licence_id=licence_id)
+    # Same lock order as issuance and the grant cascade (grant, then licence): no deadlock.
+    consents_repository.get_grant_for_update(session, licence.consent_id)
+    locked = repository.get_for_update(session, licence.id)
+    assert locked is not None
+    if locked.status == LicenceStatus.revoked.value:
+        return locked
+    now = utcnow()
+    old_status = locked.status
+    locked.status = LicenceStatus.revoked.value
+    locked.status_changed_at = now
+    locked.revocation_cause = "licence_revoked"
+    locked.revocation_reason = reason
+    locked.revoked_by = principal.actor_id
+    session.add(locked)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="licence.revoked",
+        subjects={
+            "holder_id": locked.holder_id,
+            "consent_id": locked.consent_id,
+            "licence_id": locked.id,
+            "studio_id": locked.studio_id,
+        },
+        payload={
+            "old_status": old_status,
+            "by_role": principal.role.value,
+            "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(),
+        },
+    )
+    return locked
+
+
+# -- the cascade from grant status changes ----------------------------------------------------
+_CASCADE: dict[str, tuple[tuple[str, ...], str]] = {
+    # grant status -> (licence statuses that change, their new status)
+    "withdrawn": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
+    "revoked": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
+    "expired": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
+    "suspended": ((LicenceStatus.active.value,), "suspended"),
+    "active": ((LicenceStatus.suspended.value,), "active"),
+}
+
+
+@on_grant_status_change
+def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[str]:
+    """Move every licence under the grant with it, in the caller's transaction.
+
+    withdrawn/revoked/expired: active and suspended licences become revoked; suspended:
+    active licences become suspended; active again (resumed): suspended licences become
+    active (only a grant suspends a licence, so one revoked on its own stays revoked).
+    Returns the ids of the licences changed.
+    """
+    rule = _CASCADE.get(change.new_status)
+    if rule is None:
+        return []
+    from_statuses, new_status = rule
+    licences = repository.lock_licences_of_grant(session, change.grant_id, from_statuses)
+    if not licences:
+        return []
+    now = utcnow()
+    for licence in licences:
+        licence.status = new_status
+        licence.status_changed_at = now
+        if new_status == LicenceStatus.revoked.value:
+            licence.revocation_cause = f"consent_{change.new_status}"
+            licence.revoked_by = change.actor_id
+        session.add(licence)
+    session.flush()
+    ids = [licence.id for licence in licences]
+    audit.record(
+        session,
+        actor_id=change.actor_id,
+        action=f"licence.{new_status}" if new_status != "active" else "licence.resumed",
+        subjects={
+            "holder_id": change.holder_id,
+            "consent_id": change.grant_id,
+            "studio_id": change.studio_id,
+        },
+        payload={"licence_ids": ids, "consent_status": change.new_status},
+    )
+    return ids
+
+
+# -- status lists and online verification -----------------------------------------------------
+def status_list_token(
+    *, session: Session, keyring: Keyring, issuer: str, list_id: str, ttl: int
+) -> str:
+    """The signed status list (`statuslist+jwt`) as it stands now."""
+    status_list = repository.get_status_list(session, list_id)
+    if status_list is None:
+        raise StatusListNotFound()
+    entries = (
+        (index, _STATUS_VALUE.get(status, verifier.STATUS_INVALID))
+        for index, status in repository.entries_not_valid(session, list_id)
+    )
+    lst = encode_lst(entries, size=status_list.size, bits=status_list.bits)
+    claims = status_list_claims(
+        issuer=issuer,
+        uri=status_list_uri(issuer, list_id),
+        lst=lst,
+        bits=status_list.bits,
+        ttl=ttl,
+        now=utcnow(),
+    )
+    return keyring.sign(session, claims, typ=STATUS_LIST_TYP)
+
+
+def verify_licence(
+    *,
+    session: Session,
+    keyring: Keyring,
+    issuer: str,
+    token: str,
+    use: verifier.ProposedUse | None,
+) -> verifier.Verdict:
+    """The online check: the offline verifier's checks, with the registry as status source.
+
+    Public keys come from the keyring's cache; the status is one primary-key lookup.
+    """
+
+    def status_of(jti: str, _ref: verifier.StatusReference) -> int | None:
+        status = repository.status_of(session, jti)
+        return None if status is None else _STATUS_VALUE.get(status, verifier.STATUS_INVALID)
+
+    return verifier.check_licence(
+        token,
+        key_for=lambda kid: keyring.public_key(session, kid),
+        status_of=status_of,
+        issuer=issuer,
+        use=use,
+        now=utcnow(),
+    )

@@ -1,0 +1,577 @@
+"""Offline licence verification for render pipelines and other downstream tools.
+
+A licence is a compact ES256 JWS (`typ: licence+jwt`) whose `status` claim points into a
+status list as defined by the IETF OAuth Token Status List draft (draft-ietf-oauth-status-list):
+`{"status_list": {"idx": n, "uri": "<issuer>/v1/status-lists/<id>"}}`.
+The status list is itself a signed JWS (`typ: statuslist+jwt`) with `sub` (its own URI), `iat`,
+`exp`, `ttl` and `status_list = {"bits": 2, "lst": base64url(zlib(bytes))}`; entry `i` sits
+in byte `i * bits // 8`, least significant bits first; 0 = valid, 1 = invalid, 2 = suspended.
+
+This module deliberately depends on nothing of the server: only the standard library,
+`cryptography`/python-jose through `consent_service.crypto.signing` (itself pure). Copy it and
+`signing.py` into another code base and it keeps working.
+
+`check_licence` runs the checks in a fixed order (form, key, signature, issuer, time, status,
+scope) and answers a `Verdict` with one code; the server's online check uses the very same
+function with a database status lookup, so both give the same codes for the same token.
+`Verifier` adds the offline sources: a JWKS and status lists, fetched over HTTP and cached for
+their `ttl`, or read from files. When a source cannot be had or trusted it raises
+`CannotCheck` (the CLI exits 2): that is never a verdict about the licence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jose.backends.base import Key as JoseKey
+
+from consent_service.crypto import signing
+
+LICENCE_TYP = "licence+jwt"
+STATUS_LIST_TYP = "statuslist+jwt"
+WORLDWIDE = "WORLDWIDE"
+# Tolerated clock difference between the issuer and the verifier, for nbf/exp (seconds).
+CLOCK_SKEW_SECONDS = 30
+
+# Verdict codes (API.md, "Licences").
+VALID = "VALID"
+EXPIRED = "EXPIRED"
+NOT_YET_VALID = "NOT_YET_VALID"
+REVOKED = "REVOKED"
+SUSPENDED = "SUSPENDED"
+SCOPE_MISMATCH = "SCOPE_MISMATCH"
+BAD_SIGNATURE = "BAD_SIGNATURE"
+UNKNOWN_KEY = "UNKNOWN_KEY"
+MALFORMED = "MALFORMED"
+CODES = (
+    VALID,
+    EXPIRED,
+    NOT_YET_VALID,
+    REVOKED,
+    SUSPENDED,
+    SCOPE_MISMATCH,
+    BAD_SIGNATURE,
+    UNKNOWN_KEY,
+    MALFORMED,
+)
+
+# Status values of the Token Status List draft (section "Status Types").
+STATUS_VALID = 0
+STATUS_INVALID = 1
+STATUS_SUSPENDED = 2
+
+_MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+_MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
+_DEFAULT_JWKS_MAX_AGE = 300.0
+# An unknown kid triggers a JWKS refetch (key rotation), but not more often than this.
+_JWKS_REFRESH_ON_UNKNOWN_KID = 30.0
+
+
+class CannotCheck(Exception):
+    """A key set or status list could not be fetched, read or trusted: no verdict possible."""
+
+
+# -- the proposed use ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProposedUse:
+    """What a tool is about to do with the licensed likeness; every field is optional."""
+
+    attribute: str | None = None
+    purpose: str | None = None
+    territory: str | None = None
+    medium: str | None = None
+    project: str | None = None
+    # Content categories of the output (e.g. "political_endorsement"), checked against the
+    # licence's prohibited uses.
+    categories: tuple[str, ...] = ()
+    # When the use happens; the time checks use it instead of now (status is always current).
+    at: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ProposedUse:
+        """Parse `attribute=face,purpose=film_tv,territory=GB,medium=streaming,category=x`."""
+        values: dict[str, str] = {}
+        categories: list[str] = []
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not sep or not value:
+                raise ValueError(f"expected name=value, got {part!r}")
+            if name in ("category", "categories"):
+                categories.append(value)
+            elif name in ("attribute", "purpose", "territory", "medium", "project", "at"):
+                values[name] = value
+            else:
+                raise ValueError(f"unknown use field {name!r}")
+        at = _parse_time(values.pop("at")) if "at" in values else None
+        return cls(categories=tuple(categories), at=at, **values)
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("a time needs an offset, e.g. 2027-01-01T12:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def use_outside_scope(scope: Mapping[str, Any], use: ProposedUse) -> str | None:
+    """Why `use` falls outside the licence `scope`, or None when it is inside.
+
+    Territories: a scope with `WORLDWIDE` covers every territory; a use in `WORLDWIDE` needs a
+    scope with `WORLDWIDE`. A use whose purpose, medium or content category is one of the
+    scope's `prohibited_uses` is outside whatever else it matches.
+    """
+
+    def members(name: str) -> list[Any]:
+        value = scope.get(name)
+        return value if isinstance(value, list) else []
+
+    for name, proposed in (
+        ("attributes", use.attribute),
+        ("purposes", use.purpose),
+        ("media", use.medium),
+    ):
+        if proposed is not None and proposed not in members(name):
+            return f"{name[:-1] if name != 'media' else 'medium'} {proposed!r} is not licensed"
+    if use.territory is not None:
+        territories = members("territories")
+        if WORLDWIDE not in territories and use.territory not in territories:
+            return f"territory {use.territory!r} is not licensed"
+    if use.project is not None and use.project != scope.get("project"):
+        return f"project {use.project!r} is not the licensed project"
+    prohibited = set(members("prohibited_uses"))
+    for proposed in (use.purpose, use.medium, use.attribute, *use.categories):
+        if proposed is not None and proposed in prohibited:
+            return f"{proposed!r} is a prohibited use"
+    return None
+
+
+# -- the verdict -----------------------------------------------------------------------------
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer about one licence; `valid` is true only for the code `VALID`."""
+
+    code: str
+    detail: str
+    checked_at: datetime
+    licence_id: str | None = None
+    holder_id: str | None = None
+    studio_id: str | None = None
+    consent_id: str | None = None
+    scope: dict[str, Any] | None = None
+    expires_at: datetime | None = None
+    use_checked: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.code == VALID
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-ready data, in the shape of `POST /v1/licences/verify`."""
+        return {
+            "valid": self.valid,
+            "code": self.code,
+            "detail": self.detail,
+            "licence_id": self.licence_id,
+            "holder_id": self.holder_id,
+            "studio_id": self.studio_id,
+            "consent_id": self.consent_id,
+            "scope": self.scope,
+            "expires_at": _rfc3339(self.expires_at) if self.expires_at else None,
+            "checked_at": _rfc3339(self.checked_at),
+            "use_checked": self.use_checked,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReference:
+    """Where a licence's status lives: index `idx` of the status list at `uri`."""
+
+    uri: str
+    idx: int
+
+
+# A status lookup answers the draft's status value for a licence (0, 1, 2, …), or None when
+# the licence is unknown to the source (treated as invalid).
+StatusLookup = Callable[[str, StatusReference], int | None]
+KeyLookup = Callable[[str], JoseKey | None]
+
+
+def _claims_error(claims: Mapping[str, Any]) -> str | None:
+    """What is wrong with the shape of licence claims, or None."""
+    for name in ("iss", "sub", "aud", "jti", "consent"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            return f"claim {name!r} is missing or not a string"
+    for name in ("iat", "nbf", "exp"):
+        value = claims.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"claim {name!r} is missing or not an integer"
+    if not isinstance(claims.get("scope"), dict):
+        return "claim 'scope' is missing or not an object"
+    if status_reference(claims) is None:
+        return "claim 'status' has no status_list reference"
+    return None
+
+
+def status_reference(claims: Mapping[str, Any]) -> StatusReference | None:
+    """The `status.status_list` reference of licence claims, or None when it is unusable."""
+    status = claims.get("status")
+    ref = status.get("status_list") if isinstance(status, dict) else None
+    if not isinstance(ref, dict):
+        return None
+    idx, uri = ref.get("idx"), ref.get("uri")
+    if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0 or not isinstance(uri, str):
+        return None
+    return StatusReference(uri=uri, idx=idx)
+
+
+def check_licence(
+    token: Any,
+    *,
+    key_for: KeyLookup,
+    status_of: StatusLookup,
+    issuer: str | None,
+    use: ProposedUse | None = None,
+    now: datetime | None = None,
+) -> Verdict:
+    """Verify a licence and answer a `Verdict`; never raises for any token value.
+
+    `key_for(kid)` gives the public key for a kid (None when unknown); `status_of(jti, ref)`
+    gives the status value; `issuer`, when given, must equal the `iss` claim. `CannotCheck`
+    raised by a lookup passes through (it says nothing about the licence).
+    """
+    checked_at = (now or datetime.now(UTC)).astimezone(UTC)
+
+    def verdict(code: str, detail: str) -> Verdict:
+        return Verdict(code=code, detail=detail, checked_at=checked_at)
+
+    # 1. Form: a compact JWS, ES256 only, typ licence+jwt, a kid.
+    try:
+        header = signing.read_header(token)
+    except signing.SignatureError as exc:
+        return verdict(MALFORMED, str(exc))
+    if header.get("typ") != LICENCE_TYP:
+        return verdict(MALFORMED, f"typ must be {LICENCE_TYP}")
+    # 2. Key: the kid must name a published key.
+    kid: str = header["kid"]
+    key = key_for(kid)
+    if key is None:
+        return verdict(UNKNOWN_KEY, "signed with a key that is not in the key set")
+    # 3. Signature (and that the payload is a JSON object).
+    try:
+        _header, claims = signing.verify(token, keys={kid: key}, typ=LICENCE_TYP)
+    except signing.SignatureError as exc:
+        return verdict(exc.code, str(exc))
+    problem = _claims_error(claims)
+    if problem is not None:
+        return verdict(MALFORMED, problem)
+    scope: dict[str, Any] = claims["scope"]
+    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    found = Verdict(
+        code=VALID,
+        detail="the licence is valid",
+        checked_at=checked_at,
+        licence_id=claims["jti"],
+        holder_id=claims["sub"],
+        studio_id=claims["aud"],
+        consent_id=claims["consent"],
+        scope=scope,
+        expires_at=expires_at,
+        use_checked=use is not None,
+    )
+
+    def with_code(code: str, detail: str) -> Verdict:
+        return Verdict(
+            code=code,
+            detail=detail,
+            checked_at=found.checked_at,
+            licence_id=found.licence_id,
+            holder_id=found.holder_id,
+            studio_id=found.studio_id,
+            consent_id=found.consent_id,
+            scope=found.scope,
+            expires_at=found.expires_at,
+            use_checked=found.use_checked,
+        )
+
+    # 4. Issuer: a token signed by a trusted key for another purpose is not a licence.
+    if issuer is not None and claims["iss"] != issuer:
+        return with_code(MALFORMED, f"issuer is {claims['iss']!r}, expected {issuer!r}")
+    # 5. Time, at the proposed use's time when given, with a small clock-skew leeway.
+    moment = (use.at if use is not None and use.at is not None else checked_at).timestamp()
+    if moment + CLOCK_SKEW_SECONDS < claims["nbf"]:
+        return with_code(NOT_YET_VALID, "the licence is not valid yet")
+    if moment - CLOCK_SKEW_SECONDS >= claims["exp"]:
+        return with_code(EXPIRED, "the licence has expired")
+    # 6. Status, from the status list (offline) or the registry (online).
+    ref = status_reference(claims)
+    assert ref is not None  # checked by _claims_error
+    status = status_of(claims["jti"], ref)
+    if status is None:
+        return with_code(REVOKED, "the issuer does not know this licence")
+    if status == STATUS_SUSPENDED:
+        return with_code(SUSPENDED, "the licence is suspended")
+    if status != STATUS_VALID:
+        return with_code(REVOKED, "the licence was revoked")
+    # 7. Scope of the proposed use.
+    if use is not None:
+        reason = use_outside_scope(scope, use)
+        if reason is not None:
+            return with_code(SCOPE_MISMATCH, reason)
+        return with_code(VALID, "the licence is valid and covers the proposed use")
+    return found
+
+
+# -- status lists ----------------------------------------------------------------------------
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusList:
+    """A verified, decompressed status list."""
+
+    uri: str
+    bits: int
+    data: bytes
+    issued_at: int
+    expires_at: int | None
+    ttl: int | None
+
+    def status_at(self, idx: int) -> int:
+        """The status value at `idx`; `CannotCheck` when the list is too short."""
+        per_byte = 8 // self.bits
+        byte_index, slot = divmod(idx, per_byte)
+        if byte_index >= len(self.data):
+            raise CannotCheck(f"index {idx} is outside the status list {self.uri}")
+        return (self.data[byte_index] >> (slot * self.bits)) & ((1 << self.bits) - 1)
+
+
+def decode_lst(lst: str, *, limit: int = _MAX_STATUS_LIST_BYTES) -> bytes:
+    """Decompress the `lst` member: base64url without padding, then zlib (RFC 1950)."""
+    try:
+        compressed = _b64url_decode(lst)
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(compressed, limit)
+    except (ValueError, binascii.Error, zlib.error) as exc:
+        raise CannotCheck("status list bytes are not base64url zlib data") from exc
+    if inflater.unconsumed_tail:
+        raise CannotCheck("status list is larger than this verifier accepts")
+    return data
+
+
+def read_status_list(
+    token: str,
+    *,
+    keys: Mapping[str, JoseKey],
+    issuer: str | None,
+    now: float | None = None,
+) -> StatusList:
+    """Verify a `statuslist+jwt` against `keys` and decode it; `CannotCheck` on any problem."""
+    now = time.time() if now is None else now
+    # 1. Signature with a key from the key set, typ statuslist+jwt.
+    try:
+        _header, claims = signing.verify(token.strip(), keys=dict(keys), typ=STATUS_LIST_TYP)
+    except signing.SignatureError as exc:
+        raise CannotCheck(f"status list does not verify: {exc} ({exc.code})") from exc
+    # 2. Claims: sub (its URI), iat, the list itself; iss when we know the issuer.
+    sub, iat, exp, ttl = claims.get("sub"), claims.get("iat"), claims.get("exp"), claims.get("ttl")
+    body = claims.get("status_list")
+    if not isinstance(sub, str) or not isinstance(iat, int) or not isinstance(body, dict):
+        raise CannotCheck("status list lacks sub, iat or status_list")
+    if issuer is not None and claims.get("iss") not in (None, issuer):
+        raise CannotCheck(f"status list issuer is not {issuer}")
+    if exp is not None and not isinstance(exp, int):
+        raise CannotCheck("status list exp is not an integer")
+    if ttl is not None and (not isinstance(ttl, int) or ttl < 0):
+        raise CannotCheck("status list ttl is not a non-negative integer")
+    # 3. Freshness: a list past its exp must not be used (draft, "Validation Rules").
+    if exp is not None and now - CLOCK_SKEW_SECONDS >= exp:
+        raise CannotCheck(f"status list {sub} expired: fetch a fresh one")
+    bits, lst = body.get("bits"), body.get("lst")
+    if bits not in (1, 2, 4, 8) or not isinstance(lst, str):
+        raise CannotCheck("status list bits must be 1, 2, 4 or 8 and lst a string")
+    assert isinstance(bits, int)
+    return StatusList(
+        uri=sub, bits=bits, data=decode_lst(lst), issued_at=iat, expires_at=exp, ttl=ttl
+    )
+
+
+# -- the offline verifier --------------------------------------------------------------------
+Fetch = Callable[[str], tuple[bytes, dict[str, str]]]
+
+
+def http_fetch(url: str, *, timeout: float = 10.0) -> tuple[bytes, dict[str, str]]:
+    """GET `url` with urllib; returns (body, lower-cased headers); `CannotCheck` on failure."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise CannotCheck(f"refusing to fetch {url!r}: only http(s)")
+    request = urllib.request.Request(url, headers={"User-Agent": "consent-service-verifier"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            body: bytes = response.read(_MAX_DOCUMENT_BYTES + 1)
+            headers = {k.lower(): v for k, v in response.headers.items()}
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise CannotCheck(f"cannot fetch {url}: {exc}") from exc
+    if len(body) > _MAX_DOCUMENT_BYTES:
+        raise CannotCheck(f"{url} answered more than {_MAX_DOCUMENT_BYTES} bytes")
+    return body, headers
+
+
+def _max_age(headers: Mapping[str, str], default: float) -> float:
+    for directive in headers.get("cache-control", "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() == "max-age" and value.strip().isdigit():
+            return float(value.strip())
+    return default
+
+
+@dataclass
+class _Cached:
+    value: Any
+    fetched_at: float
+    max_age: float
+
+
+@dataclass
+class Verifier:
+    """Verifies licences offline from a JWKS and status lists, with the same codes as online.
+
+    Build it with `Verifier.for_issuer(url)` (fetches `<url>/.well-known/jwks.json` and the
+    status lists named in licences, caching each for its `max-age`/`ttl`) or
+    `Verifier.from_files(jwks_path, status_list_path)` (no network at all). One instance is
+    safe to share between threads.
+    """
+
+    issuer: str | None = None
+    fetch: Fetch | None = None
+    clock: Callable[[], float] = time.time
+    _jwks: _Cached | None = None
+    _status_lists: dict[str, _Cached] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def for_issuer(cls, issuer: str, *, fetch: Fetch | None = None) -> Verifier:
+        """A verifier that fetches the issuer's JWKS and status lists over HTTP(S)."""
+        return cls(issuer=issuer.rstrip("/"), fetch=fetch or http_fetch)
+
+    @classmethod
+    def from_documents(
+        cls, *, jwks: Mapping[str, Any], status_lists: list[str], issuer: str | None = None
+    ) -> Verifier:
+        """A verifier with a fixed JWKS and status-list tokens, never fetching anything."""
+        verifier = cls(issuer=issuer, fetch=None)
+        verifier._jwks = _Cached(signing.keys_from_jwks(dict(jwks)), 0.0, float("inf"))
+        for token in status_lists:
+            status_list = read_status_list(token, keys=verifier._keys(), issuer=issuer)
+            verifier._status_lists[status_list.uri] = _Cached(status_list, 0.0, float("inf"))
+        return verifier
+
+    @classmethod
+    def from_files(cls, jwks_path: str | Path, *status_list_paths: str | Path) -> Verifier:
+        """A verifier reading a JWKS file and status-list files (compact JWS text)."""
+        try:
+            jwks = json.loads(Path(jwks_path).read_text(encoding="utf-8"))
+            tokens = [Path(p).read_text(encoding="utf-8").strip() for p in status_list_paths]
+        except (OSError, ValueError) as exc:
+            raise CannotCheck(f"cannot read the key set or status list: {exc}") from exc
+        if not isinstance(jwks, dict):
+            raise CannotCheck("the JWKS file is not a JSON object")
+        return cls.from_documents(jwks=jwks, status_lists=tokens)
+
+    # sources -----------------------------------------------------------------------------
+    def _keys(self, *, refresh: bool = False) -> dict[str, JoseKey]:
+        now = self.clock()
+        cached = self._jwks
+        stale = cached is None or now - cached.fetched_at >= cached.max_age
+        if self.fetch is not None and self.issuer is not None and (stale or refresh):
+            body, headers = self.fetch(f"{self.issuer}/.well-known/jwks.json")
+            try:
+                document = json.loads(body)
+            except ValueError as exc:
+                raise CannotCheck("the JWKS is not JSON") from exc
+            keys = signing.keys_from_jwks(document)
+            if not keys:
+                raise CannotCheck("the JWKS has no ES256 P-256 signing key")
+            cached = _Cached(keys, now, _max_age(headers, _DEFAULT_JWKS_MAX_AGE))
+            self._jwks = cached
+        if cached is None:
+            raise CannotCheck("no key set")
+        keys_: dict[str, JoseKey] = cached.value
+        return keys_
+
+    def _key_for(self, kid: str) -> JoseKey | None:
+        with self._lock:
+            key = self._keys().get(kid)
+            cached = self._jwks
+            if (
+                key is None
+                and self.fetch is not None
+                and cached is not None
+                and self.clock() - cached.fetched_at >= _JWKS_REFRESH_ON_UNKNOWN_KID
+            ):
+                key = self._keys(refresh=True).get(kid)
+            return key
+
+    def _status_list(self, uri: str) -> StatusList:
+        now = self.clock()
+        cached = self._status_lists.get(uri)
+        if cached is not None:
+            current: StatusList = cached.value
+            fresh = now - cached.fetched_at < cached.max_age
+            if fresh and (current.expires_at is None or now < current.expires_at):
+                return current
+        if self.fetch is None or self.issuer is None:
+            if cached is not None:  # files: the list is what it is; read_status_list checks exp
+                raise CannotCheck(f"status list {uri} expired: fetch a fresh one")
+            raise CannotCheck(f"no status list for {uri}")
+        if not uri.startswith(self.issuer + "/"):
+            raise CannotCheck(f"status list {uri} is not served by the issuer {self.issuer}")
+        body, _headers = self.fetch(uri)
+        try:
+            token = body.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise CannotCheck("the status list is not a compact JWS") from exc
+        status_list = read_status_list(token, keys=self._keys(), issuer=self.issuer, now=now)
+        if status_list.uri != uri:
+            raise CannotCheck(f"status list at {uri} names itself {status_list.uri}")
+        ttl = float(status_list.ttl) if status_list.ttl is not None else _DEFAULT_JWKS_MAX_AGE
+        self._status_lists[uri] = _Cached(status_list, now, ttl)
+        return status_list
+
+    def _status_of(self, _jti: str, ref: StatusReference) -> int:
+        with self._lock:
+            status_list = self._status_list(ref.uri)
+        if status_list.expires_at is not None and self.clock() >= status_list.expires_at:
+            raise CannotCheck(f"status list {ref.uri} expired: fetch a fresh one")
+        return status_list.status_at(ref.idx)
+
+    # the check ---------------------------------------------------------------------------
+    def verify(self, token: str, use: ProposedUse | None = None) -> Verdict:
+        """Verify one licence; raises `CannotCheck` when the key set or status list is missing."""
+        return check_licence(
+            token,
+            key_for=self._key_for,
+            status_of=self._status_of,
+            issuer=self.issuer,
+            use=use,
+            now=datetime.fromtimestamp(self.clock(), UTC),
+        )

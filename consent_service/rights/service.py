@@ -1,0 +1,278 @@
+"""Export everything held about a holder; erase a holder (crypto-shredding).
+
+Erasure (CONSENT_RULES.md, "Erasure and access") is one database transaction plus one
+idempotent sweep of the object store, ordered so that a retry after a crash at any point
+finishes the job:
+
+1. lock the holder row (nothing about this holder can change concurrently);
+2. withdraw every active or suspended grant (licences under them are revoked by the grant
+   status listeners, receipts signed), while the holder's key still exists;
+3. disable the logins of the holder and of their representatives;
+4. tombstone every reference (object key and content HMAC forgotten);
+5. destroy the holder's data key: from here every ciphertext of theirs, in the database, in
+   the object store and in every backup, is unreadable;
+6. clear the personal-field ciphertexts, set `erased_at` (the tombstone), append the audit event;
+7. delete the holder's stored objects (by name prefix), then the transaction commits.
+
+Steps 1-6 commit together or not at all. Step 7 is the only effect outside the database and
+runs before the commit: a crash before the commit leaves the holder as they were (minus some
+objects), and the retry does everything again; a crash after it leaves nothing to do, and a
+retry on an erased holder just sweeps the prefix again and answers as the first call did.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts import service as accounts
+from consent_service.accounts.principal import Principal
+from consent_service.audit.repository import events_for_holder
+from consent_service.audit.service import event_document
+from consent_service.consents import service as consents
+from consent_service.crypto.envelope import DecryptionError, aad_for, decrypt
+from consent_service.crypto.keyring import KeyDestroyed, Keyring
+from consent_service.db import rfc3339, utcnow
+from consent_service.errors import NotFound
+from consent_service.holders import repository as holders_repository
+from consent_service.holders import service as holders
+from consent_service.holders.models import Holder
+from consent_service.licences import service as licences
+from consent_service.rights import repository
+from consent_service.vault import repository as vault_repository
+from consent_service.vault.service import StorageUnavailable, tombstone
+from consent_service.vault.storage import Storage, StorageError
+
+EXPORT_FORMAT = "consent-service/holder-export/v1"
+
+
+class HolderNotFound(NotFound):
+    code, title = "holder_not_found", "No such holder"
+
+
+def _may_exercise_rights(principal: Principal, holder_id: str) -> bool:
+    """The holder themself or an admin (a representative manages consents, not the record)."""
+    return holders.may_read_full_record(principal, holder_id)
+
+
+def _time(value: datetime | None) -> str | None:
+    return rfc3339(value) if value is not None else None
+
+
+def _open(key: bytes, blob: bytes | None, *parts: str) -> str | None:
+    if blob is None:
+        return None
+    try:
+        return decrypt(key, blob, aad=aad_for(*parts)).decode("utf-8")
+    except DecryptionError:
+        return None
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def export_holder(
+    session: Session, *, keyring: Keyring, principal: Principal, holder_id: str
+) -> dict[str, Any]:
+    """Everything the service holds about the holder, as one JSON-ready document."""
+    holder = holders_repository.get(session, holder_id)
+    if holder is None or not _may_exercise_rights(principal, holder_id):
+        raise HolderNotFound()
+    data = holders.decrypt_holder(session, keyring, holder)  # 404 holder_erased if erased
+    key = keyring.data_key(session, holder_id)
+    now = utcnow()
+    grants = repository.grants_of_holder(session, holder_id)
+    receipts: dict[str, list[dict[str, Any]]] = {}
+    for receipt in repository.receipts_of_grants(session, [g.id for g in grants]):
+        receipts.setdefault(receipt.grant_id, []).append(
+            {
+                "id": receipt.id,
+                "consent_state": receipt.consent_state,
+                "issued_at": _time(receipt.issued_at),
+                "token": receipt.token,
+            }
+        )
+    document: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "generated_at": rfc3339(now),
+        "holder": {
+            "id": holder.id,
+            "legal_name": data.legal_name,
+            "stage_name": data.stage_name,
+            "email": data.email,
+            "date_of_birth": data.date_of_birth.isoformat(),
+            "date_of_death": data.date_of_death.isoformat() if data.date_of_death else None,
+            "jurisdiction": holder.jurisdiction,
+            "status": holders.status_on(data, now.date()).value,
+            "verification": holder.verification,
+            "created_at": _time(holder.created_at),
+            "verified_at": _time(holder.verified_at),
+        },
+        "representatives": [
+            {
+                "id": rep.id,
+                "kind": rep.kind,
+                "name": _open(key, rep.name_enc, "representative", rep.id, "name"),
+                "email": _open(key, rep.email_enc, "representative", rep.id, "email"),
+                "authority_evidence": _json(
+                    _open(key, rep.authority_enc, "representative", rep.id, "authority")
+                ),
+                "post_mortem_rights_until": (
+                    rep.post_mortem_rights_until.isoformat()
+                    if rep.post_mortem_rights_until
+                    else None
+                ),
+                "created_at": _time(rep.created_at),
+                "revoked_at": _time(rep.revoked_at),
+            }
+            for rep in repository.representatives_of_holder(session, holder_id)
+        ],
+        "consent_requests": [
+            {
+                "id": req.id,
+                "studio_id": req.studio_id,
+                "status": req.status,
+                "terms": req.terms,
+                "language": req.language,
+                "notice": {"text": req.notice_text, "sha256": req.notice_sha256},
+                "created_at": _time(req.created_at),
+                "decided_at": _time(req.decided_at),
+                "decline_reason": _open(key, req.decline_reason_enc, "request", req.id, "reason"),
+                "consent_id": req.grant_id,
+            }
+            for req in repository.requests_of_holder(session, holder_id)
+        ],
+        "consents": [
+            {
+                "id": grant.id,
+                "request_id": grant.request_id,
+                "studio_id": grant.studio_id,
+                "status": consents.effective_status(grant, now),
+                "terms": grant.terms,
+                "notice_sha256": grant.notice_sha256,
+                "accepted_at": _time(grant.accepted_at),
+                "valid_from": _time(grant.valid_from),
+                "valid_until": _time(grant.valid_until),
+                "signature": grant.signature,
+                "signed_name": _open(key, grant.signed_name_enc, "grant", grant.id, "signed_name"),
+                "status_changed_at": _time(grant.status_changed_at),
+                "status_reason": grant.status_reason,
+                "receipts": receipts.get(grant.id, []),
+            }
+            for grant in grants
+        ],
+        "licences": [
+            {
+                "id": lic.id,
+                "consent_id": lic.consent_id,
+                "studio_id": lic.studio_id,
+                "scope": lic.scope,
+                "valid_from": _time(lic.valid_from),
+                "valid_until": _time(lic.valid_until),
+                "status": licences.shown_status(lic, now),
+                "created_at": _time(lic.created_at),
+            }
+            for lic in repository.licences_of_holder(session, holder_id)
+        ],
+        "references": [
+            {
+                "id": ref.id,
+                "attribute": ref.attribute,
+                "content_type": ref.content_type,
+                "size": ref.size,
+                "stripped_metadata": list(ref.stripped_metadata or []),
+                "created_at": _time(ref.created_at),
+                "deleted_at": _time(ref.deleted_at),
+                "content_url": None if ref.deleted_at else f"/v1/references/{ref.id}/content",
+            }
+            for ref in vault_repository.all_of_holder(session, holder_id)
+        ],
+        # The events as stored and hashed (their canonical JSON), so they can be checked
+        # against the audit log's Merkle tree.
+        "audit_events": [event_document(e) for e in events_for_holder(session, holder_id)],
+    }
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="holder.exported",
+        subjects={"holder_id": holder_id},
+    )
+    return document
+
+
+# -- erasure ----------------------------------------------------------------------------------
+
+
+def erase_holder(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    issuer: str,
+    principal: Principal,
+    holder_id: str,
+) -> Holder:
+    """Erase a holder (see the module docstring for the order of the steps); idempotent."""
+    # 1. Lock the holder row.
+    holder = holders_repository.get_for_update(session, holder_id)
+    if holder is None or not _may_exercise_rights(principal, holder_id):
+        raise HolderNotFound()
+    if holder.erased_at is not None:
+        _sweep_objects(storage, holder_id)  # finish a sweep a crash may have cut short
+        return holder
+    # 2. Withdraw every open grant; the licence listeners revoke what hangs off them.
+    withdrawn = consents.withdraw_all_for_erasure(
+        session, holder_id=holder_id, actor_id=principal.actor_id, keyring=keyring, issuer=issuer
+    )
+    # 3. No more logins: the holder's and their representatives'.
+    accounts.disable_logins(session, holder_id)
+    for rep in repository.representatives_of_holder(session, holder_id):
+        accounts.disable_logins(session, rep.id)
+    # 4. Tombstone the references.
+    references = vault_repository.all_of_holder(session, holder_id)
+    for reference in references:
+        if reference.deleted_at is None or reference.wrapped_key is not None:
+            tombstone(reference)
+            vault_repository.add(session, reference)
+    # 5. Crypto-shredding: destroy the holder's data key.
+    keyring.destroy_data_key(session, holder_id)
+    try:
+        keyring.data_key(session, holder_id)
+    except KeyDestroyed:
+        pass
+    else:  # pragma: no cover - a keyring that did not destroy the key must not pass silently
+        raise RuntimeError("data key still readable after destruction")
+    # 6. The tombstone: no personal field left, even as ciphertext.
+    for field in holders.ENCRYPTED_FIELDS:
+        setattr(holder, f"{field}_enc", None)
+    holder.erased_at = utcnow()
+    holders_repository.add(session, holder)
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="holder.erased",
+        subjects={"holder_id": holder_id},
+        payload={
+            "withdrawn_consents": withdrawn,
+            "references_deleted": len(references),
+            "by": principal.role.value,
+        },
+    )
+    # 7. The stored objects, last: idempotent, and retried in full if the commit never happens.
+    _sweep_objects(storage, holder_id)
+    return holder
+
+
+def _sweep_objects(storage: Storage, holder_id: str) -> None:
+    try:
+        storage.delete_prefix(f"{holder_id}/")
+    except StorageError as exc:
+        raise StorageUnavailable("Erasure could not reach the reference store; retry") from exc

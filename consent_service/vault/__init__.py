@@ -1,0 +1,1 @@
+"""Reference-data vault: de-identified, encrypted likeness data (images, audio, video)."""

@@ -1,0 +1,226 @@
+"""Routes: upload, list, download and delete reference data (API.md, "Reference data")."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from consent_service.accounts.principal import Principal, Role
+from consent_service.deps import (
+    CurrentPrincipal,
+    KeyringDep,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
+from consent_service.errors import problem_responses
+from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from consent_service.vault import service as vault
+from consent_service.vault.models import Reference
+from consent_service.vault.schemas import Attribute, ReferenceOut
+from consent_service.vault.storage import Storage
+from consent_service.vault.upload import receive_upload
+
+router = APIRouter(tags=["reference data"])
+
+HolderPrincipal = Annotated[Principal, Depends(require_roles(Role.holder))]
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "audio/wav": "wav",
+    "audio/flac": "flac",
+    "audio/mpeg": "mp3",
+    "audio/ogg": "ogg",
+    "video/mp4": "mp4",
+}
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "attribute"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "attribute": {"type": "string", "enum": [a.value for a in Attribute]},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.vault_storage
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+def _out(reference: Reference, duplicate: bool = False) -> ReferenceOut:
+    return ReferenceOut(
+        id=reference.id,
+        holder_id=reference.holder_id,
+        attribute=Attribute(reference.attribute),
+        content_type=reference.content_type,
+        size=reference.size,
+        stripped_metadata=list(reference.stripped_metadata or []),
+        created_at=reference.created_at,
+        duplicate=duplicate,
+    )
+
+
+@router.post(
+    "/v1/holders/{holder_id}/references",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReferenceOut,
+    responses={
+        200: {"description": "The same content was already stored: the existing reference"},
+        **problem_responses(400, 401, 404, 413, 415, 422, 503),
+    },
+    openapi_extra=UPLOAD_BODY,
+    summary="Upload a reference (multipart: file, attribute); streamed, cleaned, encrypted",
+)
+async def upload_reference(
+    holder_id: str,
+    request: Request,
+    response: Response,
+    principal: HolderPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> ReferenceOut:
+    await run_in_threadpool(vault.live_holder, session, principal, holder_id)
+    # End the read-only transaction of authentication before receiving the body: on SQLite a
+    # transaction holds the database write lock, which must not wait on a client's upload.
+    await run_in_threadpool(session.commit)
+    upload = await receive_upload(
+        request,
+        tmp_dir=settings.data_dir / "tmp" / "uploads",
+        limits={
+            "image": settings.vault_max_image_bytes,
+            "audio": settings.vault_max_audio_bytes,
+            "video": settings.vault_max_video_bytes,
+        },
+    )
+    try:
+        stored = await run_in_threadpool(
+            partial(
+                vault.store_reference,
+                session,
+                keyring=keyring,
+                storage=storage,
+                principal=principal,
+                holder_id=holder_id,
+                upload=upload,
+            )
+        )
+    finally:
+        upload.discard()
+    if stored.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return _out(stored.reference, stored.duplicate)
+
+
+@router.get(
+    "/v1/holders/{holder_id}/references",
+    response_model=Page[ReferenceOut],
+    responses=problem_responses(400, 401, 404),
+    summary="The holder's references (metadata only)",
+)
+def list_references(
+    holder_id: str,
+    principal: HolderPrincipal,
+    session: SessionDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[ReferenceOut]:
+    rows = vault.list_references(
+        session,
+        principal=principal,
+        holder_id=holder_id,
+        limit=limit + 1,
+        after=decode_cursor(cursor),
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    return Page(items=[_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/references/{reference_id}/content",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "The cleaned content, decrypted", "content": {"*/*": {}}},
+        **problem_responses(401, 404, 500, 503),
+    },
+    summary="Download a reference (the holder; a studio under a covering licence); audited",
+)
+def download_reference(
+    reference_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+    storage: StorageDep,
+    request: Request,
+) -> StreamingResponse:
+    opened = vault.open_reference(
+        session,
+        keyring=keyring,
+        storage=storage,
+        principal=principal,
+        reference_id=reference_id,
+        licence_lookup=getattr(request.app.state, "vault_licence_lookup", None),
+    )
+    reference = opened.reference
+    extension = EXTENSIONS.get(reference.content_type, "bin")
+    return StreamingResponse(
+        opened.content,
+        media_type=reference.content_type,
+        headers={
+            "Content-Length": str(reference.size),
+            "Content-Disposition": f'attachment; filename="{reference.id}.{extension}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.delete(
+    "/v1/references/{reference_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404),
+    summary="Delete a reference: its key is destroyed and the stored object removed",
+)
+def delete_reference(
+    reference_id: str, principal: HolderPrincipal, session: SessionDep, storage: StorageDep
+) -> Response:
+    vault.delete_reference(session, storage=storage, principal=principal, reference_id=reference_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def install(app: Any) -> None:
+    """Storage backend, readiness check and licence lookup for the vault on `app.state`."""
+    from consent_service.vault.access import active_licence_for_attribute
+    from consent_service.vault.storage import storage_from_settings
+
+    storage = storage_from_settings(app.state.settings)
+    app.state.vault_storage = storage
+    app.state.vault_licence_lookup = active_licence_for_attribute
+    app.state.readiness_checks["vault"] = lambda application: (
+        application.state.vault_storage.check()
+    )
+    master = app.state.keyring.master
+    if hasattr(master, "check"):
+        app.state.readiness_checks["kms"] = lambda application: master.check()

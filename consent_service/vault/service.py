@@ -1,0 +1,489 @@
+"""Reference data: upload (sniff, de-identify, encrypt, store), list, download, delete.
+
+Keys (DESIGN.md, "Keys and cryptography"): each object has its own random AES-256 key, wrapped
+by the holder's data key with associated data naming holder and object; the content is
+encrypted in 1 MiB chunks (crypto/stream.py) bound to the same holder and object id. Erasing
+the holder destroys the data key, so every stored object, and every copy of it, is unreadable.
+
+Duplicates: a keyed HMAC (service key "content-hmac") of the *cleaned* content identifies an
+upload the holder already made with the same attribute; that upload answers 200 with the
+existing reference (`duplicate: true`) and stores nothing, so a retried upload is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts.principal import Principal, Role
+from consent_service.crypto.envelope import DecryptionError, aad_for, decrypt, encrypt, generate_key
+from consent_service.crypto.keyring import CONTENT_HMAC, KeyDestroyed, Keyring
+from consent_service.crypto.stream import DEFAULT_CHUNK_SIZE, decrypt_reader, encrypt_stream
+from consent_service.db import utcnow
+from consent_service.errors import DomainError, NotFound, ValidationFailed
+from consent_service.holders import repository as holders_repository
+from consent_service.holders.models import Holder
+from consent_service.ids import new_id
+from consent_service.vault import repository, sanitize
+from consent_service.vault.models import Reference
+from consent_service.vault.schemas import Attribute
+from consent_service.vault.storage import ObjectMissing, Storage, StorageError
+from consent_service.vault.upload import ReceivedUpload
+
+log = logging.getLogger("consent_service.vault")
+
+READ_BLOCK = 1024 * 1024
+# Which media may stand for which attribute: a voice is heard, a face or body is seen.
+FAMILIES_FOR = {
+    Attribute.face: {"image", "video"},
+    Attribute.body: {"image", "video"},
+    Attribute.voice: {"audio", "video"},
+}
+
+
+class HolderNotFound(NotFound):
+    code, title = "holder_not_found", "No such holder"
+
+
+class ReferenceNotFound(NotFound):
+    code, title = "reference_not_found", "No such reference"
+
+
+class AttributeMismatch(DomainError):
+    code, status, title = "attribute_mismatch", 422, "This kind of media cannot show that attribute"
+
+
+class StorageUnavailable(DomainError):
+    code, status, title = "storage_unavailable", 503, "The reference store is unavailable"
+
+
+class ReferenceUnreadable(DomainError):
+    """The stored object is missing or does not authenticate: corruption or tampering."""
+
+    code, status, title = "reference_unreadable", 500, "The stored reference cannot be read"
+
+
+# A function that answers "which active licence lets this studio read this attribute of this
+# holder?" with a licence id, or None. Set by the licence integration (vault/access.py).
+LicenceLookup = Callable[[Session, str, str, str], str | None]
+
+
+def _object_context(reference: Reference) -> tuple[str, str, str]:
+    return ("reference", reference.holder_id, reference.id)
+
+
+def _key_aad(holder_id: str, reference_id: str) -> bytes:
+    return aad_for("reference-key", holder_id, reference_id)
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the current transaction has committed (never if it rolls back)."""
+
+    def run(_session: Session) -> None:
+        try:
+            action()
+        except Exception:  # the commit stands; a leftover object is ciphertext without a key
+            log.exception("post-commit vault action failed")
+
+    event.listen(session, "after_commit", run, once=True)
+
+
+# -- who may do what --------------------------------------------------------------------------
+
+
+def acts_for_holder(principal: Principal, holder_id: str) -> bool:
+    """The holder themself, or a representative acting for them (a guardian for a minor)."""
+    return principal.role is Role.holder and principal.holder_id == holder_id
+
+
+def live_holder(session: Session, principal: Principal, holder_id: str) -> Holder:
+    """The holder, if `principal` acts for them and they are not erased; 404 otherwise."""
+    holder = holders_repository.get(session, holder_id)
+    if holder is None or holder.erased_at is not None or not acts_for_holder(principal, holder_id):
+        raise HolderNotFound()
+    return holder
+
+
+# -- upload -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReference:
+    reference: Reference
+    duplicate: bool
+
+
+def _hmac_file(key: bytes, path: Path) -> str:
+    """HMAC-SHA256 (RFC 2104) of a file, built on hashlib so that it runs beside encryption.
+
+    `hmac.new(...).update` keeps the GIL; `hashlib.sha256().update` releases it for large
+    blocks, so computed this way the hash of a large upload overlaps its encryption.
+    """
+    block_size = 64
+    if len(key) > block_size:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block_size, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            inner.update(block)
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+def _read_blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            yield block
+
+
+def store_reference(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    holder_id: str,
+    upload: ReceivedUpload,
+) -> StoredReference:
+    """Sniff, clean, de-duplicate, encrypt and store one received upload."""
+    # 1. The attribute, and a media type decided by the bytes.
+    try:
+        attribute = Attribute(upload.attribute or "")
+    except ValueError as exc:
+        raise ValidationFailed("'attribute' must be face, voice or body") from exc
+    media = sanitize.sniff(upload.path)
+    if media.family not in FAMILIES_FOR[attribute]:
+        raise AttributeMismatch(f"A {media.content_type} file cannot be a '{attribute}' reference")
+    # 2. De-identify into a second temporary file next to the first.
+    cleaned = upload.path.with_name(upload.path.name + ".clean")
+    try:
+        stripped = sanitize.clean(upload.path, cleaned, media)
+        return _store_cleaned(
+            session,
+            keyring=keyring,
+            storage=storage,
+            principal=principal,
+            holder_id=holder_id,
+            attribute=attribute,
+            content_type=media.content_type,
+            stripped=stripped,
+            cleaned=cleaned,
+        )
+    finally:
+        cleaned.unlink(missing_ok=True)
+
+
+def _store_cleaned(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    holder_id: str,
+    attribute: Attribute,
+    content_type: str,
+    stripped: list[str],
+    cleaned: Path,
+) -> StoredReference:
+    # 3. Encrypt under a fresh object key and store, hashing the cleaned bytes (keyed HMAC) in
+    #    a worker thread meanwhile. No row is locked yet: on SQLite any transaction holds the
+    #    database write lock, which must not wait on a large upload.
+    hmac_key = keyring.service_key(session, CONTENT_HMAC)  # cached after the first call
+    object_key = generate_key()
+    reference = Reference(
+        id=new_id("ref"),
+        holder_id=holder_id,
+        attribute=attribute.value,
+        content_type=content_type,
+        size=cleaned.stat().st_size,
+        stored_size=0,
+        stripped_metadata=stripped,
+        storage_name="",
+    )
+    reference.storage_name = f"{holder_id}/{reference.id}"
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-hmac") as pool:
+        pending_digest = pool.submit(_hmac_file, hmac_key, cleaned)
+        try:
+            reference.stored_size = storage.put(
+                reference.storage_name,
+                encrypt_stream(
+                    object_key,
+                    _read_blocks(cleaned),
+                    context=_object_context(reference),
+                    chunk_size=DEFAULT_CHUNK_SIZE,
+                ),
+            )
+        except StorageError as exc:
+            raise StorageUnavailable() from exc
+        digest = pending_digest.result()
+    try:
+        return _record_stored(
+            session,
+            keyring=keyring,
+            storage=storage,
+            principal=principal,
+            reference=reference,
+            object_key=object_key,
+            digest=digest,
+        )
+    except BaseException:
+        _delete_quietly(storage, reference.storage_name)
+        raise
+
+
+def _record_stored(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    reference: Reference,
+    object_key: bytes,
+    digest: str,
+) -> StoredReference:
+    holder_id = reference.holder_id
+    # 4. Lock the holder (serialises duplicate checks and erasure) and re-check it is live.
+    holder = holders_repository.get_for_update(session, holder_id)
+    if holder is None or holder.erased_at is not None:
+        raise HolderNotFound()
+    try:
+        holder_key = keyring.data_key(session, holder_id)
+    except KeyDestroyed as exc:
+        raise HolderNotFound() from exc
+    # 5. Duplicate? Same holder, same attribute, same cleaned bytes: keep the existing one.
+    existing = repository.find_duplicate(
+        session, holder_id=holder_id, content_hmac=digest, attribute=reference.attribute
+    )
+    if existing is not None:
+        _delete_quietly(storage, reference.storage_name)
+        return StoredReference(existing, duplicate=True)
+    # 6. The object key, wrapped by the holder's key and bound to holder and object id.
+    reference.content_hmac = digest
+    reference.wrapped_key = encrypt(holder_key, object_key, aad=_key_aad(holder_id, reference.id))
+    repository.add(session, reference)
+    _discard_unless_committed(session, storage, reference.storage_name)
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="reference.uploaded",
+        subjects={"holder_id": holder_id, "reference_id": reference.id},
+        payload={
+            "attribute": reference.attribute,
+            "content_type": reference.content_type,
+            "size": reference.size,
+            "stripped_metadata": list(reference.stripped_metadata),
+        },
+    )
+    return StoredReference(reference, duplicate=False)
+
+
+def _delete_quietly(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except StorageError:
+        log.warning("could not remove a vault object that is not needed")
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def list_references(
+    session: Session,
+    *,
+    principal: Principal,
+    holder_id: str,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Reference]:
+    live_holder(session, principal, holder_id)
+    return list(repository.page_of_holder(session, holder_id=holder_id, limit=limit, after=after))
+
+
+# -- download ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedReference:
+    reference: Reference
+    content: Iterator[bytes]
+
+
+def open_reference(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    reference_id: str,
+    licence_lookup: LicenceLookup | None,
+) -> OpenedReference:
+    """Authorise a read, audit it, and return the decrypted content as a stream.
+
+    The holder reads their own references; a studio reads one only under an active licence
+    whose scope covers the reference's attribute, and the audit event names that licence.
+    Anyone else gets 404.
+    """
+    reference = repository.get_live(session, reference_id)
+    if reference is None:
+        raise ReferenceNotFound()
+    licence_id: str | None = None
+    if acts_for_holder(principal, reference.holder_id):
+        pass
+    elif principal.role is Role.studio and principal.organization_id and licence_lookup:
+        licence_id = licence_lookup(
+            session, principal.organization_id, reference.holder_id, reference.attribute
+        )
+        if licence_id is None:
+            raise ReferenceNotFound()
+    else:
+        raise ReferenceNotFound()
+    holder = holders_repository.get(session, reference.holder_id)
+    if holder is None or holder.erased_at is not None or reference.wrapped_key is None:
+        raise ReferenceNotFound()
+    try:
+        holder_key = keyring.data_key(session, reference.holder_id)
+    except KeyDestroyed as exc:
+        raise ReferenceNotFound() from exc
+    try:
+        object_key = decrypt(
+            holder_key, reference.wrapped_key, aad=_key_aad(reference.holder_id, reference.id)
+        )
+    except DecryptionError as exc:
+        raise ReferenceUnreadable() from exc
+    content = _decrypted(storage, reference, object_key)
+    # Pull the first chunk now: a missing, moved or altered object fails before any byte of
+    # a response is sent, so the client gets a problem instead of a broken body.
+    try:
+        first = next(content)
+    except StopIteration:  # pragma: no cover - every object has a final chunk
+        first = b""
+    subjects = {"holder_id": reference.holder_id, "reference_id": reference.id}
+    payload: dict[str, str] = {"attribute": reference.attribute}
+    if licence_id is not None:
+        subjects["licence_id"] = licence_id
+        subjects["studio_id"] = principal.organization_id or ""
+        payload["licence_id"] = licence_id
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="reference.downloaded",
+        subjects=subjects,
+        payload=payload,
+    )
+    return OpenedReference(reference, _chain(first, content))
+
+
+def _decrypted(storage: Storage, reference: Reference, object_key: bytes) -> Iterator[bytes]:
+    try:
+        reader = storage.open(reference.storage_name)
+    except ObjectMissing as exc:
+        raise ReferenceUnreadable("The stored object is missing") from exc
+    except StorageError as exc:
+        raise StorageUnavailable() from exc
+    try:
+        yield from decrypt_reader(object_key, reader.read, context=_object_context(reference))
+    except DecryptionError as exc:
+        log.error("vault object failed authentication", extra={"event": {"ref": reference.id}})
+        raise ReferenceUnreadable() from exc
+    except (StorageError, OSError) as exc:
+        raise StorageUnavailable() from exc
+    finally:
+        reader.close()
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+# -- delete -----------------------------------------------------------------------------------
+
+
+def delete_reference(
+    session: Session, *, storage: Storage, principal: Principal, reference_id: str
+) -> None:
+    """Tombstone the row, destroy the object key, then remove the object once committed."""
+    reference = repository.get_live(session, reference_id)
+    if reference is None or not acts_for_holder(principal, reference.holder_id):
+        raise ReferenceNotFound()
+    reference = repository.get_live_of_holder_for_update(session, reference_id, reference.holder_id)
+    if reference is None:
+        raise ReferenceNotFound()
+    tombstone(reference)
+    repository.add(session, reference)
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action="reference.deleted",
+        subjects={"holder_id": reference.holder_id, "reference_id": reference.id},
+    )
+    name = reference.storage_name
+    on_commit(session, lambda: storage.delete(name))
+
+
+def _discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
+    """If the transaction does not commit, remove the object: it is ciphertext under a key
+    nobody kept, and the store should hold nothing the database does not know about."""
+    state = {"committed": False}
+
+    def committed(_session: Session) -> None:
+        state["committed"] = True
+
+    def rolled_back(_session: Session, _previous: object) -> None:
+        if not state["committed"]:
+            state["committed"] = True  # act once
+            try:
+                storage.delete(name)
+            except StorageError:
+                log.warning("could not remove an uncommitted vault object")
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_soft_rollback", rolled_back, once=True)
+
+
+def tombstone(reference: Reference) -> None:
+    """Forget the object key and the content HMAC: the object is unreadable from here on."""
+    reference.deleted_at = reference.deleted_at or utcnow()
+    reference.wrapped_key = None
+    reference.content_hmac = None
+
+
+# -- orphan sweep -----------------------------------------------------------------------------
+
+
+def sweep_orphans(
+    session: Session, *, storage: Storage, older_than: timedelta, delete: bool
+) -> list[str]:
+    """Stored objects no live reference points to, older than `older_than`; delete them if asked.
+
+    They arise only from interrupted work: a request that stored an object and then failed to
+    commit, or a store that was unreachable when a deleted reference's object was removed.
+    They are ciphertext whose key is gone either way; the sweep keeps the store honest. The
+    age limit leaves alone objects of uploads that are still being committed.
+    """
+    names = storage.names()
+    live = repository.live_storage_names(session, names)
+    cutoff = utcnow() - older_than
+    orphans = []
+    for name in names:
+        if name in live:
+            continue
+        modified = storage.modified_at(name)
+        if modified is None or modified > cutoff:
+            continue
+        orphans.append(name)
+        if delete:
+            storage.delete(name)
+    return orphans
