@@ -157,11 +157,18 @@ def email_taken(session: Session, *, keyring: Keyring, email: str) -> bool:
     )
 
 
-def disable_logins(session: Session, principal_id: str) -> None:
+def forget_logins(session: Session, principal_id: str) -> None:
+    """Erasure: disable the logins and drop what links them to a person.
+
+    The email's blind index is replaced by a random value and the password hash by an unusable
+    one, so the service no longer recognises the email (the person may register afresh) and
+    nothing derived from their credentials remains.
+    """
     for login in repository.logins_of_principal(session, principal_id):
-        if login.disabled_at is None:
-            login.disabled_at = utcnow()
-            repository.add(session, login)
+        login.disabled_at = login.disabled_at or utcnow()
+        login.email_index = "erased-" + secrets.token_hex(28)
+        login.password_hash = "!erased"
+        repository.add(session, login)
 
 
 def issue_access_token(

@@ -232,10 +232,11 @@ def erase_holder(
     withdrawn = consents.withdraw_all_for_erasure(
         session, holder_id=holder_id, actor_id=principal.actor_id, keyring=keyring, issuer=issuer
     )
-    # 3. No more logins: the holder's and their representatives'.
-    accounts.disable_logins(session, holder_id)
+    # 3. No more logins, and no link left from an email to this id: the holder's and their
+    #    representatives'.
+    accounts.forget_logins(session, holder_id)
     for rep in repository.representatives_of_holder(session, holder_id):
-        accounts.disable_logins(session, rep.id)
+        accounts.forget_logins(session, rep.id)
     # 4. Tombstone the references.
     references = vault_repository.all_of_holder(session, holder_id)
     for reference in references:

@@ -173,6 +173,10 @@ def test_erasure_shreds_everything_and_every_way_back_is_refused(
     assert again.status_code == 200 and again.json()["erased_at"] == erased_at
     assert [e.action for e in _events(app, holder.id)].count("holder.erased") == 1
 
+    # The service no longer knows the email: the person may register afresh, as someone new.
+    fresh = client.post("/v1/holders", json=holder.body)
+    assert fresh.status_code == 201 and fresh.json()["id"] != holder.id
+
 
 class _CrashesHalfWay:
     """A store that deletes one object of a sweep and then fails, like a process dying there."""
