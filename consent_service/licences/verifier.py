@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -73,6 +74,8 @@ STATUS_VALID = 0
 STATUS_INVALID = 1
 STATUS_SUSPENDED = 2
 
+_MAX_TOKEN_CHARS = 16384
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 _MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 _DEFAULT_JWKS_MAX_AGE = 300.0
@@ -264,23 +267,42 @@ def check_licence(
     def verdict(code: str, detail: str) -> Verdict:
         return Verdict(code=code, detail=detail, checked_at=checked_at)
 
-    # 1. Form: a compact JWS, ES256 only, typ licence+jwt, a kid.
+    # 1. Form: three base64url parts, a JSON header with alg ES256 (nothing else: no `none`,
+    #    no HMAC), typ licence+jwt and a kid; checked before any key is touched.
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
+        return verdict(MALFORMED, "not a compact JWS")
+    if _COMPACT_JWS.fullmatch(token) is None:
+        return verdict(MALFORMED, "not a compact JWS of base64url parts")
+    header_part, payload_part, signature_part = token.split(".")
     try:
-        header = signing.read_header(token)
-    except signing.SignatureError as exc:
-        return verdict(MALFORMED, str(exc))
+        header = json.loads(_b64url_decode(header_part))
+    except (ValueError, UnicodeDecodeError):
+        return verdict(MALFORMED, "header is not base64url JSON")
+    if not isinstance(header, dict) or header.get("alg") != signing.ALGORITHM:
+        return verdict(MALFORMED, f"header must be a JSON object with alg {signing.ALGORITHM}")
     if header.get("typ") != LICENCE_TYP:
         return verdict(MALFORMED, f"typ must be {LICENCE_TYP}")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        return verdict(MALFORMED, "header has no kid")
     # 2. Key: the kid must name a published key.
-    kid: str = header["kid"]
     key = key_for(kid)
     if key is None:
         return verdict(UNKNOWN_KEY, "signed with a key that is not in the key set")
-    # 3. Signature (and that the payload is a JSON object).
+    # 3. Signature: ES256 over the signing input, with python-jose's key (raw r||s, 64 bytes).
     try:
-        _header, claims = signing.verify(token, keys={kid: key}, typ=LICENCE_TYP)
-    except signing.SignatureError as exc:
-        return verdict(exc.code, str(exc))
+        signature = _b64url_decode(signature_part)
+    except ValueError:
+        return verdict(MALFORMED, "signature is not base64url")
+    signing_input = token[: len(header_part) + 1 + len(payload_part)].encode("ascii")
+    if len(signature) != 64 or not key.verify(signing_input, signature):
+        return verdict(BAD_SIGNATURE, "signature does not verify")
+    try:
+        claims = json.loads(_b64url_decode(payload_part))
+    except (ValueError, UnicodeDecodeError):
+        return verdict(MALFORMED, "payload is not base64url JSON")
+    if not isinstance(claims, dict):
+        return verdict(MALFORMED, "payload is not a JSON object")
     problem = _claims_error(claims)
     if problem is not None:
         return verdict(MALFORMED, problem)
