@@ -65,6 +65,18 @@ def baseline_app() -> Any:
 
 
 # -- processes ---------------------------------------------------------------------------------
+SERVER_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to compare servers under any load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,6 +104,7 @@ def serve(target: str, env: dict[str, str], port: int | None = None) -> Iterator
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[base] = process.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -295,14 +308,22 @@ async def _interleaved(
     latencies: dict[str, list[float]] = {name: [] for name in targets}
     errors: dict[str, list[str]] = {name: [] for name in targets}
     elapsed = dict.fromkeys(targets, 0.0)
+    cpu = dict.fromkeys(targets, 0.0)
     for name, base in targets.items():  # warm-up: connections, caches, first imports
         await _window(base, bodies, 0.5, concurrency, [], errors[name])
     for _ in range(rounds):
         for name, base in targets.items():
+            cpu_before = cpu_seconds(SERVER_PIDS[base])
             elapsed[name] += await _window(
                 base, bodies, seconds / rounds, concurrency, latencies[name], errors[name]
             )
-    return {name: _summary(latencies[name], elapsed[name], errors[name]) for name in targets}
+            cpu[name] += cpu_seconds(SERVER_PIDS[base]) - cpu_before
+    summaries = {}
+    for name in targets:
+        summary = _summary(latencies[name], elapsed[name], errors[name])
+        summary["server_cpu_us_per_request"] = cpu[name] / max(1, len(latencies[name])) * 1e6
+        summaries[name] = summary
+    return summaries
 
 
 def load(
@@ -452,6 +473,12 @@ def main() -> None:
         "p50_ms": round(online["p50_ms"], 2),
         "p99_ms": round(online["p99_ms"], 2),
         "baseline_p99_ms": round(baseline["p99_ms"], 2),
+        # Server CPU time per request: independent of what else runs on the machine.
+        "verify_cpu_us": round(online["server_cpu_us_per_request"], 1),
+        "baseline_cpu_us": round(baseline["server_cpu_us_per_request"], 1),
+        "cpu_ratio": round(
+            baseline["server_cpu_us_per_request"] / online["server_cpu_us_per_request"], 3
+        ),
         "verify_errors": online["errors"],
         "offline_per_s": round(offline_figures["offline_per_s"], 1),
         "raw_ecdsa_per_s": round(offline_figures["raw_ecdsa_per_s"], 1),

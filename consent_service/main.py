@@ -52,14 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
+    # licences first: route matching is linear and POST /v1/licences/verify is the hot path.
     for router in (
+        licences_router,
         ops_router,
         keys_router,
         accounts_router,
         holders_router,
         representatives_router,
         consents_router,
-        licences_router,
     ):
         app.include_router(router)
 
