@@ -137,8 +137,10 @@ def licence_term_within(
     now: datetime,
 ) -> tuple[datetime, datetime]:
     """(start, end) of the licence, inside the grant's term, or `TermOutsideConsent`."""
-    start = valid_from or max(now, grant.valid_from)
-    end = valid_until or grant.valid_until
+    # Whole seconds, as in the token's nbf/exp, so the record and the token agree.
+    start = (valid_from or max(now, grant.valid_from)).replace(microsecond=0)
+    start = max(start, grant.valid_from) if valid_from is None else start
+    end = (valid_until or grant.valid_until).replace(microsecond=0)
     if start < grant.valid_from or end > grant.valid_until:
         raise TermOutsideConsent(
             "The licence must start no earlier and end no later than the consent",
