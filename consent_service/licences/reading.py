@@ -4,7 +4,8 @@ On SQLite every transaction of the main engine starts with BEGIN IMMEDIATE (the 
 see db.py), which would make every verification queue behind every other one. Reads need no
 lock: WAL gives each statement a consistent snapshot of what is committed. So on SQLite these
 routes use a second engine without that hook, whose connections are `query_only`; on
-PostgreSQL they share the main engine. Nothing is ever committed through this session.
+PostgreSQL a second engine in autocommit mode (a lookup is one round trip). Nothing is ever
+written through these engines.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def read_engine(app: Any) -> Engine:
         return engine
     main: Engine = state.engine
     if main.dialect.name != "sqlite":
-        engine = main
+        # Autocommit: a lookup is one round trip, without BEGIN before it and ROLLBACK after.
+        engine = create_engine(
+            main.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20
+        )
     else:
         engine = create_engine(
             main.url,
@@ -41,7 +45,7 @@ def read_engine(app: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        app.router.on_shutdown.append(engine.dispose)
+    app.router.on_shutdown.append(engine.dispose)
     state.read_engine = engine
     return engine
 
