@@ -17,6 +17,10 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
+# As many as the worker threads that may read at once (anyio's default limiter: 40), so that
+# connections are reused instead of opened and closed under load.
+POOL_SIZE = 40
+
 
 def read_engine(app: Any) -> Engine:
     """The engine for read-only work (created on first use, disposed at shutdown)."""
@@ -28,14 +32,14 @@ def read_engine(app: Any) -> Engine:
     if main.dialect.name != "sqlite":
         # Autocommit: a lookup is one round trip, without BEGIN before it and ROLLBACK after.
         engine = create_engine(
-            main.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20
+            main.url, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=8
         )
     else:
         engine = create_engine(
             main.url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=32,
+            pool_size=POOL_SIZE,
+            max_overflow=8,
         )
 
         @event.listens_for(engine, "connect")
