@@ -32,8 +32,9 @@ class NoticeTemplate:
 _EN_BODY = """\
 CONSENT NOTICE (template $template_version, language $language)
 
-$studio_name ($studio_id) asks for your consent to create and use a digital replica of your
-likeness for the project "$project".
+$studio_name (registry id $studio_id)
+asks for your consent to create and use a digital replica of your likeness
+for the project "$project".
 
 1. WHAT WILL BE MADE
    Parts of your likeness: $attributes
@@ -89,6 +90,27 @@ TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
             "union": "your union, under collective agreement",
             "none": "none (you are not represented by a lawyer or union)",
             "WORLDWIDE": "worldwide",
+            "film_tv": "film and television",
+            "advertising": "advertising",
+            "video_game": "video games",
+            "dubbing_localisation": "dubbing and localisation",
+            "ai_training": "training AI models",
+            "news_documentary": "news and documentary",
+            "parody_satire": "parody and satire",
+            "music_video": "music videos",
+            "live_performance": "live performance",
+            "theatrical": "cinemas",
+            "streaming": "streaming services",
+            "broadcast": "broadcast television and radio",
+            "online": "websites",
+            "social_media": "social media",
+            "print": "print",
+            "in_game": "inside games",
+            "outdoor": "outdoor advertising",
+            "live_event": "live events",
+            "sexual_content": "sexual content",
+            "political_endorsement": "political endorsement",
+            "defamatory_content": "defamatory content",
         },
         none_text="none",
     ),

@@ -98,7 +98,8 @@ class TermsRefused(RuleViolation):
     """An *enforce* rule refused the terms or the acceptance; `code` names the rule."""
 
     def __init__(self, code: str, detail: str, *, source: str, field: str | None = None):
-        super().__init__(detail, rule=code, source=source, **({"field": field} if field else {}))
+        errors = [{"field": field or "", "code": code, "message": detail}]
+        super().__init__(detail, rule=code, source=source, errors=errors)
         self.code = code
 
 
@@ -152,7 +153,10 @@ def _subset(values: list[str], vocabulary: frozenset[str], *, name: str, unknown
     # ride along with another purpose. (enforce; NF, TN, G Art. 9, SAG)
     if not values:
         raise TermsRefused(
-            f"{name}_required", f"terms.{name} must name at least one item", source="NF", field=name
+            f"{name}_required",
+            f"terms.{name} must name at least one item",
+            source="NF",
+            field=f"terms.{name}",
         )
     strangers = sorted(set(values) - vocabulary)
     if strangers:
@@ -160,7 +164,7 @@ def _subset(values: list[str], vocabulary: frozenset[str], *, name: str, unknown
             unknown,
             f"terms.{name} has items outside the vocabulary: {', '.join(strangers)}",
             source="NF, TN, G Art. 9, SAG",
-            field=name,
+            field=f"terms.{name}",
         )
 
 
@@ -184,7 +188,7 @@ def check_description(description: str) -> None:
             f"intended_use_description must be at least {MIN_DESCRIPTION_CHARS} characters "
             "that say what will be made and where it will be shown",
             source="NF, CA, NY, SAG",
-            field="intended_use_description",
+            field="terms.intended_use_description",
         )
     lowered = text.casefold()
     blanket = [p for p in BLANKET_PHRASES if p in lowered]
@@ -194,7 +198,7 @@ def check_description(description: str) -> None:
             f"intended_use_description relies on blanket wording ({', '.join(blanket)}); "
             "describe the actual use",
             source="NF, CA, NY, SAG",
-            field="intended_use_description",
+            field="terms.intended_use_description",
         )
 
 
@@ -205,7 +209,7 @@ def check_project(project: str) -> None:
             "project_required",
             "terms.project must name the production",
             source="SAG",
-            field="project",
+            field="terms.project",
         )
 
 
@@ -217,7 +221,7 @@ def check_territories(territories: list[str]) -> None:
             "unknown_territory",
             "WORLDWIDE already covers every country: give it alone",
             source="product",
-            field="territories",
+            field="terms.territories",
         )
 
 
@@ -249,7 +253,7 @@ def check_replica_type(replica_type: str) -> None:
             "unknown_replica_type",
             "terms.replica_type must be employment_based or independently_created",
             source="CA, NY, SAG",
-            field="replica_type",
+            field="terms.replica_type",
         )
 
 
@@ -261,14 +265,14 @@ def check_representation(representation: dict[str, Any]) -> None:
             "lawyer_initials_required",
             "a lawyer's representation needs the terms initialled (terms_initialled: true)",
             source="CA, NY",
-            field="representation",
+            field="terms.representation",
         )
     if kind == "union" and not representation.get("agreement_id"):
         raise TermsRefused(
             "union_agreement_required",
             "union representation needs the collective agreement's id",
             source="CA, NY, SAG",
-            field="representation",
+            field="terms.representation",
         )
 
 
@@ -327,14 +331,14 @@ def check_term(
             "invalid_term",
             "valid_until must be after valid_from",
             source="product",
-            field="valid_until",
+            field="terms.valid_until",
         )
     if valid_until <= now:
         raise TermsRefused(
             "term_already_ended",
             "valid_until is in the past",
             source="product",
-            field="valid_until",
+            field="terms.valid_until",
         )
     effective_until = valid_until
     if holder.status == "living_adult":
@@ -348,7 +352,7 @@ def check_term(
                 f"a term may last at most {ADULT_MAX_TERM_YEARS} years unless a union agreement "
                 "that covers replicas governs it",
                 source="NF",
-                field="valid_until",
+                field="terms.valid_until",
             )
     elif holder.status == "minor":
         # Minor: the earlier of 5 years and the 18th birthday; a grant to a minor expires on
@@ -359,7 +363,7 @@ def check_term(
                 "term_too_long",
                 f"a term for a minor may last at most {MINOR_MAX_TERM_YEARS} years",
                 source="NF",
-                field="valid_until",
+                field="terms.valid_until",
             )
         assert holder.eighteenth_birthday is not None
         majority = start_of_day(holder.eighteenth_birthday)
@@ -389,7 +393,7 @@ def check_term(
                 "valid_until lies past the end of the holder's post-mortem rights "
                 f"({holder.post_mortem_rights_until.isoformat()})",
                 source="NF, CA, NY, TN",
-                field="valid_until",
+                field="terms.valid_until",
             )
     return effective_until, warnings
 

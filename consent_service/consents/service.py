@@ -678,6 +678,9 @@ def revoke_consent(
     grant = _locked_grant_for(session, principal, consent_id)
     if not principal.is_admin and principal.representative_kind not in ("guardian", "executor"):
         raise NotPermitted("revocation is for a guardian, an executor or an admin")
+    if principal.representative_kind == "guardian" and grant.holder_status != "minor":
+        # A guardian's authority covers what was granted while the holder was a minor.
+        raise NotPermitted("a guardian may revoke only what was granted for a minor")
     now = utcnow()
     _expire_if_due(session, grant, now=now, keyring=keyring, issuer=issuer)
     if grant.status == "revoked":

@@ -18,7 +18,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
-from consent_service.crypto.envelope import aad_for, decrypt, encrypt
+from consent_service.crypto.envelope import aad_for, encrypt
 from consent_service.crypto.keyring import Keyring
 from consent_service.errors import NotFound
 from consent_service.holders import repository as holders_repository
@@ -160,11 +160,6 @@ def signer_role(principal: Principal) -> str | None:
     if principal.representative_kind is None:
         return "self"
     return SIGNER_ROLE_OF_KIND.get(principal.representative_kind)
-
-
-def decrypt_representative(session: Session, keyring: Keyring, row: Representative) -> str:
-    key = keyring.data_key(session, row.holder_id)
-    return decrypt(key, row.name_enc, aad=_aad(row.id, "name")).decode()
 
 
 def _resolve_representative_login(session: Session, login: Login) -> Principal | None:

@@ -1,0 +1,142 @@
+"""Expiry (sweep, read, CLI), withdrawal for erasure, and a concurrent double accept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from consent_service.consents import repository, service
+from consent_service.db import utcnow
+from consent_service.holders.models import Holder
+from tests.consents.conftest import accept, ask, signature
+
+
+def test_sweep_expires_grants_past_their_end_and_tells_the_listeners(
+    client: TestClient, app, db_session: Session, holder, studio, grant, listener_calls
+):
+    cid = grant["consent"]["id"]
+    end = datetime.fromisoformat(grant["consent"]["valid_until"])
+    assert service.expire_due_grants(db_session, end - timedelta(seconds=1)) == []
+    expired = service.expire_due_grants(
+        db_session,
+        end + timedelta(seconds=1),
+        keyring=app.state.keyring,
+        issuer="http://testserver",
+    )
+    db_session.commit()
+    assert expired == [cid]
+    assert [(c.old_status, c.new_status, c.actor_id) for c in listener_calls] == [
+        ("active", "expired", "system")
+    ]
+    got = client.get(f"/v1/consents/{cid}", headers=studio.headers).json()
+    assert got["status"] == "expired"
+    r = client.post(f"/v1/consents/{cid}/withdraw", headers=holder.headers)
+    assert r.status_code == 409 and r.json()["code"] == "consent_not_active"
+    receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "expired"
+    assert service.expire_due_grants(db_session, end + timedelta(days=1)) == []
+    db_session.rollback()
+
+
+def test_expiry_applies_on_read_and_through_the_cli(
+    client: TestClient, app, settings, master_key, holder, studio
+):
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    consents = []
+    start = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for _ in range(2):
+        req = ask(client, studio, holder.id, valid_from=start, valid_until=soon).json()
+        r = accept(client, holder.headers, req)
+        assert r.status_code == 201, r.text
+        consents.append(r.json()["consent"]["id"])
+    while datetime.now(UTC) <= datetime.fromisoformat(soon.replace("Z", "+00:00")):
+        time.sleep(0.2)
+
+    # Read path: the grant reads as expired without any sweep having run.
+    by_read, by_cli = consents
+    assert client.get(f"/v1/consents/{by_read}", headers=holder.headers).json()["status"] == (
+        "expired"
+    )
+    # Operator path: `consent-service consents expire` finds the other one.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
+    env.update(
+        {
+            "CONSENT_DATA_DIR": str(settings.data_dir),
+            "CONSENT_DATABASE_URL": settings.resolved_database_url,
+            "CONSENT_MASTER_KEY": master_key,
+            "CONSENT_ISSUER": settings.issuer,
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "consent_service.cli", "consents", "expire"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [by_cli]
+    assert client.get(f"/v1/consents/{by_cli}", headers=studio.headers).json()["status"] == (
+        "expired"
+    )
+
+
+def test_erasure_withdraws_every_open_grant_and_refuses_new_requests(
+    client: TestClient, app, db_session: Session, holder, studio, request_consent, grant
+):
+    second = accept(client, holder.headers, request_consent(holder.id)).json()["consent"]["id"]
+    client.post(f"/v1/consents/{second}/suspend", headers=holder.headers)
+    third = accept(client, holder.headers, request_consent(holder.id)).json()["consent"]["id"]
+    client.post(f"/v1/consents/{third}/withdraw", headers=holder.headers)
+    pending = request_consent(holder.id)
+
+    withdrawn = service.withdraw_all_for_erasure(
+        db_session, holder_id=holder.id, actor_id=holder.id
+    )
+    # What the erasure feature does next: tombstone the holder (its key is shredded too).
+    db_session.get(Holder, holder.id).erased_at = utcnow()
+    assert repository.active_grants_of_holder(db_session, holder.id) == []
+    db_session.commit()
+    assert sorted(withdrawn) == sorted([grant["consent"]["id"], second])
+
+    r = ask(client, studio, holder.id)
+    assert r.status_code == 404 and r.json()["code"] == "holder_erased"
+    r = client.post(
+        f"/v1/consent-requests/{pending['id']}/accept",
+        json={"notice_sha256": pending["notice"]["sha256"], "signature": signature()},
+        headers=holder.headers,
+    )
+    assert r.status_code in (401, 404)  # the erased holder's login no longer resolves
+
+
+@pytest.mark.postgresql
+def test_concurrent_double_accept_yields_exactly_one_grant(live_server, client, holder, studio):
+    req = ask(client, studio, holder.id).json()
+    body = {"notice_sha256": req["notice"]["sha256"], "signature": signature()}
+    barrier = threading.Barrier(4)
+    results: list[int] = []
+
+    def accept_once() -> None:
+        with httpx.Client(base_url=live_server, headers=holder.headers, timeout=30) as http:
+            barrier.wait()
+            results.append(
+                http.post(f"/v1/consent-requests/{req['id']}/accept", json=body).status_code
+            )
+
+    threads = [threading.Thread(target=accept_once) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201, 409, 409, 409]
+    grants = client.get("/v1/consents", headers=holder.headers).json()["items"]
+    assert len(grants) == 1 and grants[0]["request_id"] == req["id"]
