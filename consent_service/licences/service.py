@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from jose.backends.base import Key as JoseKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -29,7 +27,7 @@ from consent_service.consents import repository as consents_repository
 from consent_service.consents import rules as consent_rules
 from consent_service.consents.events import GrantStatusChange, on_grant_status_change
 from consent_service.consents.models import ConsentGrant
-from consent_service.crypto.keyring import ACTIVE_KEY_TTL, Keyring
+from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import Conflict, NotFound, RuleViolation
 from consent_service.ids import new_id
@@ -427,31 +425,36 @@ def status_list_token(
     return keyring.sign(session, claims, typ=STATUS_LIST_TYP)
 
 
+class _SessionOnDemand:
+    """Stands in for a Session and opens one only when used: the keyring's public-key cache
+    answers most lookups without the database, and a Session costs more than the check."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._session: Session | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._session is None:
+            self._session = Session(self._engine)
+        return getattr(self._session, name)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
 class OnlineVerifier:
     """The online check: the offline verifier's checks, with the registry as status source.
 
-    One per app (the router keeps it on `app.state`). Public keys are cached for as long as the
-    keyring caches them (`ACTIVE_KEY_TTL`), so a withdrawn key stops verifying within that
-    time; the status is one primary-key lookup per verification, never cached.
+    One per app (the router keeps it on `app.state`). Public keys come from the keyring's
+    cache (so a withdrawn key stops verifying within `ACTIVE_KEY_TTL`); the status is one
+    primary-key lookup per verification, never cached.
     """
 
     def __init__(self, *, engine: Engine, keyring: Keyring, settings: Settings) -> None:
         self.engine = engine
         self.keyring = keyring
         self.settings = settings
-        self._keys: dict[str, tuple[float, JoseKey | None]] = {}
-
-    def _key_for(self, kid: str) -> JoseKey | None:
-        now = time.monotonic()
-        cached = self._keys.get(kid)
-        if cached is not None and now - cached[0] < ACTIVE_KEY_TTL:
-            return cached[1]
-        with Session(self.engine) as session:
-            key = self.keyring.public_key(session, kid)
-        if len(self._keys) >= 1024:  # unknown kids from garbage tokens must not pile up
-            self._keys.clear()
-        self._keys[kid] = (now, key)
-        return key
 
     def _status_of(self, jti: str, _ref: verifier.StatusReference) -> int | None:
         status = repository.licence_status(self.engine, jti)
@@ -459,11 +462,15 @@ class OnlineVerifier:
 
     def verify(self, token: str, use: verifier.ProposedUse | None) -> verifier.Verdict:
         """A verdict for `token` (and the proposed `use`); never raises for any token string."""
-        return verifier.check_licence(
-            token,
-            key_for=self._key_for,
-            status_of=self._status_of,
-            issuer=self.settings.issuer,
-            use=use,
-            now=utcnow(),
-        )
+        session = _SessionOnDemand(self.engine)
+        try:
+            return verifier.check_licence(
+                token,
+                key_for=lambda kid: self.keyring.public_key(cast(Session, session), kid),
+                status_of=self._status_of,
+                issuer=self.settings.issuer,
+                use=use,
+                now=utcnow(),
+            )
+        finally:
+            session.close()
