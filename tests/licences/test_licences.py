@@ -239,8 +239,8 @@ def test_holder_studio_and_admin_may_revoke_a_licence_others_may_not(
     )
     assert again.status_code == 200 and again.json()["status"] == "revoked"
     events = client.get("/v1/audit/events?limit=200", headers=admin_headers)
-    if events.status_code == 200:  # the audit routes arrive with the audit issue
-        actions = [e["action"] for e in events.json()["items"]]
+    if events.status_code == 200:  # the audit routes arrive with the audit branch
+        actions = [e["event"]["action"] for e in events.json()["items"]]
         assert actions.count("licence.revoked") == 3
 
 
