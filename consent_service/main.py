@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     vault.install(app)
+    # licences first: route matching is linear and POST /v1/licences/verify is the hot path.
     for router in (
+        licences_router,
         ops_router,
         keys_router,
         accounts_router,
@@ -64,7 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         representatives_router,
         consents_router,
         audit_router,
-        licences_router,
         vault.router,
         rights_router,
     ):

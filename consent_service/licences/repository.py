@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Engine, and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -71,9 +71,24 @@ def list_visible(
     return session.exec(stmt).all()
 
 
-def status_of(session: Session, licence_id: str) -> str | None:
-    """The stored status of one licence: the one indexed lookup of an online verification."""
-    return session.exec(select(Licence.status).where(Licence.id == licence_id)).first()
+def licence_status(engine: Engine, licence_id: str) -> str | None:
+    """The stored status of one licence: the one indexed lookup of an online verification.
+
+    Straight on a pooled DBAPI connection: this is the hot path, and a Session (or even a Core
+    connection) costs several times the primary-key lookup itself.
+    """
+    placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"SELECT status FROM licence WHERE id = {placeholder}", (licence_id,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return None if row is None else str(row[0])
 
 
 def lock_licences_of_grant(

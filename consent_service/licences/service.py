@@ -14,13 +14,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
 from consent_service.canonical import canonical_json
+from consent_service.config import Settings
 from consent_service.consents import repository as consents_repository
 from consent_service.consents import rules as consent_rules
 from consent_service.consents.events import GrantStatusChange, on_grant_status_change
@@ -133,8 +135,10 @@ def licence_term_within(
     now: datetime,
 ) -> tuple[datetime, datetime]:
     """(start, end) of the licence, inside the grant's term, or `TermOutsideConsent`."""
-    start = valid_from or max(now, grant.valid_from)
-    end = valid_until or grant.valid_until
+    # Whole seconds, as in the token's nbf/exp, so the record and the token agree.
+    start = (valid_from or max(now, grant.valid_from)).replace(microsecond=0)
+    start = max(start, grant.valid_from) if valid_from is None else start
+    end = (valid_until or grant.valid_until).replace(microsecond=0)
     if start < grant.valid_from or end > grant.valid_until:
         raise TermOutsideConsent(
             "The licence must start no earlier and end no later than the consent",
@@ -421,28 +425,52 @@ def status_list_token(
     return keyring.sign(session, claims, typ=STATUS_LIST_TYP)
 
 
-def verify_licence(
-    *,
-    session: Session,
-    keyring: Keyring,
-    issuer: str,
-    token: str,
-    use: verifier.ProposedUse | None,
-) -> verifier.Verdict:
+class _SessionOnDemand:
+    """Stands in for a Session and opens one only when used: the keyring's public-key cache
+    answers most lookups without the database, and a Session costs more than the check."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._session: Session | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._session is None:
+            self._session = Session(self._engine)
+        return getattr(self._session, name)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+class OnlineVerifier:
     """The online check: the offline verifier's checks, with the registry as status source.
 
-    Public keys come from the keyring's cache; the status is one primary-key lookup.
+    One per app (the router keeps it on `app.state`). Public keys come from the keyring's
+    cache (so a withdrawn key stops verifying within `ACTIVE_KEY_TTL`); the status is one
+    primary-key lookup per verification, never cached.
     """
 
-    def status_of(jti: str, _ref: verifier.StatusReference) -> int | None:
-        status = repository.status_of(session, jti)
+    def __init__(self, *, engine: Engine, keyring: Keyring, settings: Settings) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.settings = settings
+
+    def _status_of(self, jti: str, _ref: verifier.StatusReference) -> int | None:
+        status = repository.licence_status(self.engine, jti)
         return None if status is None else _STATUS_VALUE.get(status, verifier.STATUS_INVALID)
 
-    return verifier.check_licence(
-        token,
-        key_for=lambda kid: keyring.public_key(session, kid),
-        status_of=status_of,
-        issuer=issuer,
-        use=use,
-        now=utcnow(),
-    )
+    def verify(self, token: str, use: verifier.ProposedUse | None) -> verifier.Verdict:
+        """A verdict for `token` (and the proposed `use`); never raises for any token string."""
+        session = _SessionOnDemand(self.engine)
+        try:
+            return verifier.check_licence(
+                token,
+                key_for=lambda kid: self.keyring.public_key(cast(Session, session), kid),
+                status_of=self._status_of,
+                issuer=self.settings.issuer,
+                use=use,
+                now=utcnow(),
+            )
+        finally:
+            session.close()

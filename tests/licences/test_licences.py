@@ -369,3 +369,16 @@ def test_verify_is_rate_limited_per_client_address(client: TestClient, app: Any)
     r = client.post("/v1/licences/verify", json={"token": "x"})
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "rate_limited"
+
+
+def test_a_consent_revoked_by_an_admin_revokes_its_licences(
+    client: TestClient, grant: Grant, issue: Issue, admin_headers: dict[str, str]
+):
+    issued = issue(grant)
+    r = client.post(
+        f"/v1/consents/{grant.id}/revoke", json={"reason": "court order"}, headers=admin_headers
+    )
+    assert r.status_code == 200, r.text
+    assert verify(client, issued["token"])["code"] == "REVOKED"
+    record = client.get(f"/v1/licences/{issued['id']}", headers=grant.holder.headers).json()
+    assert record["status"] == "revoked" and record["revocation_cause"] == "consent_revoked"

@@ -144,3 +144,36 @@ def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     assert (code, verdict["code"]) == (1, "REVOKED")
     code, verdict = run_cli(token, "--issuer", "http://127.0.0.1:9")
     assert code == 2
+
+
+def test_expiring_consents_from_the_cli_revokes_their_licences(
+    client: TestClient, make_grant: Callable[..., Grant], issue: Issue, settings: Any
+):
+    import os
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    ends = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    grant = make_grant(valid_until=ends.isoformat())
+    issued = issue(grant)
+    time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
+    env.update(
+        {
+            "CONSENT_DATABASE_URL": settings.database_url,
+            "CONSENT_DATA_DIR": str(settings.data_dir),
+            "CONSENT_MASTER_KEY": settings.master_key.get_secret_value(),
+            "CONSENT_ISSUER": settings.issuer,
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "consent_service.cli", "consents", "expire"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert grant.id in result.stdout
+    record = client.get(f"/v1/licences/{issued['id']}", headers=grant.studio.headers).json()
+    assert record["status"] == "revoked" and record["revocation_cause"] == "consent_expired"
