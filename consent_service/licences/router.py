@@ -161,9 +161,7 @@ def list_licences(
         after=decode_cursor(cursor),
         limit=limit,
     )
-    next_cursor = (
-        encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
-    )
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
     return Page(items=[_record(r, settings.issuer) for r in rows], next_cursor=next_cursor)
 
 

@@ -276,9 +276,7 @@ def _visibility(principal: Principal) -> tuple[str | None, str | None]:
 
 def get_licence(*, session: Session, principal: Principal, licence_id: str) -> Licence:
     studio_id, holder_id = _visibility(principal)
-    licence = repository.get_visible(
-        session, licence_id, studio_id=studio_id, holder_id=holder_id
-    )
+    licence = repository.get_visible(session, licence_id, studio_id=studio_id, holder_id=holder_id)
     if licence is None:
         raise LicenceNotFound()
     return licence

@@ -363,9 +363,7 @@ def check_licence(
 # -- status lists ----------------------------------------------------------------------------
 def _b64url_decode(text: str) -> bytes:
     # binascii directly: base64.urlsafe_b64decode costs several times more (hot path).
-    return binascii.a2b_base64(
-        text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
-    )
+    return binascii.a2b_base64(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,8 +60,10 @@ class RequestMiddleware:
         limit = self._limit_for(scope["path"])
         status_holder: dict[str, Any] = {"status": 500, "started": False}
 
-        if "\x00" in scope["path"] or b"\x00" in scope.get("query_string", b"") or (
-            b"%00" in scope.get("query_string", b"")
+        if (
+            "\x00" in scope["path"]
+            or b"\x00" in scope.get("query_string", b"")
+            or (b"%00" in scope.get("query_string", b""))
         ):
             await self._problem(
                 send, 400, "invalid_characters", "The URL contains a NUL character", request_id

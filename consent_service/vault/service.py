@@ -12,7 +12,6 @@ existing reference (`duplicate: true`) and stores nothing, so a retried upload i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,14 @@ from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
-from consent_service.crypto.envelope import DecryptionError, aad_for, decrypt, encrypt, generate_key
+from consent_service.crypto.envelope import (
+    DecryptionError,
+    aad_for,
+    decrypt,
+    encrypt,
+    generate_key,
+    keyed_file_digest,
+)
 from consent_service.crypto.keyring import CONTENT_HMAC, KeyDestroyed, Keyring
 from consent_service.crypto.stream import DEFAULT_CHUNK_SIZE, decrypt_reader, encrypt_stream
 from consent_service.db import utcnow
@@ -122,25 +128,6 @@ class StoredReference:
     duplicate: bool
 
 
-def _hmac_file(key: bytes, path: Path) -> str:
-    """HMAC-SHA256 (RFC 2104) of a file, built on hashlib so that it runs beside encryption.
-
-    `hmac.new(...).update` keeps the GIL; `hashlib.sha256().update` releases it for large
-    blocks, so computed this way the hash of a large upload overlaps its encryption.
-    """
-    block_size = 64
-    if len(key) > block_size:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(block_size, b"\x00")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    with open(path, "rb") as fh:
-        while block := fh.read(READ_BLOCK):
-            inner.update(block)
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-    outer.update(inner.digest())
-    return outer.hexdigest()
-
-
 def _read_blocks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         while block := fh.read(READ_BLOCK):
@@ -213,7 +200,7 @@ def _store_cleaned(
     )
     reference.storage_name = f"{holder_id}/{reference.id}"
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-hmac") as pool:
-        pending_digest = pool.submit(_hmac_file, hmac_key, cleaned)
+        pending_digest = pool.submit(keyed_file_digest, hmac_key, cleaned, block_size=READ_BLOCK)
         try:
             reference.stored_size = storage.put(
                 reference.storage_name,

@@ -91,9 +91,12 @@ def test_content_hmac_is_rfc_2104_hmac_sha256(tmp_path, key: bytes) -> None:
     import hashlib
     import hmac
 
-    from consent_service.vault.service import _hmac_file
+    from consent_service.crypto.envelope import keyed_file_digest
 
     data = os.urandom(3 * 1024 * 1024 + 5)
     path = tmp_path / "content"
     path.write_bytes(data)
-    assert _hmac_file(key, path) == hmac.new(key, data, hashlib.sha256).hexdigest()
+    assert (
+        keyed_file_digest(key, path, block_size=4099)
+        == hmac.new(key, data, hashlib.sha256).hexdigest()
+    )
