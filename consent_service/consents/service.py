@@ -646,22 +646,46 @@ def withdraw_consent(
     role = representatives.signer_role(principal)
     if role is None or (role != "self" and role != grant.signature.get("role")):
         raise NotPermitted("only the holder or the role that signed the grant may withdraw it")
+    return _end_grant(
+        session,
+        grant,
+        new_status="withdrawn",
+        actor_id=principal.actor_id,
+        reason=None,
+        keyring=keyring,
+        issuer=issuer,
+        extra_payload={"signer_role": role},
+    )
+
+
+def _end_grant(
+    session: Session,
+    grant: ConsentGrant,
+    *,
+    new_status: str,
+    actor_id: str,
+    reason: str | None,
+    keyring: Keyring,
+    issuer: str,
+    extra_payload: dict[str, object] | None = None,
+) -> StatusChanged:
+    """Withdraw or revoke a locked grant; asking again for the state it is in is harmless."""
     now = utcnow()
     _expire_if_due(session, grant, now=now, keyring=keyring, issuer=issuer)
-    if grant.status == "withdrawn":
+    if grant.status == new_status:
         return StatusChanged(grant, [], _latest_receipt_or_fail(session, grant))
     if grant.status not in repository.NOT_ENDED:
         raise ConsentNotActive(f"the consent is already {grant.status}")
     return _change_status(
         session,
         grant,
-        new_status="withdrawn",
-        actor_id=principal.actor_id,
-        reason=None,
+        new_status=new_status,
+        actor_id=actor_id,
+        reason=reason,
         now=now,
         keyring=keyring,
         issuer=issuer,
-        extra_payload={"signer_role": role},
+        extra_payload=extra_payload,
     )
 
 
@@ -681,19 +705,12 @@ def revoke_consent(
     if principal.representative_kind == "guardian" and grant.holder_status != "minor":
         # A guardian's authority covers what was granted while the holder was a minor.
         raise NotPermitted("a guardian may revoke only what was granted for a minor")
-    now = utcnow()
-    _expire_if_due(session, grant, now=now, keyring=keyring, issuer=issuer)
-    if grant.status == "revoked":
-        return StatusChanged(grant, [], _latest_receipt_or_fail(session, grant))
-    if grant.status not in repository.NOT_ENDED:
-        raise ConsentNotActive(f"the consent is already {grant.status}")
-    return _change_status(
+    return _end_grant(
         session,
         grant,
         new_status="revoked",
         actor_id=principal.actor_id,
         reason=reason,
-        now=now,
         keyring=keyring,
         issuer=issuer,
     )

@@ -27,9 +27,10 @@ from consent_service.consents import repository as consents_repository
 from consent_service.consents import rules as consent_rules
 from consent_service.consents.events import GrantStatusChange, on_grant_status_change
 from consent_service.consents.models import ConsentGrant
+from consent_service.consents.service import ConsentNotActive, ConsentNotFound
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
-from consent_service.errors import Conflict, NotFound, RuleViolation
+from consent_service.errors import NotFound, RuleViolation
 from consent_service.ids import new_id
 from consent_service.licences import repository, verifier
 from consent_service.licences.models import Licence, LicenceStatus, StatusList
@@ -50,20 +51,12 @@ _STATUS_VALUE = {
 }
 
 
-class ConsentNotFound(NotFound):
-    code, title = "consent_not_found", "No such consent"
-
-
 class LicenceNotFound(NotFound):
     code, title = "licence_not_found", "No such licence"
 
 
 class StatusListNotFound(NotFound):
     code, title = "status_list_not_found", "No such status list"
-
-
-class ConsentNotActive(Conflict):
-    code, title = "consent_not_active", "The consent is not active"
 
 
 class ScopeExceedsConsent(RuleViolation):
