@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -218,3 +219,44 @@ def test_an_agent_may_read_but_not_sign(
     assert r.status_code == 403 and "an agent may not decide" in r.text
     status = client.get(f"/v1/consent-requests/{req['id']}", headers=holder.headers).json()
     assert status["status"] == "pending"
+
+
+def test_a_guardian_signs_for_a_minor_with_the_court_approval(
+    client: TestClient,
+    open_portal: Callable[..., Portal],
+    register_holder: Callable[..., HolderAccount],
+    add_representative: Callable[..., HolderAccount],
+    ask: Callable[..., dict[str, Any]],
+):
+    today = date.today()
+    minor = register_holder(date_of_birth=today.replace(year=today.year - 16).isoformat())
+    guardian = add_representative(minor.id, "guardian", minor.headers)
+    req = ask(minor.id)
+
+    own = open_portal()
+    assert own.login(minor.email, minor.password).status_code == 303
+    assert "Court approval" not in own.get(f"/portal/requests/{req['id']}").text
+    r = _accept(own, req["id"])
+    assert r.status_code == 422 and "a guardian must sign" in r.text
+
+    portal = open_portal()
+    assert portal.login(guardian.email, guardian.password).status_code == 303
+    page = portal.get(f"/portal/requests/{req['id']}").text
+    assert '<label for="court">' in page and '<label for="court_date">' in page
+    fields = {"notice_sha256": hidden_field(page, "notice_sha256"), "signed_name": "A Guardian"}
+    r = portal.submit(f"/portal/requests/{req['id']}/accept", **fields)
+    assert r.status_code == 422 and "court-approval record" in r.text
+    r = portal.submit(
+        f"/portal/requests/{req['id']}/accept", **fields, court="Family Court at Leeds",
+        case_number="", court_date="2026-10-01",
+    )
+    assert r.status_code == 422 and "Court approval: give the court" in r.text
+    r = portal.submit(
+        f"/portal/requests/{req['id']}/accept", **fields, court="Family Court at Leeds",
+        case_number="LS-2026-0042", court_date="2026-10-01",
+    )
+    assert r.status_code == 303, r.text
+    consent_id = r.headers["location"].split("/")[-1].split("?")[0]
+    grant = client.get(f"/v1/consents/{consent_id}", headers=minor.headers).json()
+    assert grant["status"] == "active" and grant["holder_status"] == "minor"
+    assert grant["signature"]["role"] == "guardian"
