@@ -20,6 +20,7 @@ from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.portal.router import router as portal_router
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
 from consent_service.vault import router as vault
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         vault.router,
         rights_router,
+        portal_router,
     ):
         app.include_router(router)
 

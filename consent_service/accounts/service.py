@@ -228,6 +228,12 @@ def principal_from_access_token(
     return principal
 
 
+def organization_name(session: Session, organization_id: str) -> str | None:
+    """The display name of a studio or auditor organization (shown to holders by the portal)."""
+    org = repository.get_organization(session, organization_id)
+    return org.name if org else None
+
+
 def list_organizations(session: Session) -> list[Organization]:
     return list(repository.list_organizations(session))
 

@@ -29,7 +29,8 @@ from consent_service.db import utcnow
 BLIND_INDEX = "blind-index"
 CONTENT_HMAC = "content-hmac"
 EVIDENCE_HMAC = "evidence-hmac"
-SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC)
+PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in session
+SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC, PORTAL_CSRF)
 ACTIVE_KEY_TTL = 30.0
 
 

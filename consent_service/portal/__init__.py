@@ -1,0 +1,1 @@
+"""Server-rendered pages for holders (and their representatives): see router.py."""

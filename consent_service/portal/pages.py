@@ -1,0 +1,159 @@
+"""Rendering for the portal: the Jinja2 environment, HTML error pages, security headers.
+
+Autoescaping is on for every template, so anything a studio or a holder typed (project names,
+descriptions, the notice itself) reaches the browser as text, never as markup. Pages are
+personal, so they are never cached, never framed, and may load nothing but the portal's own
+stylesheet (Content-Security-Policy: no script at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from consent_service.errors import DomainError
+from consent_service.portal.session import CsrfRejected, LoginRequired
+
+_env = Environment(
+    loader=PackageLoader("consent_service.portal", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(value: datetime | str | None) -> str:
+    """A moment for reading: `22 Nov 2026, 01:05 UTC` (stored times are all UTC)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        moment = value
+    return moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _day(value: datetime | str | None) -> str:
+    text = _when(value)
+    return text.split(",")[0] if text else ""
+
+
+def _words(value: Any) -> str:
+    """A vocabulary code or a list of them, for reading: `film_tv` -> `film tv`."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value) or "none"
+    return str(value).replace("_", " ")
+
+
+_env.filters.update(when=_when, day=_day, words=_words)
+templates = Jinja2Templates(env=_env)
+
+STYLESHEET = files("consent_service.portal").joinpath("static/portal.css").read_bytes()
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> Response:
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+_ERROR_TITLES = {
+    400: "That request could not be understood",
+    401: "Please sign in",
+    403: "This is not allowed",
+    404: "Not found",
+    409: "This has already been decided",
+    413: "That was too much data",
+    422: "That could not be done",
+}
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        {
+            "title": _ERROR_TITLES.get(status_code, "Something went wrong"),
+            "message": message,
+            "status_code": status_code,
+        },
+        status_code=status_code,
+    )
+
+
+def login_redirect(request: Request) -> Response:
+    target = "/portal/login"
+    if request.method == "GET" and request.url.path != "/portal":
+        from urllib.parse import quote
+
+        target += "?next=" + quote(request.url.path, safe="/")
+    return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"})
+
+
+class PortalRoute(APIRoute):
+    """Portal routes answer in HTML: errors become pages, a missing session the login page.
+
+    FastAPI runs the session dependency's exit (commit, or rollback on error) before the
+    exception reaches this handler, so a refused action leaves nothing behind.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def portal_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except LoginRequired:
+                response = login_redirect(request)
+            except CsrfRejected:
+                response = error_page(
+                    request,
+                    403,
+                    "This form has expired or did not come from this site. "
+                    "Go back, reload the page and try again.",
+                )
+            except RequestValidationError:
+                response = error_page(
+                    request, 422, "Some fields of the form were missing or not valid."
+                )
+            except DataError:
+                response = error_page(request, 422, "A field holds characters that cannot be kept.")
+            except StarletteHTTPException as exc:  # e.g. an unparseable or oversized body
+                response = error_page(request, exc.status_code, "The form could not be read.")
+            except DomainError as exc:
+                if exc.status == 401:
+                    response = login_redirect(request)
+                else:
+                    message = "There is nothing here." if exc.status == 404 else exc.detail
+                    response = error_page(request, exc.status, message)
+            for header, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(header, value)
+            return response
+
+        return portal_handler

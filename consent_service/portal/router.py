@@ -1,0 +1,422 @@
+"""Holder portal: server-rendered pages to read notices, accept, decline and withdraw consent.
+
+What the notice promises ("withdraw at any time … or the withdraw button in your account"),
+in a browser. Every page calls the same consents service functions as the JSON API, so the
+rules, ownership checks (another holder's id answers 404), audit events and receipts are the
+API's own; the portal only turns forms into calls and results into HTML.
+
+These routes are left out of the OpenAPI document: they are pages for people, not an API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from pydantic import ValidationError
+
+from consent_service.accounts import service as accounts
+from consent_service.consents import notice
+from consent_service.consents import service as consents
+from consent_service.consents.models import ConsentRequest
+from consent_service.consents.schemas import AcceptBody, DeclineBody
+from consent_service.db import utcnow
+from consent_service.deps import KeyringDep, SessionDep, SettingsDep
+from consent_service.errors import InvalidCredentials
+from consent_service.licences import service as licences
+from consent_service.portal import session as web
+from consent_service.portal.pages import STYLESHEET, PortalRoute, render
+from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
+
+router = APIRouter(prefix="/portal", include_in_schema=False, route_class=PortalRoute)
+
+PAGE_SIZE = 50
+CursorParam = Annotated[str | None, Query(max_length=512)]
+FormText = Annotated[str, Form(max_length=4000)]
+
+# The banner after an action; only these keys are ever shown (the query cannot inject text).
+DONE_MESSAGES = {
+    "accepted": "You gave your consent. Your signed receipt is ready to download below.",
+    "withdrawn": (
+        "You withdrew this consent. Every licence issued under it stopped being valid at once."
+    ),
+    "declined": "You declined this request. The studio has been told.",
+}
+WITHDRAWABLE = ("active", "suspended")
+
+
+def _see_other(url: str) -> Response:
+    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+def _done(value: str | None) -> str | None:
+    return DONE_MESSAGES.get(value or "")
+
+
+# -- static ------------------------------------------------------------------------------------
+
+
+@router.get("/static/portal.css")
+def stylesheet() -> Response:
+    return Response(
+        STYLESHEET,
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+# -- signing in and out ------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    settings: SettingsDep,
+    *,
+    message: str | None = None,
+    email: str = "",
+    next_url: str = "/portal",
+    status_code: int = 200,
+) -> Response:
+    token = web.login_csrf_token(request)
+    response = render(
+        request,
+        "login.html",
+        {
+            "csrf_token": token,
+            "message": message,
+            "failed": status_code >= 400,
+            "email": email,
+            "next_url": next_url,
+        },
+        status_code=status_code,
+    )
+    web.set_login_csrf_cookie(response, request, settings, token)
+    return response
+
+
+@router.get("/login")
+def login_form(
+    request: Request,
+    portal: OptionalPortalSession,
+    settings: SettingsDep,
+    next_url: Annotated[str | None, Query(alias="next", max_length=200)] = None,
+    signed_out: Annotated[bool, Query()] = False,
+) -> Response:
+    if portal is not None:
+        return _see_other(web.safe_next(next_url))
+    message = "You are signed out." if signed_out else None
+    return _login_page(request, settings, message=message, next_url=web.safe_next(next_url))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=200)] = "",
+) -> Response:
+    web.check_login_csrf(request, csrf_token)
+    destination = web.safe_next(next_url)
+    try:
+        access_token, ttl = accounts.issue_access_token(
+            session,
+            keyring=keyring,
+            issuer=settings.issuer,
+            ttl_seconds=settings.access_token_ttl_seconds,
+            email=email.strip(),
+            password=password,
+        )
+    except InvalidCredentials:
+        return _login_page(
+            request,
+            settings,
+            message="The email or password is not correct.",
+            email=email,
+            next_url=destination,
+            status_code=401,
+        )
+    if web.holder_principal(session, keyring, settings, access_token) is None:
+        return _login_page(
+            request,
+            settings,
+            message=(
+                "This portal is for identity holders and the people who act for them. "
+                "Studios and auditors use the API."
+            ),
+            next_url=destination,
+            status_code=403,
+        )
+    response = _see_other(destination)
+    web.set_session_cookie(response, request, settings, access_token, ttl)
+    web.clear_login_csrf_cookie(response, request, settings)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, portal: HolderForm, settings: SettingsDep) -> Response:
+    response = _see_other("/portal/login?signed_out=true")
+    web.clear_session_cookie(response, request, settings)
+    return response
+
+
+# -- home --------------------------------------------------------------------------------------
+
+
+@router.get("")
+def home(
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    requests_cursor: CursorParam = None,
+    consents_cursor: CursorParam = None,
+) -> Response:
+    principal = portal.principal
+    pending, next_requests = consents.list_requests(
+        session, principal=principal, status="pending", cursor=requests_cursor, limit=PAGE_SIZE
+    )
+    grants, next_consents = consents.list_consents(
+        session,
+        principal=principal,
+        status=None,
+        cursor=consents_cursor,
+        limit=PAGE_SIZE,
+        keyring=keyring,
+        issuer=settings.issuer,
+    )
+    studio_ids = {row.studio_id for row in pending} | {row.studio_id for row in grants}
+    return render(
+        request,
+        "home.html",
+        {
+            "portal": portal,
+            "pending": pending,
+            "grants": grants,
+            "studios": {sid: accounts.organization_name(session, sid) or sid for sid in studio_ids},
+            "next_requests": next_requests,
+            "next_consents": next_consents,
+        },
+    )
+
+
+# -- a request: the notice, accept, decline ----------------------------------------------------
+
+
+def _request_page(
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    row: ConsentRequest,
+    *,
+    errors: list[str] | None = None,
+    form: dict[str, str] | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "request.html",
+        {
+            "portal": portal,
+            "req": row,
+            "studio_name": accounts.organization_name(session, row.studio_id) or row.studio_id,
+            "notice_text": row.notice_text,
+            # The hash of the very text placed in this page: accepting quotes what was shown.
+            "notice_sha256": notice.sha256_of(row.notice_text),
+            "errors": errors or [],
+            "form": form or {},
+            "done": _done(done),
+            "asks_court_approval": portal.principal.representative_kind == "guardian",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/requests/{request_id}")
+def request_page(
+    request_id: str,
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    row = consents.get_request(session, principal=portal.principal, request_id=request_id)
+    return _request_page(request, portal, session, row, done=done)
+
+
+_FIELD_MESSAGES = {
+    "notice_sha256": "The page was incomplete. Reload it and sign again.",
+    "signature.signed_name": "Type your full name to sign (at most 200 characters).",
+    "court_approval": "Court approval: give the court, the case number and the date.",
+}
+
+
+def _form_errors(exc: ValidationError) -> list[str]:
+    messages: list[str] = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err.get("loc", ()))
+        key = next((k for k in _FIELD_MESSAGES if loc.startswith(k)), None)
+        message = _FIELD_MESSAGES[key] if key else "Some fields of the form are not valid."
+        if message not in messages:
+            messages.append(message)
+    return messages
+
+
+def _accept_body(
+    *, notice_sha256: str, signed_name: str, court: str, case_number: str, court_date: str
+) -> AcceptBody:
+    body: dict[str, Any] = {
+        "notice_sha256": notice_sha256,
+        "signature": {"signed_name": signed_name, "method": "typed_name"},
+    }
+    if court.strip() or case_number.strip() or court_date.strip():
+        body["court_approval"] = {"court": court, "case_number": case_number, "date": court_date}
+    return AcceptBody.model_validate(body)
+
+
+@router.post("/requests/{request_id}/accept")
+def accept(
+    request_id: str,
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    notice_sha256: Annotated[str, Form(max_length=128)] = "",
+    signed_name: FormText = "",
+    court: FormText = "",
+    case_number: FormText = "",
+    court_date: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    try:
+        body = _accept_body(
+            notice_sha256=notice_sha256,
+            signed_name=signed_name,
+            court=court,
+            case_number=case_number,
+            court_date=court_date,
+        )
+    except ValidationError as exc:
+        row = consents.get_request(session, principal=portal.principal, request_id=request_id)
+        form = {"signed_name": signed_name, "court": court, "case_number": case_number}
+        form["court_date"] = court_date
+        return _request_page(
+            request, portal, session, row, errors=_form_errors(exc), form=form, status_code=422
+        )
+    grant, _receipt = consents.accept_request(
+        session,
+        keyring=keyring,
+        issuer=settings.issuer,
+        principal=portal.principal,
+        request_id=request_id,
+        body=body,
+        client_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return _see_other(f"/portal/consents/{grant.id}?done=accepted")
+
+
+@router.post("/requests/{request_id}/decline")
+def decline(
+    request_id: str,
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    keyring: KeyringDep,
+    reason: FormText = "",
+) -> Response:
+    try:
+        body = DeclineBody.model_validate({"reason": reason or None})
+    except ValidationError:
+        row = consents.get_request(session, principal=portal.principal, request_id=request_id)
+        return _request_page(
+            request,
+            portal,
+            session,
+            row,
+            errors=["A reason can be at most 1000 characters long."],
+            form={"reason": reason},
+            status_code=422,
+        )
+    row = consents.decline_request(
+        session,
+        keyring=keyring,
+        principal=portal.principal,
+        request_id=request_id,
+        reason=body.reason,
+    )
+    return _see_other(f"/portal/requests/{row.id}?done=declined")
+
+
+# -- a consent: status, withdraw, receipt ------------------------------------------------------
+
+
+@router.get("/consents/{consent_id}")
+def consent_page(
+    consent_id: str,
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    grant = consents.get_consent(
+        session,
+        principal=portal.principal,
+        consent_id=consent_id,
+        keyring=keyring,
+        issuer=settings.issuer,
+    )
+    now = utcnow()
+    rows = licences.list_licences(
+        session=session, principal=portal.principal, consent_id=grant.id, after=None, limit=100
+    )
+    return render(
+        request,
+        "consent.html",
+        {
+            "portal": portal,
+            "grant": grant,
+            "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
+            "licences": [(lic, licences.shown_status(lic, now)) for lic in rows],
+            "can_withdraw": grant.status in WITHDRAWABLE,
+            "done": _done(done),
+        },
+    )
+
+
+@router.post("/consents/{consent_id}/withdraw")
+def withdraw(
+    consent_id: str,
+    portal: HolderForm,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> Response:
+    result = consents.withdraw_consent(
+        session,
+        keyring=keyring,
+        issuer=settings.issuer,
+        principal=portal.principal,
+        consent_id=consent_id,
+    )
+    return _see_other(f"/portal/consents/{result.grant.id}?done=withdrawn")
+
+
+@router.get("/consents/{consent_id}/receipt")
+def receipt_download(consent_id: str, portal: HolderSession, session: SessionDep) -> Response:
+    receipt = consents.latest_receipt(session, principal=portal.principal, consent_id=consent_id)
+    return Response(
+        receipt.token,
+        media_type="application/jose",  # RFC 7515 §9.2.1: a compact JWS
+        headers={
+            "Content-Disposition": f'attachment; filename="{receipt.grant_id}-receipt.jws"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,189 @@
+"""The portal's browser session: the access token in a cookie, and CSRF tokens for its forms.
+
+The cookie holds the same ES256 access token `POST /v1/auth/token` gives out
+(accounts.service.issue_access_token), so the portal adds no session store and no second kind of
+credential: the token expires after `access_token_ttl_seconds` and is checked on every request
+exactly as a bearer token is. The cookie is HttpOnly (no script reads it), SameSite=Strict (no
+other site's page or form sends it) and Secure whenever the service is reached over https.
+
+Every form that changes something also carries a CSRF token (OWASP "synchronizer token" without
+server state): HMAC-SHA256 of the session's access token under the `portal-csrf` service key.
+It is bound to one sign-in, unguessable without the cookie, and checked in constant time. The
+login form, which has no session yet, uses a double-submit token: a random value in a
+short-lived cookie that the form must echo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Form, Request, Response
+from sqlmodel import Session
+
+from consent_service.accounts import service as accounts
+from consent_service.accounts.principal import Principal, Role
+from consent_service.config import Settings
+from consent_service.crypto.keyring import PORTAL_CSRF, Keyring
+from consent_service.deps import KeyringDep, SessionDep, SettingsDep
+from consent_service.errors import Unauthenticated
+
+SESSION_COOKIE = "consent_portal"
+LOGIN_CSRF_COOKIE = "consent_portal_login"
+COOKIE_PATH = "/portal"
+LOGIN_CSRF_TTL_SECONDS = 3600
+# Where the portal may send a browser after login: its own pages only (no open redirect).
+_LOCAL_NEXT = re.compile(r"^/portal(/[A-Za-z0-9_\-]+)*/?$")
+
+
+class LoginRequired(Exception):
+    """No valid holder session: the browser is sent to the login page."""
+
+
+class CsrfRejected(Exception):
+    """A form arrived without the CSRF token of the current session (403)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSession:
+    principal: Principal
+    csrf_token: str
+
+
+def csrf_token_for(session: Session, keyring: Keyring, access_token: str) -> str:
+    key = keyring.service_key(session, PORTAL_CSRF)
+    return hmac.new(key, b"portal-csrf\x00" + access_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _tokens_equal(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def holder_principal(
+    session: Session, keyring: Keyring, settings: Settings, access_token: str
+) -> Principal | None:
+    """The holder (or representative) behind `access_token`; None for anything else."""
+    try:
+        principal = accounts.principal_from_access_token(
+            session, keyring=keyring, issuer=settings.issuer, token=access_token
+        )
+    except Unauthenticated:
+        return None
+    return principal if principal.role is Role.holder and principal.holder_id else None
+
+
+def optional_session(
+    request: Request, session: SessionDep, keyring: KeyringDep, settings: SettingsDep
+) -> PortalSession | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 4096:
+        return None
+    principal = holder_principal(session, keyring, settings, token)
+    if principal is None:
+        return None
+    request.state.principal_role = principal.role.value
+    return PortalSession(principal=principal, csrf_token=csrf_token_for(session, keyring, token))
+
+
+OptionalPortalSession = Annotated[PortalSession | None, Depends(optional_session)]
+
+
+def required_session(portal: OptionalPortalSession) -> PortalSession:
+    if portal is None:
+        raise LoginRequired()
+    return portal
+
+
+HolderSession = Annotated[PortalSession, Depends(required_session)]
+
+
+def checked_session(
+    portal: HolderSession, csrf_token: Annotated[str, Form(max_length=256)] = ""
+) -> PortalSession:
+    """A holder session whose form carried this session's CSRF token (else 403)."""
+    if not _tokens_equal(portal.csrf_token, csrf_token):
+        raise CsrfRejected()
+    return portal
+
+
+# For POST routes: signed in AND the form proves it came from a portal page.
+HolderForm = Annotated[PortalSession, Depends(checked_session)]
+
+
+# -- cookies ------------------------------------------------------------------------------------
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    # Behind a TLS-terminating proxy the request looks like http; the https issuer says otherwise.
+    return request.url.scheme == "https" or settings.issuer.startswith("https://")
+
+
+def set_session_cookie(
+    response: Response, request: Request, settings: Settings, access_token: str, max_age: int
+) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        access_token,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request, settings),
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request, settings),
+        samesite="strict",
+    )
+
+
+def login_csrf_token(request: Request) -> str:
+    """The login form's token: the one already in the browser's cookie, or a new one."""
+    current = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return current if re.fullmatch(r"[A-Za-z0-9_\-]{32,64}", current) else secrets.token_urlsafe(32)
+
+
+def set_login_csrf_cookie(
+    response: Response, request: Request, settings: Settings, token: str
+) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=LOGIN_CSRF_TTL_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request, settings),
+        samesite="strict",
+    )
+
+
+def clear_login_csrf_cookie(response: Response, request: Request, settings: Settings) -> None:
+    response.delete_cookie(
+        LOGIN_CSRF_COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request, settings),
+        samesite="strict",
+    )
+
+
+def check_login_csrf(request: Request, given: str) -> None:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not _tokens_equal(expected, given):
+        raise CsrfRejected()
+
+
+def safe_next(value: str | None) -> str:
+    """A post-login destination inside the portal; anything else becomes the home page."""
+    if value and len(value) <= 200 and _LOCAL_NEXT.fullmatch(value):
+        return value
+    return "/portal"
