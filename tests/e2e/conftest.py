@@ -30,7 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = None
     if os.environ.get("CONSENT_TEST_BACKEND", "sqlite") == "postgresql":
         reason = "browser tests run on the SQLite backend only"
-    elif not CHROMIUM.exists():
+    elif not CHROMIUM.exists() and not os.environ.get("CI"):
+        # In CI a missing browser is a failure (the tests run and say why), never a quiet skip.
         reason = f"{CHROMIUM} is missing (run scripts/ensure-chromium as root)"
     if reason is None:
         return
