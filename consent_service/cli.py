@@ -64,6 +64,7 @@ def db_downgrade(revision: str) -> None:
 GETTING_STARTED = """
 consent_service is starting on {base}
   API reference:   {base}/docs
+  Holder portal:   {base}/portal
   Health:          {base}/healthz  {base}/readyz
   Data directory:  {data_dir} ({db})
 
