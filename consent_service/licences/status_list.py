@@ -38,9 +38,11 @@ __all__ = [
 
 STATUS_BITS = 2
 STATUS_LIST_SIZE = 131072  # 2^17 entries: 32 KiB of status bits per list
-# How long a status-list token stays usable, in multiples of its ttl: a verifier that cannot
-# refetch keeps working for a while, but not for ever on a stale list.
-VALIDITY_IN_TTLS = 12
+# How long a status-list token stays usable, in multiples of its ttl. One: a withdrawal must
+# reach every offline verifier within the list's ttl, including one that reads the list from a
+# file and one built on another JOSE library that only checks `exp`. The list is rebuilt on
+# every fetch, so a fresh copy is always a request away.
+VALIDITY_IN_TTLS = 1
 
 
 def encode_lst(entries: Iterable[tuple[int, int]], *, size: int, bits: int = STATUS_BITS) -> str:

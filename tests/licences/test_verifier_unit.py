@@ -219,13 +219,15 @@ def test_http_sources_are_cached_for_their_ttl():
     signer = Signer()
     fetched: list[str] = []
     clock = [time.time()]
-    status = status_list_token(signer, [(7, 1)])
 
     def fetch(url: str) -> tuple[bytes, dict[str, str]]:
         fetched.append(url)
         if url.endswith("/.well-known/jwks.json"):
             return json.dumps(signer.jwks).encode(), {"cache-control": "public, max-age=300"}
         assert url == LIST_URI
+        # Like the service: a list built at fetch time, valid for its ttl.
+        iat = int(clock[0])
+        status = status_list_token(signer, [(7, 1)], iat=iat, exp=iat + 300)
         return status.encode(), {}
 
     online = Verifier.for_issuer(ISSUER, fetch=fetch)
@@ -251,6 +253,17 @@ def test_http_verifier_refuses_status_lists_of_other_origins():
     token = signer.sign(licence_claims(status=elsewhere), verifier.LICENCE_TYP)
     with pytest.raises(CannotCheck, match="not served by the issuer"):
         online.verify(token)
+
+
+def test_a_file_status_list_older_than_its_ttl_cannot_be_used():
+    # A withdrawal must reach offline verifiers within the list's ttl, also from files.
+    signer = Signer()
+    offline = offline_for(signer)
+    token = signer.sign(licence_claims(), verifier.LICENCE_TYP)
+    assert offline.verify(token).code == "VALID"
+    offline.clock = lambda: time.time() + 301
+    with pytest.raises(CannotCheck, match="expired"):
+        offline.verify(token)
 
 
 def test_rate_limiter_refuses_past_the_limit_per_address():
