@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     status_list_ttl_seconds: int = Field(default=300, ge=1)
     verify_rate_limit_per_minute: int = Field(default=600, ge=1)
+    # Password attempts per minute, per client address and per account (each replica).
+    login_attempts_per_minute: int = Field(default=10, ge=1)
     log_level: str = "INFO"
 
     # Reference-data vault (docs/holders.md). "local": encrypted files under data_dir/vault;

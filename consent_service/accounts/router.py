@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Form, Request, Response, status
 
 from consent_service.accounts import service as accounts
 from consent_service.accounts.schemas import (
@@ -17,6 +17,7 @@ from consent_service.accounts.schemas import (
 )
 from consent_service.deps import Admin, KeyringDep, SessionDep, SettingsDep
 from consent_service.errors import problem_responses
+from consent_service.ops.rate_limit import check_login_rate
 from consent_service.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -87,14 +88,21 @@ def revoke_api_key(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/auth/token", response_model=TokenOut, responses=problem_responses(401, 422))
+@router.post("/auth/token", response_model=TokenOut, responses=problem_responses(401, 422, 429))
 def token(
+    request: Request,
     username: Annotated[str, Form(min_length=3, max_length=320, description="Your email")],
     password: Annotated[str, Form(min_length=1, max_length=1024)],
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
 ) -> TokenOut:
+    check_login_rate(
+        request.app.state,
+        address=request.client.host if request.client else "unknown",
+        email=username,
+        per_minute=settings.login_attempts_per_minute,
+    )
     access_token, expires_in = accounts.issue_access_token(
         session,
         keyring=keyring,

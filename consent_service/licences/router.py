@@ -14,7 +14,6 @@ from consent_service.errors import RateLimited, problem_responses
 from consent_service.licences import service as licences
 from consent_service.licences import verifier
 from consent_service.licences.models import Licence
-from consent_service.licences.rate_limit import RateLimiter
 from consent_service.licences.reading import ReadSessionDep, read_engine
 from consent_service.licences.schemas import (
     LicenceIssue,
@@ -25,6 +24,7 @@ from consent_service.licences.schemas import (
     VerifyRequest,
     VerifyResponse,
 )
+from consent_service.ops.rate_limit import RateLimiter
 from consent_service.pagination import (
     CursorQuery,
     LimitQuery,
@@ -58,7 +58,7 @@ def _record(licence: Licence, issuer: str) -> LicenceRecord:
 
 
 async def verify_rate_limit(request: Request) -> None:
-    """Per client address, in this process (see licences/rate_limit.py); async: no thread hop."""
+    """Per client address, in this process (see ops/rate_limit.py); async: no thread hop."""
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "verify_rate_limiter", None)
     if limiter is None:

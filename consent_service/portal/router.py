@@ -24,6 +24,7 @@ from consent_service.db import utcnow
 from consent_service.deps import KeyringDep, SessionDep, SettingsDep
 from consent_service.errors import InvalidCredentials
 from consent_service.licences import service as licences
+from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
 from consent_service.portal.pages import STYLESHEET, PortalRoute, render
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
@@ -121,6 +122,12 @@ def login(
 ) -> Response:
     web.check_login_csrf(request, csrf_token)
     destination = web.safe_next(next_url)
+    check_login_rate(
+        request.app.state,
+        address=request.client.host if request.client else "unknown",
+        email=email,
+        per_minute=settings.login_attempts_per_minute,
+    )
     try:
         access_token, ttl = accounts.issue_access_token(
             session,

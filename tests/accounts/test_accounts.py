@@ -99,3 +99,33 @@ def test_login_form_is_validated(client: TestClient):
     assert r.status_code == 422
     assert r.json()["code"] == "validation_error"
     assert any(e["field"] == "password" for e in r.json()["errors"])
+
+
+def test_password_guessing_is_throttled_per_account_and_per_address(
+    client: TestClient, app, holder
+):
+    from consent_service.ops.rate_limit import RateLimiter
+
+    app.state.login_rate_limiters = (RateLimiter(1000), RateLimiter(3))
+    for _ in range(3):
+        r = client.post("/v1/auth/token", data={"username": holder.email, "password": "nope"})
+        assert r.status_code == 401
+    # The account is throttled, even with the right password, and unknown emails alike.
+    r = client.post(
+        "/v1/auth/token", data={"username": holder.email.upper(), "password": holder.password}
+    )
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    assert r.json()["retry_after_seconds"] >= 1
+    other = client.post(
+        "/v1/auth/token", data={"username": "someone@example.org", "password": "nope"}
+    )
+    assert other.status_code == 401, "another account is not affected"
+
+    app.state.login_rate_limiters = (RateLimiter(2), RateLimiter(1000))
+    codes = [
+        client.post(
+            "/v1/auth/token", data={"username": f"u{i}@example.org", "password": "x"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [401, 401, 429], "one address trying many accounts is throttled too"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from consent_service.licences.rate_limit import RateLimiter
 from consent_service.licences.verifier import StatusList, decode_lst
+from consent_service.ops.rate_limit import RateLimiter
 from tests.conftest import HolderAccount, Org
 from tests.licences.conftest import Grant, licence_scope
 

@@ -16,9 +16,9 @@ import pytest
 
 from consent_service.crypto import signing
 from consent_service.licences import verifier
-from consent_service.licences.rate_limit import RateLimiter
 from consent_service.licences.status_list import encode_lst, status_list_claims
 from consent_service.licences.verifier import CannotCheck, ProposedUse, Verifier
+from consent_service.ops.rate_limit import RateLimiter
 
 ISSUER = "https://consent.example"
 LIST_URI = f"{ISSUER}/v1/status-lists/sl_test"

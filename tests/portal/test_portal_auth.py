@@ -15,10 +15,18 @@ from consent_service.portal.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.conftest import HolderAccount, Org
 from tests.portal.conftest import Portal, hidden_field
 
-PAGES = ["/portal", "/portal/requests/req_x", "/portal/consents/cns_x",
-         "/portal/consents/cns_x/receipt"]
-FORMS = ["/portal/logout", "/portal/requests/req_x/accept", "/portal/requests/req_x/decline",
-         "/portal/consents/cns_x/withdraw"]
+PAGES = [
+    "/portal",
+    "/portal/requests/req_x",
+    "/portal/consents/cns_x",
+    "/portal/consents/cns_x/receipt",
+]
+FORMS = [
+    "/portal/logout",
+    "/portal/requests/req_x/accept",
+    "/portal/requests/req_x/decline",
+    "/portal/consents/cns_x/withdraw",
+]
 
 
 def _set_cookie(response: Any, name: str) -> str:
@@ -118,8 +126,13 @@ def test_login_without_the_forms_token_is_refused(
 def test_login_never_redirects_off_the_portal(
     open_portal: Callable[..., Portal], holder: HolderAccount
 ):
-    for target in ["https://evil.example/", "//evil.example/portal", "/portal/../v1/holders",
-                   "/portal\\@evil", "/v1/consents"]:
+    for target in [
+        "https://evil.example/",
+        "//evil.example/portal",
+        "/portal/../v1/holders",
+        "/portal\\@evil",
+        "/v1/consents",
+    ]:
         portal = open_portal()
         r = portal.login(holder.email, holder.password, next=target)
         assert r.status_code == 303
@@ -143,7 +156,7 @@ def test_only_holders_may_use_the_portal(
 def test_logout_clears_the_session_cookie(signed_in: Portal):
     r = signed_in.submit("/portal/logout")
     assert r.status_code == 303 and r.headers["location"] == "/portal/login?signed_out=true"
-    assert 'max-age=0' in _set_cookie(r, SESSION_COOKIE).lower()
+    assert "max-age=0" in _set_cookie(r, SESSION_COOKIE).lower()
     assert signed_in.get("/portal").status_code == 303
     assert "You are signed out." in signed_in.get("/portal/login?signed_out=true").text
 
@@ -186,9 +199,11 @@ def test_portal_pages_are_not_in_the_api_document(client: TestClient):
 JUNK_FORMS = [
     (b"", "application/x-www-form-urlencoded"),
     (b"csrf_token=%ZZ&&&=&signed_name=%00", "application/x-www-form-urlencoded"),
-    (b"{\"csrf_token\": 1}", "application/json"),
-    (b"--x\r\nContent-Disposition: form-data; name=\"csrf_token\"; filename=\"a\"\r\n\r\nzz\r\n",
-     "multipart/form-data; boundary=x"),
+    (b'{"csrf_token": 1}', "application/json"),
+    (
+        b'--x\r\nContent-Disposition: form-data; name="csrf_token"; filename="a"\r\n\r\nzz\r\n',
+        "multipart/form-data; boundary=x",
+    ),
     (b"not multipart", "multipart/form-data"),
     (b"\xff\xfe\xfd", "application/x-www-form-urlencoded"),
     (b"signed_name=" + b"a" * 20000, "application/x-www-form-urlencoded"),
@@ -209,8 +224,10 @@ def test_junk_form_posts_never_answer_5xx(
                 r = portal.http.post(url, content=body, headers={"content-type": content_type})
                 assert r.status_code < 500, (who, url, body[:30], r.text[:300])
     for path in PAGES:
-        r = portal.get(path, params={"requests_cursor": "%%%", "consents_cursor": "x" * 600,
-                                     "done": "<script>"})
+        r = portal.get(
+            path,
+            params={"requests_cursor": "%%%", "consents_cursor": "x" * 600, "done": "<script>"},
+        )
         assert r.status_code < 500, (path, r.text[:300])
 
 

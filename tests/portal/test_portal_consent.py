@@ -84,9 +84,10 @@ def test_a_changed_notice_hash_is_refused_and_nothing_is_granted(
     )
     assert r.status_code == 422
     assert "notice" in r.text.lower()
-    assert client.get(f"/v1/consent-requests/{req['id']}", headers=holder.headers).json()[
-        "status"
-    ] == "pending"
+    assert (
+        client.get(f"/v1/consent-requests/{req['id']}", headers=holder.headers).json()["status"]
+        == "pending"
+    )
 
 
 def test_signing_without_a_name_shows_the_form_again(
@@ -175,14 +176,19 @@ def test_another_holder_sees_nothing_of_the_first_holders_requests_and_consents(
     someone = register_holder()
     other = open_portal()
     assert other.login(someone.email, someone.password).status_code == 303
-    for path in [f"/portal/requests/{req['id']}", f"/portal/consents/{consent_id}",
-                 f"/portal/consents/{consent_id}/receipt"]:
+    for path in [
+        f"/portal/requests/{req['id']}",
+        f"/portal/consents/{consent_id}",
+        f"/portal/consents/{consent_id}/receipt",
+    ]:
         r = other.get(path)
         assert r.status_code == 404, path
         assert "There is nothing here." in r.text
     for path, fields in [
-        (f"/portal/requests/{req['id']}/accept",
-         {"notice_sha256": req["notice"]["sha256"], "signed_name": "Someone Else"}),
+        (
+            f"/portal/requests/{req['id']}/accept",
+            {"notice_sha256": req["notice"]["sha256"], "signed_name": "Someone Else"},
+        ),
         (f"/portal/requests/{req['id']}/decline", {}),
         (f"/portal/consents/{consent_id}/withdraw", {}),
     ]:
@@ -247,13 +253,19 @@ def test_a_guardian_signs_for_a_minor_with_the_court_approval(
     r = portal.submit(f"/portal/requests/{req['id']}/accept", **fields)
     assert r.status_code == 422 and "court-approval record" in r.text
     r = portal.submit(
-        f"/portal/requests/{req['id']}/accept", **fields, court="Family Court at Leeds",
-        case_number="", court_date="2026-10-01",
+        f"/portal/requests/{req['id']}/accept",
+        **fields,
+        court="Family Court at Leeds",
+        case_number="",
+        court_date="2026-10-01",
     )
     assert r.status_code == 422 and "Court approval: give the court" in r.text
     r = portal.submit(
-        f"/portal/requests/{req['id']}/accept", **fields, court="Family Court at Leeds",
-        case_number="LS-2026-0042", court_date="2026-10-01",
+        f"/portal/requests/{req['id']}/accept",
+        **fields,
+        court="Family Court at Leeds",
+        case_number="LS-2026-0042",
+        court_date="2026-10-01",
     )
     assert r.status_code == 303, r.text
     consent_id = r.headers["location"].split("/")[-1].split("?")[0]

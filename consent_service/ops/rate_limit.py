@@ -1,14 +1,19 @@
 """A token bucket per client address, in process memory.
 
-Used for `POST /v1/licences/verify`, which anyone may call without a credential. Each replica
+Used for `POST /v1/licences/verify`, which anyone may call without a credential, and for
+password sign-in (`check_login_rate`). Each replica
 keeps its own buckets, so N replicas admit up to N times the limit in total; a shared limit
 belongs in the load balancer or gateway in front of them (docs/studios.md says so).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
+from typing import Any
+
+from consent_service.errors import RateLimited
 
 _MAX_TRACKED = 10_000
 
@@ -42,3 +47,26 @@ class RateLimiter:
                 del self._buckets[key]
         if len(self._buckets) > _MAX_TRACKED:  # under a flood of addresses: start afresh
             self._buckets.clear()
+
+
+def check_login_rate(state: Any, *, address: str, email: str, per_minute: int) -> None:
+    """Throttle password attempts per client address and per account; `RateLimited` past it.
+
+    Two buckets, so that neither one address trying many accounts nor many addresses trying
+    one account get more than `per_minute` guesses a minute (per replica). Known and unknown
+    emails are throttled alike, so a 429 reveals nothing about who is registered. The email is
+    kept only as a hash, and only in memory.
+    """
+    limiters: tuple[RateLimiter, RateLimiter] | None = getattr(state, "login_rate_limiters", None)
+    if limiters is None:
+        limiters = (RateLimiter(per_minute), RateLimiter(per_minute))
+        state.login_rate_limiters = limiters
+    by_address, by_account = limiters
+    account = hashlib.sha256(email.strip().casefold().encode("utf-8")).hexdigest()
+    waits = [by_address.acquire(address), by_account.acquire(account)]
+    retry_after = max((w for w in waits if w is not None), default=None)
+    if retry_after is not None:
+        raise RateLimited(
+            "Too many sign-in attempts; wait a minute and try again",
+            retry_after_seconds=max(1, round(retry_after)),
+        )
