@@ -18,6 +18,11 @@ def get(session: Session, representative_id: str) -> Representative | None:
     return session.get(Representative, representative_id)
 
 
+def get_for_update(session: Session, representative_id: str) -> Representative | None:
+    stmt = select(Representative).where(Representative.id == representative_id).with_for_update()
+    return session.exec(stmt).first()
+
+
 def of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
     stmt = (
         select(Representative)

@@ -18,8 +18,9 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
-from consent_service.crypto.envelope import aad_for, encrypt
+from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import Keyring
+from consent_service.db import utcnow
 from consent_service.errors import NotFound
 from consent_service.holders import repository as holders_repository
 from consent_service.holders.service import EmailAlreadyRegistered, HolderErased
@@ -134,6 +135,71 @@ def add_representative(
         email=email,
         authority_evidence=data.authority_evidence,
         post_mortem_rights=data.post_mortem_rights,
+    )
+
+
+def _decrypted(key: bytes, row: Representative) -> RepresentativeData:
+    authority = json.loads(decrypt(key, row.authority_enc, aad=_aad(row.id, "authority")))
+    post_mortem = None
+    if row.post_mortem_rights_until is not None and row.post_mortem_authority:
+        post_mortem = PostMortemRights(
+            until=row.post_mortem_rights_until, **row.post_mortem_authority
+        )
+    return RepresentativeData(
+        row=row,
+        name=decrypt(key, row.name_enc, aad=_aad(row.id, "name")).decode(),
+        email=decrypt(key, row.email_enc, aad=_aad(row.id, "email")).decode(),
+        authority_evidence=AuthorityEvidence.model_validate(authority),
+        post_mortem_rights=post_mortem,
+    )
+
+
+def _holder_key_for(session: Session, keyring: Keyring, actor: Principal, holder_id: str) -> bytes:
+    if not may_manage(actor, holder_id):
+        raise NotFound("No such holder")
+    holder = holders_repository.get(session, holder_id)
+    if holder is None:
+        raise NotFound("No such holder")
+    if holder.erased_at is not None:
+        raise HolderErased()
+    return keyring.data_key(session, holder_id)
+
+
+def list_representatives(
+    session: Session, *, keyring: Keyring, actor: Principal, holder_id: str
+) -> list[RepresentativeData]:
+    """The holder's current representatives (not revoked), for the holder and admins."""
+    key = _holder_key_for(session, keyring, actor, holder_id)
+    return [_decrypted(key, row) for row in repository.of_holder(session, holder_id)]
+
+
+class RepresentativeNotFound(NotFound):
+    code, title = "representative_not_found", "No such representative"
+
+
+def revoke_representative(
+    session: Session, *, keyring: Keyring, actor: Principal, holder_id: str, representative_id: str
+) -> None:
+    """End a representative's authority at once: its login stops working, its email is forgotten.
+
+    What it signed stays signed (grants are immutable); the holder withdraws those separately.
+    Revoking twice is harmless.
+    """
+    _holder_key_for(session, keyring, actor, holder_id)
+    row = repository.get_for_update(session, representative_id)
+    if row is None or row.holder_id != holder_id:
+        raise RepresentativeNotFound()
+    if row.revoked_at is not None:
+        return
+    row.revoked_at = utcnow()
+    repository.add(session, row)
+    accounts.forget_logins(session, row.id)
+    audit.record(
+        session,
+        actor_id=actor.actor_id,
+        action="representative.revoked",
+        subjects={"holder_id": holder_id, "representative_id": row.id},
+        payload={"kind": row.kind},
     )
 
 

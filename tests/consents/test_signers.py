@@ -182,3 +182,50 @@ def test_representatives_are_added_by_the_holder_or_an_admin_only(
     assert "password" not in agent.body and agent.body["kind"] == "agent"
     # A representative does not read the holder's full record.
     assert client.get(f"/v1/holders/{holder.id}", headers=agent.headers).status_code == 404
+
+
+def test_holder_lists_and_revokes_a_representative_whose_access_ends_at_once(
+    client: TestClient, holder, register_holder, studio, add_representative, admin_headers
+):
+    agent = add_representative(holder.id, "agent", holder.headers)
+    attorney = add_representative(holder.id, "attorney", holder.headers)
+    listed = client.get(f"/v1/holders/{holder.id}/representatives", headers=holder.headers)
+    assert listed.status_code == 200
+    assert {r["id"] for r in listed.json()["items"]} == {agent.id, attorney.id}
+    assert {r["kind"] for r in listed.json()["items"]} == {"agent", "attorney"}
+
+    # Only the holder (not a representative, another holder or a studio) manages them.
+    other = register_holder()
+    for headers in (attorney.headers, other.headers, studio.headers):
+        assert (
+            client.get(f"/v1/holders/{holder.id}/representatives", headers=headers).status_code
+            == 404
+        )
+        r = client.delete(f"/v1/holders/{holder.id}/representatives/{agent.id}", headers=headers)
+        assert r.status_code == 404
+    # A representative id of another holder is not found under this holder.
+    r = client.delete(
+        f"/v1/holders/{other.id}/representatives/{attorney.id}", headers=other.headers
+    )
+    assert r.status_code == 404
+
+    # Before revocation the attorney's token works.
+    assert client.get("/v1/consent-requests", headers=attorney.headers).status_code == 200
+    r = client.delete(
+        f"/v1/holders/{holder.id}/representatives/{attorney.id}", headers=holder.headers
+    )
+    assert r.status_code == 204
+    # Its token stops working at once, and it cannot sign in again.
+    r = client.get("/v1/consent-requests?status=pending", headers=attorney.headers)
+    assert r.status_code == 401
+    r = client.post(
+        "/v1/auth/token", data={"username": attorney.email, "password": attorney.password}
+    )
+    assert r.status_code == 401
+    listed = client.get(f"/v1/holders/{holder.id}/representatives", headers=admin_headers)
+    assert [r["id"] for r in listed.json()["items"]] == [agent.id]
+    # Revoking again is harmless.
+    r = client.delete(
+        f"/v1/holders/{holder.id}/representatives/{attorney.id}", headers=holder.headers
+    )
+    assert r.status_code == 204
