@@ -116,6 +116,7 @@ def test_password_guessing_is_throttled_per_account_and_per_address(
     )
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
     assert r.json()["retry_after_seconds"] >= 1
+    assert r.headers["Retry-After"] == str(r.json()["retry_after_seconds"])
     other = client.post(
         "/v1/auth/token", data={"username": "someone@example.org", "password": "nope"}
     )
