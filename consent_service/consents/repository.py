@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
+
+_Listed = TypeVar("_Listed", ConsentRequest, ConsentGrant)
 
 NOT_ENDED = ("active", "suspended")
 
@@ -53,6 +55,19 @@ def _page(
     return stmt.order_by(col(model.created_at).desc(), col(model.id).desc()).limit(limit)
 
 
+def _filtered(
+    model: type[_Listed], *, holder_id: str | None, studio_id: str | None, status: str | None
+) -> SelectOfScalar[_Listed]:
+    stmt = select(model)
+    if holder_id is not None:
+        stmt = stmt.where(model.holder_id == holder_id)
+    if studio_id is not None:
+        stmt = stmt.where(model.studio_id == studio_id)
+    if status is not None:
+        stmt = stmt.where(model.status == status)
+    return stmt
+
+
 def list_requests(
     session: Session,
     *,
@@ -62,13 +77,7 @@ def list_requests(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[ConsentRequest]:
-    stmt = select(ConsentRequest)
-    if holder_id is not None:
-        stmt = stmt.where(ConsentRequest.holder_id == holder_id)
-    if studio_id is not None:
-        stmt = stmt.where(ConsentRequest.studio_id == studio_id)
-    if status is not None:
-        stmt = stmt.where(ConsentRequest.status == status)
+    stmt = _filtered(ConsentRequest, holder_id=holder_id, studio_id=studio_id, status=status)
     return session.exec(_page(stmt, ConsentRequest, after, limit)).all()
 
 
@@ -146,13 +155,7 @@ def list_grants(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[ConsentGrant]:
-    stmt = select(ConsentGrant)
-    if holder_id is not None:
-        stmt = stmt.where(ConsentGrant.holder_id == holder_id)
-    if studio_id is not None:
-        stmt = stmt.where(ConsentGrant.studio_id == studio_id)
-    if status is not None:
-        stmt = stmt.where(ConsentGrant.status == status)
+    stmt = _filtered(ConsentGrant, holder_id=holder_id, studio_id=studio_id, status=status)
     return session.exec(_page(stmt, ConsentGrant, after, limit)).all()
 
 

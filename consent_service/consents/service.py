@@ -247,6 +247,18 @@ def decline_reason(session: Session, keyring: Keyring, row: ConsentRequest) -> s
     return decrypt(key, row.decline_reason_enc, aad=aad_for("request", row.id, "reason")).decode()
 
 
+def signed_name(session: Session, keyring: Keyring, grant: ConsentGrant) -> str | None:
+    """The name the signer typed, decrypted (None once the holder was erased)."""
+    if grant.signed_name_enc is None:
+        return None
+    try:
+        key = keyring.data_key(session, grant.holder_id)
+    except KeyDestroyed:
+        return None
+    blob = grant.signed_name_enc
+    return decrypt(key, blob, aad=aad_for("grant", grant.id, "signed_name")).decode()
+
+
 def decline_request(
     session: Session,
     *,

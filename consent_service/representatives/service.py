@@ -138,7 +138,8 @@ def add_representative(
     )
 
 
-def _decrypted(key: bytes, row: Representative) -> RepresentativeData:
+def decrypt_representative(key: bytes, row: Representative) -> RepresentativeData:
+    """A representative's record with its personal fields decrypted under the holder's key."""
     authority = json.loads(decrypt(key, row.authority_enc, aad=_aad(row.id, "authority")))
     post_mortem = None
     if row.post_mortem_rights_until is not None and row.post_mortem_authority:
@@ -170,7 +171,7 @@ def list_representatives(
 ) -> list[RepresentativeData]:
     """The holder's current representatives (not revoked), for the holder and admins."""
     key = _holder_key_for(session, keyring, actor, holder_id)
-    return [_decrypted(key, row) for row in repository.of_holder(session, holder_id)]
+    return [decrypt_representative(key, row) for row in repository.of_holder(session, holder_id)]
 
 
 class RepresentativeNotFound(NotFound):

@@ -22,7 +22,6 @@ retry on an erased holder just sweeps the prefix again and answers as the first 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +33,6 @@ from consent_service.accounts.principal import Principal
 from consent_service.audit.repository import events_for_holder
 from consent_service.audit.service import event_document
 from consent_service.consents import service as consents
-from consent_service.crypto.envelope import DecryptionError, aad_for, decrypt
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import rfc3339, utcnow
 from consent_service.errors import NotFound
@@ -42,6 +40,7 @@ from consent_service.holders import repository as holders_repository
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
+from consent_service.representatives import service as representatives
 from consent_service.rights import repository
 from consent_service.vault import repository as vault_repository
 from consent_service.vault.service import StorageUnavailable, tombstone
@@ -63,17 +62,20 @@ def _time(value: datetime | None) -> str | None:
     return rfc3339(value) if value is not None else None
 
 
-def _open(key: bytes, blob: bytes | None, *parts: str) -> str | None:
-    if blob is None:
-        return None
-    try:
-        return decrypt(key, blob, aad=aad_for(*parts)).decode("utf-8")
-    except DecryptionError:
-        return None
-
-
-def _json(text: str | None) -> Any:
-    return json.loads(text) if text is not None else None
+def _representative_document(rep: representatives.RepresentativeData) -> dict[str, Any]:
+    row = rep.row
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "name": rep.name,
+        "email": rep.email,
+        "authority_evidence": rep.authority_evidence.model_dump(mode="json"),
+        "post_mortem_rights_until": (
+            row.post_mortem_rights_until.isoformat() if row.post_mortem_rights_until else None
+        ),
+        "created_at": _time(row.created_at),
+        "revoked_at": _time(row.revoked_at),
+    }
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -117,22 +119,7 @@ def export_holder(
             "verified_at": _time(holder.verified_at),
         },
         "representatives": [
-            {
-                "id": rep.id,
-                "kind": rep.kind,
-                "name": _open(key, rep.name_enc, "representative", rep.id, "name"),
-                "email": _open(key, rep.email_enc, "representative", rep.id, "email"),
-                "authority_evidence": _json(
-                    _open(key, rep.authority_enc, "representative", rep.id, "authority")
-                ),
-                "post_mortem_rights_until": (
-                    rep.post_mortem_rights_until.isoformat()
-                    if rep.post_mortem_rights_until
-                    else None
-                ),
-                "created_at": _time(rep.created_at),
-                "revoked_at": _time(rep.revoked_at),
-            }
+            _representative_document(representatives.decrypt_representative(key, rep))
             for rep in repository.representatives_of_holder(session, holder_id)
         ],
         "consent_requests": [
@@ -145,7 +132,7 @@ def export_holder(
                 "notice": {"text": req.notice_text, "sha256": req.notice_sha256},
                 "created_at": _time(req.created_at),
                 "decided_at": _time(req.decided_at),
-                "decline_reason": _open(key, req.decline_reason_enc, "request", req.id, "reason"),
+                "decline_reason": consents.decline_reason(session, keyring, req),
                 "consent_id": req.grant_id,
             }
             for req in repository.requests_of_holder(session, holder_id)
@@ -162,7 +149,7 @@ def export_holder(
                 "valid_from": _time(grant.valid_from),
                 "valid_until": _time(grant.valid_until),
                 "signature": grant.signature,
-                "signed_name": _open(key, grant.signed_name_enc, "grant", grant.id, "signed_name"),
+                "signed_name": consents.signed_name(session, keyring, grant),
                 "status_changed_at": _time(grant.status_changed_at),
                 "status_reason": grant.status_reason,
                 "receipts": receipts.get(grant.id, []),

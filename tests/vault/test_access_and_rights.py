@@ -225,3 +225,44 @@ def test_erasure_cut_short_half_way_is_finished_by_a_retry(
     )
     assert token.status_code == 401
     assert client.get(f"/v1/holders/{holder.id}", headers=bearer("csk_nope")).status_code == 401
+
+
+def test_export_includes_representatives_and_decline_reasons_in_clear(
+    client: TestClient, holder, studio
+):
+    rep = {
+        "kind": "agent",
+        "name": "Agnes Agent",
+        "email": "agnes.agent@example.org",
+        "password": "representative passphrase",
+        "authority_evidence": {
+            "type": "agency_agreement",
+            "reference": "AG-7",
+            "issued_by": "Talent Agency Ltd",
+            "issued_on": "2026-01-01",
+        },
+    }
+    r = client.post(f"/v1/holders/{holder.id}/representatives", json=rep, headers=holder.headers)
+    assert r.status_code == 201, r.text
+    from tests.consents.conftest import make_terms
+
+    req = client.post(
+        "/v1/consent-requests",
+        json={"holder_id": holder.id, "terms": make_terms()},
+        headers=studio.headers,
+    )
+    assert req.status_code == 201, req.text
+    r = client.post(
+        f"/v1/consent-requests/{req.json()['id']}/decline",
+        json={"reason": "not this project"},
+        headers=holder.headers,
+    )
+    assert r.status_code == 200, r.text
+
+    doc = client.get(f"/v1/holders/{holder.id}/export", headers=holder.headers).json()
+    [exported] = doc["representatives"]
+    assert exported["name"] == "Agnes Agent" and exported["email"] == "agnes.agent@example.org"
+    assert exported["authority_evidence"]["reference"] == "AG-7"
+    assert exported["authority_evidence"]["issued_on"] == "2026-01-01"
+    [declined] = doc["consent_requests"]
+    assert declined["decline_reason"] == "not this project"
