@@ -12,6 +12,7 @@ from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
 from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.db import get_session
 from consent_service.errors import NotFound, Unauthenticated
 
@@ -29,8 +30,14 @@ def get_keyring(request: Request) -> Keyring:
     return keyring
 
 
+def get_signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.signer
+    return signer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+SignerDep = Annotated[Signer, Depends(get_signer)]
 
 
 def _bearer(request: Request) -> str | None:

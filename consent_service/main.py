@@ -14,6 +14,7 @@ from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.router import router as keys_router
+from consent_service.crypto.signer import Signer
 from consent_service.db import make_engine
 from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.keyring = keyring
+    app.state.signer = Signer(keyring=keyring, issuer=settings.issuer)
     app.state.readiness_checks = {}
 
     install_error_handlers(app)
