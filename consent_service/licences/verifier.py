@@ -8,8 +8,9 @@ The status list is itself a signed JWS (`typ: statuslist+jwt`) with `sub` (its o
 in byte `i * bits // 8`, least significant bits first; 0 = valid, 1 = invalid, 2 = suspended.
 
 This module deliberately depends on nothing of the server: only the standard library,
-`cryptography`/python-jose through `consent_service.crypto.signing` (itself pure). Copy it and
-`signing.py` into another code base and it keeps working.
+`cryptography`/python-jose through `consent_service.crypto.signing` (itself pure) and the
+scope rules of `licences/scope.py` (standard library only). Copy the three into another code
+base and they keep working; `make lint` (import-linter) holds them to it.
 
 `check_licence` runs the checks in a fixed order (form, key, signature, issuer, time, status,
 scope) and answers a `Verdict` with one code; the server's online check uses the very same
@@ -39,10 +40,10 @@ from typing import Any
 from jose.backends.base import Key as JoseKey
 
 from consent_service.crypto import signing
+from consent_service.licences import scope as scope_rules
 
 LICENCE_TYP = "licence+jwt"
 STATUS_LIST_TYP = "statuslist+jwt"
-WORLDWIDE = "WORLDWIDE"
 # Tolerated clock difference between the issuer and the verifier, for nbf/exp (seconds).
 CLOCK_SKEW_SECONDS = 30
 
@@ -134,36 +135,45 @@ def _parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+# What each dimension of the scope is called in a reason, for one value of it.
+_SINGULAR = {
+    scope_rules.PROJECT: "project",
+    scope_rules.TERRITORIES: "territory",
+    "attributes": "attribute",
+    "purposes": "purpose",
+    "media": "medium",
+}
+
+
 def use_outside_scope(scope: Mapping[str, Any], use: ProposedUse) -> str | None:
     """Why `use` falls outside the licence `scope`, or None when it is inside.
 
-    Territories: a scope with `WORLDWIDE` covers every territory; a use in `WORLDWIDE` needs a
-    scope with `WORLDWIDE`. A use whose purpose, medium or content category is one of the
-    scope's `prohibited_uses` is outside whatever else it matches.
+    The containment rules are `scope.py`'s, shared with the licence service: territories
+    under `WORLDWIDE`, and a use whose purpose, medium, attribute or content category is one
+    of the scope's `prohibited_uses` is outside whatever else it matches.
     """
-
-    def members(name: str) -> list[Any]:
-        value = scope.get(name)
-        return value if isinstance(value, list) else []
-
-    for name, proposed in (
-        ("attributes", use.attribute),
-        ("purposes", use.purpose),
-        ("media", use.medium),
-    ):
-        if proposed is not None and proposed not in members(name):
-            return f"{name[:-1] if name != 'media' else 'medium'} {proposed!r} is not licensed"
-    if use.territory is not None:
-        territories = members("territories")
-        if WORLDWIDE not in territories and use.territory not in territories:
-            return f"territory {use.territory!r} is not licensed"
-    if use.project is not None and use.project != scope.get("project"):
-        return f"project {use.project!r} is not the licensed project"
-    prohibited = set(members("prohibited_uses"))
-    for proposed in (use.purpose, use.medium, use.attribute, *use.categories):
-        if proposed is not None and proposed in prohibited:
-            return f"{proposed!r} is a prohibited use"
-    return None
+    excess = scope_rules.scope_excess(
+        scope,
+        attributes=() if use.attribute is None else (use.attribute,),
+        purposes=() if use.purpose is None else (use.purpose,),
+        media=() if use.medium is None else (use.medium,),
+        territories=() if use.territory is None else (use.territory,),
+        project=use.project,
+        uses=[
+            value
+            for value in (use.purpose, use.medium, use.attribute, *use.categories)
+            if value is not None
+        ],
+    )
+    if not excess:
+        return None
+    first = excess[0]
+    value = first.values[0]
+    if first.dimension == scope_rules.PROHIBITED_USES:
+        return f"{value!r} is a prohibited use"
+    if first.dimension == scope_rules.PROJECT:
+        return f"project {value!r} is not the licensed project"
+    return f"{_SINGULAR[first.dimension]} {value!r} is not licensed"
 
 
 # -- the verdict -----------------------------------------------------------------------------

@@ -279,7 +279,8 @@ def test_verifier_module_imports_nothing_of_the_server():
         "bad = [m for m in sys.modules if m.startswith(('fastapi', 'sqlalchemy', 'sqlmodel',"
         " 'starlette', 'psycopg', 'consent_service')) and m not in ('consent_service',"
         " 'consent_service.crypto', 'consent_service.crypto.signing', 'consent_service.licences',"
-        " 'consent_service.licences.verifier')]; print(bad); sys.exit(1 if bad else 0)"
+        " 'consent_service.licences.verifier', 'consent_service.licences.scope')];"
+        " print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
