@@ -76,9 +76,6 @@ STATUS_SUSPENDED = 2
 
 _MAX_TOKEN_CHARS = 16384
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-# Header part (base64url text) -> kid, for headers that passed the form checks.
-_KNOWN_HEADERS: dict[str, str] = {}
-_KNOWN_HEADERS_MAX = 256
 _MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 _MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 _DEFAULT_JWKS_MAX_AGE = 300.0
@@ -88,6 +85,32 @@ _JWKS_REFRESH_ON_UNKNOWN_KID = 30.0
 
 class CannotCheck(Exception):
     """A key set or status list could not be fetched, read or trusted: no verdict possible."""
+
+
+class HeaderCache:
+    """JWS header part (base64url text) → kid, for headers that passed the form checks.
+
+    Every licence signed by one key carries the same header, so a verifier that sees many
+    licences decodes each header once. Bounded: when full it starts over. One instance
+    belongs to one verifier; sharing it between threads is safe (single dict operations).
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._kids: dict[str, str] = {}
+        self._max_entries = max_entries
+
+    def kid_of(self, header_part: str) -> str | None:
+        """The kid of a header seen before, or None."""
+        return self._kids.get(header_part)
+
+    def remember(self, header_part: str, kid: str) -> None:
+        """Keep the kid of a header that passed the form checks."""
+        if len(self._kids) >= self._max_entries:
+            self._kids.clear()
+        self._kids[header_part] = kid
+
+    def __len__(self) -> int:
+        return len(self._kids)
 
 
 # -- the proposed use ------------------------------------------------------------------------
@@ -265,12 +288,14 @@ def check_licence(
     issuer: str | None,
     use: ProposedUse | None = None,
     now: datetime | None = None,
+    headers: HeaderCache | None = None,
 ) -> Verdict:
     """Verify a licence and answer a `Verdict`; never raises for any token value.
 
     `key_for(kid)` gives the public key for a kid (None when unknown); `status_of(jti, ref)`
-    gives the status value; `issuer`, when given, must equal the `iss` claim. `CannotCheck`
-    raised by a lookup passes through (it says nothing about the licence).
+    gives the status value; `issuer`, when given, must equal the `iss` claim; `headers`, when
+    given, remembers headers that passed the form checks. `CannotCheck` raised by a lookup
+    passes through (it says nothing about the licence).
     """
     checked_at = (now or datetime.now(UTC)).astimezone(UTC)
 
@@ -284,7 +309,7 @@ def check_licence(
     if _COMPACT_JWS.fullmatch(token) is None:
         return verdict(MALFORMED, "not a compact JWS of base64url parts")
     header_part, payload_part, signature_part = token.split(".")
-    kid = _KNOWN_HEADERS.get(header_part)
+    kid = headers.kid_of(header_part) if headers is not None else None
     if kid is None:
         try:
             header = json.loads(_b64url_decode(header_part))
@@ -298,9 +323,8 @@ def check_licence(
         if not isinstance(kid, str):
             return verdict(MALFORMED, "header has no kid")
         # Every licence signed by one key has the same header: remember the good ones.
-        if len(_KNOWN_HEADERS) >= _KNOWN_HEADERS_MAX:
-            _KNOWN_HEADERS.clear()
-        _KNOWN_HEADERS[header_part] = kid
+        if headers is not None:
+            headers.remember(header_part, kid)
     # 2. Key: the kid must name a published key.
     key = key_for(kid)
     if key is None:
@@ -497,6 +521,7 @@ class Verifier:
     _jwks: _Cached | None = None
     _status_lists: dict[str, _Cached] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _headers: HeaderCache = field(default_factory=HeaderCache)
 
     @classmethod
     def for_issuer(cls, issuer: str, *, fetch: Fetch | None = None) -> Verifier:
@@ -582,7 +607,7 @@ class Verifier:
             raise CannotCheck(f"no status list for {uri}")
         if not uri.startswith(self.issuer + "/"):
             raise CannotCheck(f"status list {uri} is not served by the issuer {self.issuer}")
-        body, _headers = self.fetch(uri)
+        body, _response_headers = self.fetch(uri)
         try:
             token = body.decode("ascii")
         except UnicodeDecodeError as exc:
@@ -617,4 +642,5 @@ class Verifier:
             issuer=self.issuer,
             use=use,
             now=datetime.fromtimestamp(self.clock(), UTC),
+            headers=self._headers,
         )
