@@ -47,6 +47,7 @@ _SERVICE_LINE = re.compile(
     re.DOTALL,
 )
 _decode = json.JSONDecoder().decode
+_sha256 = hashlib.sha256
 # Beyond this many findings of one kind, only the count grows (a wholly rewritten file).
 MAX_FINDINGS_PER_CODE = 20
 
@@ -322,6 +323,7 @@ class _Walk:
     report: Report
     located: _Located
     previous: SignedHead | None
+    head: SignedHead | None = field(init=False)
     seen: bytearray = field(init=False)
     compact: merkle.CompactRange = field(default_factory=merkle.CompactRange)
     # False after any finding about a line: a root recomputed from them would say nothing.
@@ -334,7 +336,7 @@ class _Walk:
     mode_known: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        head = self.located.head
+        head = self.head = self.located.head
         self.seen = bytearray(head.tree_size if head is not None else 0)
         # A first pass has already told a complete export from a filtered one.
         self.mode_known = not self.located.single_pass
@@ -411,7 +413,7 @@ def _parse_line(walk: _Walk, number: int, raw: bytes) -> _Entry | None:
     """
     fast = _SERVICE_LINE.fullmatch(raw)
     if fast is not None:
-        digest = hashlib.sha256(b"\x00" + fast.group(3)).digest()
+        digest = _sha256(b"\x00" + fast.group(3)).digest()
         if digest.hex() == fast.group(2).decode("ascii"):
             try:
                 parsed = _decode(fast.group(3).decode("utf-8"))
@@ -470,7 +472,7 @@ def _check_sequence(walk: _Walk, entry: _Entry) -> bool:
             "the line was edited",
             number,
         )
-    head = walk.located.head
+    head = walk.head
     if head is not None:
         # Nothing beyond the checkpoint's tree size, and no seq twice.
         if seq >= head.tree_size:
@@ -501,12 +503,13 @@ def _check_sequence(walk: _Walk, entry: _Entry) -> bool:
 def _check_leaf(walk: _Walk, entry: _Entry) -> None:
     """Step 4, per line: a complete export's leaf goes into the recomputed root; a filtered
     export's leaf must reach the checkpoint's root through its inclusion proof."""
-    previous, head = walk.previous, walk.located.head
     if walk.report.complete:
+        previous = walk.previous
         walk.compact.append(entry.leaf)
         if previous is not None and walk.compact.size == previous.tree_size:
             walk.previous_root_here = walk.compact.root()
         return
+    head = walk.head
     if head is None:
         return
     proof = entry.line.get("inclusion_proof") if entry.line is not None else None
