@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench clean
+.PHONY: run test test-sqlite test-postgres lint imports typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,9 +35,13 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	CONSENT_TEST_BACKEND=postgresql $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) imports
 	$(VENV)/bin/ruff check consent_service tests bench
 	$(VENV)/bin/mypy consent_service
 
+## The layering contracts of pyproject.toml [tool.importlinter] (CI runs this before the tests)
+imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

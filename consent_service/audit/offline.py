@@ -46,6 +46,8 @@ _SERVICE_LINE = re.compile(
     rb'\{"seq": (0|[1-9][0-9]{0,15}), "leaf_hash": "([0-9a-f]{64})", "event": (\{.*\})\}\r?\n?',
     re.DOTALL,
 )
+_decode = json.JSONDecoder().decode
+_sha256 = hashlib.sha256
 # Beyond this many findings of one kind, only the count grows (a wholly rewritten file).
 MAX_FINDINGS_PER_CODE = 20
 
@@ -242,214 +244,308 @@ def verify_export(
     `last_line`, the export's last non-empty line when the caller can read it cheaply (a file:
     seek to the end), saves a pass: when it is a checkpoint line, the events are read once;
     otherwise a first pass locates the checkpoint. Returns a report; `report.ok` only when
-    every check holds.
+    every check holds. The steps are the module docstring's, in its order.
     """
     report = Report()
-    tail = _checkpoint_of(last_line) if last_line is not None else None
-    single_pass = tail is not None
-    mode_known = not single_pass
-
-    checkpoint_lines: list[tuple[int, Any]] = []
-    final_line = 0
-    if not single_pass:
-        # Pass 1: find the checkpoint line (the last line) and whether proofs are present.
-        for number, raw in enumerate(open_lines(), start=1):
-            if not raw.strip():
-                continue
-            final_line = number
-            if b'"checkpoint"' in raw:
-                value = _checkpoint_of(raw)
-                if value is not None:
-                    checkpoint_lines.append((number, value))
-            elif b'"inclusion_proof"' in raw:
-                report.complete = False
-
-    head: SignedHead | None = None
-    checkpoint_line = 0
-    if single_pass:
-        report.checkpoint = tail if isinstance(tail, dict) else None
-        head = check_checkpoint(tail, keys, report, line=None, what="checkpoint")
-    elif not checkpoint_lines:
-        report.add(
-            MISSING_CHECKPOINT, "no checkpoint line: the export is truncated or was cut short"
-        )
-    else:
-        checkpoint_line, checkpoint = checkpoint_lines[-1]
-        report.checkpoint = checkpoint if isinstance(checkpoint, dict) else None
-        for number, _ in checkpoint_lines[:-1]:
-            report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
-        head = check_checkpoint(checkpoint, keys, report, line=checkpoint_line, what="checkpoint")
-        if checkpoint_line != final_line:
-            report.add(INSERTED_LINE, "lines were added after the checkpoint", final_line)
-
+    # 1. The checkpoint: located, its signature checked; and the previous one's.
+    located = _locate_checkpoint(open_lines, keys=keys, report=report, last_line=last_line)
     previous: SignedHead | None = None
     if previous_checkpoint is not None:
         previous = check_checkpoint(
             previous_checkpoint, keys, report, line=None, what="previous checkpoint"
         )
-
-    # Pass 2: every event line.
-    tree_size = head.tree_size if head is not None else None
-    seen = bytearray(tree_size or 0)
-    compact = merkle.CompactRange()
-    structure_ok = True
-    previous_root_here: bytes | None = None
-    if previous is not None and previous.tree_size == 0:
-        previous_root_here = merkle.EMPTY_ROOT
-    last_seq = -1
-    seen_checkpoints: list[int] = []
-    loads, sha256 = json.loads, hashlib.sha256
-    decode = json.JSONDecoder().decode
+    walk = _Walk(report=report, located=located, previous=previous)
     for number, raw in enumerate(open_lines(), start=1):
-        # 2. A well-formed event line whose event hashes to its leaf hash. Fast path: a line
-        # exactly as the service writes it, whose event bytes hash to the stated leaf hash.
-        # Those bytes are then what the log committed to, so they need no canonicalisation.
-        line: dict[str, Any] | None = None
-        leaf: bytes | None = None
-        seq: Any
-        event: Any
-        fast = _SERVICE_LINE.fullmatch(raw)
-        if fast is not None:
-            digest = sha256(b"\x00" + fast.group(3)).digest()
-            stated = fast.group(2).decode("ascii")
-            if digest.hex() == stated:
-                try:
-                    parsed = decode(fast.group(3).decode("utf-8"))
-                except ValueError:
-                    parsed = None
-                if isinstance(parsed, dict):
-                    seq, event, leaf = int(fast.group(1)), parsed, digest
-        if leaf is None:
-            if not raw.strip() or number == checkpoint_line:
-                continue
-            if checkpoint_line and number > checkpoint_line:
-                report.add(INSERTED_LINE, "line after the checkpoint", number)
-                structure_ok = False
-                continue
-            try:
-                loaded = loads(raw)
-            except ValueError:
-                report.add(MALFORMED_LINE, "not JSON: the line was damaged or inserted", number)
-                structure_ok = False
-                continue
-            if not isinstance(loaded, dict):
-                report.add(MALFORMED_LINE, "not an event line", number)
-                structure_ok = False
-                continue
-            if single_pass and "checkpoint" in loaded:
-                seen_checkpoints.append(number)
-                continue
-            line = loaded
-            seq, stated, event = line.get("seq"), line.get("leaf_hash"), line.get("event")
-            if (
-                not isinstance(seq, int)
-                or isinstance(seq, bool)
-                or seq < 0
-                or not isinstance(stated, str)
-                or not isinstance(event, dict)
-                or "checkpoint" in line
-            ):
-                report.add(MALFORMED_LINE, "not an event line (seq, leaf_hash, event)", number)
-                structure_ok = False
-                continue
-            leaf = _leaf_hash_of(event)
-            if leaf is None or leaf.hex() != stated:
-                report.add(
-                    EDITED_LINE,
-                    f"seq {seq}: the event does not hash to its leaf_hash: the line was edited",
-                    number,
-                )
-                structure_ok = False
-                leaf = leaf or hashlib.sha256(raw).digest()
-        if not mode_known:
-            # A filtered export carries a proof on every line; a complete one on none.
-            report.complete = line is None or "inclusion_proof" not in line
-            mode_known = True
-        report.events += 1
-        if event.get("seq") != seq:
-            report.add(
-                EDITED_LINE,
-                f"seq {seq} on the line but {event.get('seq')!r} in the event: the line was edited",
-                number,
-            )
-            structure_ok = False
-        # 3. Sequence: no duplicates, nothing beyond the checkpoint, increasing order.
-        if tree_size is not None:
-            if seq >= tree_size:
-                report.add(
-                    INSERTED_LINE,
-                    f"seq {seq} is beyond the checkpoint's tree size {tree_size}: "
-                    "the line was inserted",
-                    number,
-                )
-                structure_ok = False
-                continue
-            if seen[seq]:
-                report.add(
-                    INSERTED_LINE, f"seq {seq} appears a second time: the line was inserted", number
-                )
-                structure_ok = False
-                continue
-            seen[seq] = 1
-        if seq < last_seq:
-            report.add(
-                REORDERED_EVENTS,
-                f"seq {seq} comes after seq {last_seq}: the events were reordered",
-                number,
-            )
-            structure_ok = False
-        last_seq = max(last_seq, seq)
-        # 4. Leaves: into the root (complete) or through the inclusion proof (filtered).
-        if report.complete:
-            compact.append(leaf)
-            if previous is not None and compact.size == previous.tree_size:
-                previous_root_here = compact.root()
-        elif head is not None:
-            proof = line.get("inclusion_proof") if line is not None else None
-            path = _parse_proof(proof)
-            if path is None:
-                report.add(
-                    MALFORMED_LINE if proof is not None else INSERTED_LINE,
-                    f"seq {seq}: no valid inclusion proof in a filtered export",
-                    number,
-                )
-                structure_ok = False
-            elif not merkle.verify_inclusion(leaf, seq, head.tree_size, path, head.root):
-                report.add(
-                    EDITED_LINE,
-                    f"seq {seq}: the inclusion proof does not lead to the checkpoint's root: "
-                    "the event was altered (with its leaf hash) or is not in the log",
-                    number,
-                )
-                structure_ok = False
-
-    for number in seen_checkpoints[:-1]:
-        report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
-        structure_ok = False
+        # 2. A well-formed event line whose event hashes to its leaf hash.
+        entry = _parse_line(walk, number, raw)
+        if entry is None:
+            continue
+        walk.count(entry)
+        # 3. Its sequence number; 4. its leaf, into the root or through its inclusion proof.
+        if _check_sequence(walk, entry):
+            _check_leaf(walk, entry)
+    for number in walk.seen_checkpoints[:-1]:
+        walk.fail(INSERTED_LINE, "a second checkpoint line was inserted", number)
+    head = located.head
     if head is None:
         return report
+    # 4. A complete export: every seq present, and the leaves give the checkpoint's root.
     if report.complete:
-        missing, shown = _ranges(seen, head.tree_size)
-        if missing:
-            report.add(
-                DROPPED_EVENTS,
-                f"{missing} event(s) of the checkpoint are missing: seq {', '.join(shown)}"
-                + (" …" if len(shown) == 10 else "")
-                + ": events were dropped",
-            )
-            structure_ok = False
-        if structure_ok and compact.root() != head.root:
-            report.add(
-                ROOT_MISMATCH,
-                "the events do not hash to the checkpoint's root: events were altered together "
-                "with their leaf hashes, or the checkpoint belongs to another log",
-            )
-            structure_ok = False
-
+        _check_complete(walk, head)
     # 5. Consistency with the checkpoint kept from before.
     if previous is not None:
-        _check_previous(report, head, previous, previous_root_here, structure_ok, consistency_proof)
+        _check_consistency(
+            report,
+            head,
+            previous,
+            walk.previous_root_here,
+            walk.structure_ok,
+            consistency_proof,
+        )
     return report
+
+
+# -- the steps of verify_export -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """Where the checkpoint is: its tree head (None when missing or forged) and its line.
+
+    `line` is 0 when the checkpoint came from the cheaply read last line (`single_pass`): the
+    walk over the lines then recognises the checkpoint line itself.
+    """
+
+    head: SignedHead | None
+    line: int
+    single_pass: bool
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One event line: its seq, its event and the leaf hash it goes into the tree with.
+
+    `line` is the parsed line, or None when the line was exactly as the service writes it
+    (the fast path: no inclusion proof, the event bytes hash to the stated leaf hash).
+    """
+
+    number: int
+    seq: int
+    event: dict[str, Any]
+    leaf: bytes
+    line: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one pass over the event lines has found so far."""
+
+    report: Report
+    located: _Located
+    previous: SignedHead | None
+    head: SignedHead | None = field(init=False)
+    seen: bytearray = field(init=False)
+    compact: merkle.CompactRange = field(default_factory=merkle.CompactRange)
+    # False after any finding about a line: a root recomputed from them would say nothing.
+    structure_ok: bool = True
+    # The root of the first previous.tree_size leaves (complete export with a previous head).
+    previous_root_here: bytes | None = None
+    last_seq: int = -1
+    # Checkpoint lines met during a single pass (only the last one belongs there).
+    seen_checkpoints: list[int] = field(default_factory=list)
+    mode_known: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        head = self.head = self.located.head
+        self.seen = bytearray(head.tree_size if head is not None else 0)
+        # A first pass has already told a complete export from a filtered one.
+        self.mode_known = not self.located.single_pass
+        if self.previous is not None and self.previous.tree_size == 0:
+            self.previous_root_here = merkle.EMPTY_ROOT
+
+    def fail(self, code: str, message: str, line: int | None = None) -> None:
+        """A finding about the lines: the structure no longer holds."""
+        self.report.add(code, message, line)
+        self.structure_ok = False
+
+    def count(self, entry: _Entry) -> None:
+        """Count an event line; the first one tells a complete export from a filtered one."""
+        if not self.mode_known:
+            # A filtered export carries a proof on every line; a complete one on none.
+            self.report.complete = entry.line is None or "inclusion_proof" not in entry.line
+            self.mode_known = True
+        self.report.events += 1
+
+
+def _locate_checkpoint(
+    open_lines: Callable[[], Iterable[bytes]],
+    *,
+    keys: dict[str, JoseKey],
+    report: Report,
+    last_line: bytes | None,
+) -> _Located:
+    """Step 1: find the checkpoint line, which must be the last one, and check its signature.
+
+    When `last_line` is a checkpoint line, nothing is read; otherwise a first pass over the
+    lines finds the checkpoint lines and whether the export carries inclusion proofs.
+    """
+    tail = _checkpoint_of(last_line) if last_line is not None else None
+    if tail is not None:
+        report.checkpoint = tail if isinstance(tail, dict) else None
+        head = check_checkpoint(tail, keys, report, line=None, what="checkpoint")
+        return _Located(head=head, line=0, single_pass=True)
+    checkpoint_lines: list[tuple[int, Any]] = []
+    final_line = 0
+    for number, raw in enumerate(open_lines(), start=1):
+        if not raw.strip():
+            continue
+        final_line = number
+        if b'"checkpoint"' in raw:
+            value = _checkpoint_of(raw)
+            if value is not None:
+                checkpoint_lines.append((number, value))
+        elif b'"inclusion_proof"' in raw:
+            report.complete = False
+    if not checkpoint_lines:
+        report.add(
+            MISSING_CHECKPOINT, "no checkpoint line: the export is truncated or was cut short"
+        )
+        return _Located(head=None, line=0, single_pass=False)
+    checkpoint_line, checkpoint = checkpoint_lines[-1]
+    report.checkpoint = checkpoint if isinstance(checkpoint, dict) else None
+    for number, _ in checkpoint_lines[:-1]:
+        report.add(INSERTED_LINE, "a second checkpoint line was inserted", number)
+    head = check_checkpoint(checkpoint, keys, report, line=checkpoint_line, what="checkpoint")
+    if checkpoint_line != final_line:
+        report.add(INSERTED_LINE, "lines were added after the checkpoint", final_line)
+    return _Located(head=head, line=checkpoint_line, single_pass=False)
+
+
+def _parse_line(walk: _Walk, number: int, raw: bytes) -> _Entry | None:
+    """Step 2: the event line on `raw`, or None for a line that is not one (with a finding
+    when it should have been one).
+
+    Fast path: a line exactly as the service writes it, whose event bytes hash to the stated
+    leaf hash. Those bytes are then what the log committed to, so they need no
+    canonicalisation. Any other line is parsed in full and its event canonicalised (RFC 8785);
+    an event that does not hash to its `leaf_hash` is EDITED_LINE, and its line still goes on
+    through the other checks.
+    """
+    fast = _SERVICE_LINE.fullmatch(raw)
+    if fast is not None:
+        digest = _sha256(b"\x00" + fast.group(3)).digest()
+        if digest.hex() == fast.group(2).decode("ascii"):
+            try:
+                parsed = _decode(fast.group(3).decode("utf-8"))
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                return _Entry(number, int(fast.group(1)), parsed, digest, None)
+    located = walk.located
+    if not raw.strip() or number == located.line:
+        return None
+    if located.line and number > located.line:
+        walk.fail(INSERTED_LINE, "line after the checkpoint", number)
+        return None
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        walk.fail(MALFORMED_LINE, "not JSON: the line was damaged or inserted", number)
+        return None
+    if not isinstance(line, dict):
+        walk.fail(MALFORMED_LINE, "not an event line", number)
+        return None
+    if located.single_pass and "checkpoint" in line:
+        walk.seen_checkpoints.append(number)
+        return None
+    seq, stated, event = line.get("seq"), line.get("leaf_hash"), line.get("event")
+    if (
+        not isinstance(seq, int)
+        or isinstance(seq, bool)
+        or seq < 0
+        or not isinstance(stated, str)
+        or not isinstance(event, dict)
+        or "checkpoint" in line
+    ):
+        walk.fail(MALFORMED_LINE, "not an event line (seq, leaf_hash, event)", number)
+        return None
+    leaf = _leaf_hash_of(event)
+    if leaf is None or leaf.hex() != stated:
+        walk.fail(
+            EDITED_LINE,
+            f"seq {seq}: the event does not hash to its leaf_hash: the line was edited",
+            number,
+        )
+        leaf = leaf or hashlib.sha256(raw).digest()
+    return _Entry(number, seq, event, leaf, line)
+
+
+def _check_sequence(walk: _Walk, entry: _Entry) -> bool:
+    """Step 3: the seq is the event's, not beyond the checkpoint, not seen before, and in
+    increasing order. False when the line must not go into the tree (inserted)."""
+    seq, number = entry.seq, entry.number
+    # The seq on the line is the one in the (hashed) event.
+    if entry.event.get("seq") != seq:
+        walk.fail(
+            EDITED_LINE,
+            f"seq {seq} on the line but {entry.event.get('seq')!r} in the event: "
+            "the line was edited",
+            number,
+        )
+    head = walk.head
+    if head is not None:
+        # Nothing beyond the checkpoint's tree size, and no seq twice.
+        if seq >= head.tree_size:
+            walk.fail(
+                INSERTED_LINE,
+                f"seq {seq} is beyond the checkpoint's tree size {head.tree_size}: "
+                "the line was inserted",
+                number,
+            )
+            return False
+        if walk.seen[seq]:
+            walk.fail(
+                INSERTED_LINE, f"seq {seq} appears a second time: the line was inserted", number
+            )
+            return False
+        walk.seen[seq] = 1
+    # Increasing order (a reordered line still goes into the tree, where the root catches it).
+    if seq < walk.last_seq:
+        walk.fail(
+            REORDERED_EVENTS,
+            f"seq {seq} comes after seq {walk.last_seq}: the events were reordered",
+            number,
+        )
+    walk.last_seq = max(walk.last_seq, seq)
+    return True
+
+
+def _check_leaf(walk: _Walk, entry: _Entry) -> None:
+    """Step 4, per line: a complete export's leaf goes into the recomputed root; a filtered
+    export's leaf must reach the checkpoint's root through its inclusion proof."""
+    if walk.report.complete:
+        previous = walk.previous
+        walk.compact.append(entry.leaf)
+        if previous is not None and walk.compact.size == previous.tree_size:
+            walk.previous_root_here = walk.compact.root()
+        return
+    head = walk.head
+    if head is None:
+        return
+    proof = entry.line.get("inclusion_proof") if entry.line is not None else None
+    path = _parse_proof(proof)
+    if path is None:
+        walk.fail(
+            MALFORMED_LINE if proof is not None else INSERTED_LINE,
+            f"seq {entry.seq}: no valid inclusion proof in a filtered export",
+            entry.number,
+        )
+    elif not merkle.verify_inclusion(entry.leaf, entry.seq, head.tree_size, path, head.root):
+        walk.fail(
+            EDITED_LINE,
+            f"seq {entry.seq}: the inclusion proof does not lead to the checkpoint's root: "
+            "the event was altered (with its leaf hash) or is not in the log",
+            entry.number,
+        )
+
+
+def _check_complete(walk: _Walk, head: SignedHead) -> None:
+    """Step 4, at the end of a complete export: no seq below the tree size is missing, and
+    (when every line held) the leaves recompute the checkpoint's root."""
+    missing, shown = _ranges(walk.seen, head.tree_size)
+    if missing:
+        walk.fail(
+            DROPPED_EVENTS,
+            f"{missing} event(s) of the checkpoint are missing: seq {', '.join(shown)}"
+            + (" …" if len(shown) == 10 else "")
+            + ": events were dropped",
+        )
+    if walk.structure_ok and walk.compact.root() != head.root:
+        walk.fail(
+            ROOT_MISMATCH,
+            "the events do not hash to the checkpoint's root: events were altered together "
+            "with their leaf hashes, or the checkpoint belongs to another log",
+        )
 
 
 def _checkpoint_of(raw: bytes) -> Any | None:
@@ -464,6 +560,7 @@ def _checkpoint_of(raw: bytes) -> Any | None:
 
 
 def _parse_proof(proof: Any) -> list[bytes] | None:
+    """A proof's path of 32-byte hashes, or None when it is not a list of (at most 64) hex."""
     if not isinstance(proof, list) or len(proof) > 64:
         return None
     path = []
@@ -474,7 +571,7 @@ def _parse_proof(proof: Any) -> list[bytes] | None:
     return path
 
 
-def _check_previous(
+def _check_consistency(
     report: Report,
     head: SignedHead,
     previous: SignedHead,
@@ -482,6 +579,9 @@ def _check_previous(
     structure_ok: bool,
     consistency_proof: dict[str, Any] | None,
 ) -> None:
+    """Step 5: the log at the previous checkpoint's size is unchanged in this one: recomputed
+    from a complete, intact export's leaves, or through a consistency proof (RFC 9162 §2.1.4).
+    """
     if previous.tree_size > head.tree_size:
         report.add(
             LOG_REWRITTEN,

@@ -33,6 +33,7 @@ from consent_service.db import utcnow
 from consent_service.errors import NotFound, RuleViolation
 from consent_service.ids import new_id
 from consent_service.licences import repository, verifier
+from consent_service.licences import scope as scope_rules
 from consent_service.licences.models import Licence, LicenceStatus, StatusList
 from consent_service.licences.schemas import LicenceIssue
 from consent_service.licences.status_list import (
@@ -80,38 +81,31 @@ def licence_scope_within(terms: dict[str, Any], requested: dict[str, Any]) -> di
     scope may be one of the grant's prohibited uses. The licence carries the grant's
     prohibited uses, so downstream checks of a proposed use can refuse them too.
     """
-    problems: list[dict[str, Any]] = []
-    scope: dict[str, Any] = {}
-    for dimension in ("attributes", "purposes", "media"):
-        wanted = _unique(requested[dimension])
-        allowed = set(terms.get(dimension) or [])
-        outside = [value for value in wanted if value not in allowed]
-        if outside:
-            problems.append({"field": f"scope.{dimension}", "outside": outside})
-        scope[dimension] = wanted
-    territories = _unique(requested["territories"])
-    granted = set(terms.get("territories") or [])
-    if consent_rules.WORLDWIDE not in granted:
-        outside = [t for t in territories if t not in granted]
-        if outside:
-            problems.append({"field": "scope.territories", "outside": outside})
-    scope["territories"] = territories
-    project = requested.get("project") or terms.get("project")
-    if project != terms.get("project"):
-        problems.append({"field": "scope.project", "outside": [project]})
-    scope["project"] = project
+    scope: dict[str, Any] = {
+        dimension: _unique(requested[dimension]) for dimension in scope_rules.LISTED_DIMENSIONS
+    }
+    scope["territories"] = _unique(requested["territories"])
+    scope["project"] = requested.get("project") or terms.get("project")
     prohibited = terms.get("prohibited_uses")
     if prohibited is None:
         prohibited = list(consent_rules.DEFAULT_PROHIBITED_USES)
-    used = [
-        value
-        for dimension in ("attributes", "purposes", "media")
-        for value in scope[dimension]
-        if value in prohibited
-    ]
-    if used:
-        problems.append({"field": "scope", "prohibited": used})
+    excess = scope_rules.scope_excess(
+        terms,
+        attributes=scope["attributes"],
+        purposes=scope["purposes"],
+        media=scope["media"],
+        territories=scope["territories"],
+        project=scope["project"],
+        uses=[v for d in scope_rules.LISTED_DIMENSIONS for v in scope[d]],
+        prohibited=prohibited,
+    )
     scope["prohibited_uses"] = list(prohibited)
+    problems = [
+        {"field": "scope", "prohibited": list(e.values)}
+        if e.dimension == scope_rules.PROHIBITED_USES
+        else {"field": f"scope.{e.dimension}", "outside": list(e.values)}
+        for e in excess
+    ]
     if problems:
         raise ScopeExceedsConsent(
             "Each scope dimension must be within the consent; anything else needs a new consent",

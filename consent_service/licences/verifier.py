@@ -8,8 +8,9 @@ The status list is itself a signed JWS (`typ: statuslist+jwt`) with `sub` (its o
 in byte `i * bits // 8`, least significant bits first; 0 = valid, 1 = invalid, 2 = suspended.
 
 This module deliberately depends on nothing of the server: only the standard library,
-`cryptography`/python-jose through `consent_service.crypto.signing` (itself pure). Copy it and
-`signing.py` into another code base and it keeps working.
+`cryptography`/python-jose through `consent_service.crypto.signing` (itself pure) and the
+scope rules of `licences/scope.py` (standard library only). Copy the three into another code
+base and they keep working; `make lint` (import-linter) holds them to it.
 
 `check_licence` runs the checks in a fixed order (form, key, signature, issuer, time, status,
 scope) and answers a `Verdict` with one code; the server's online check uses the very same
@@ -39,10 +40,10 @@ from typing import Any
 from jose.backends.base import Key as JoseKey
 
 from consent_service.crypto import signing
+from consent_service.licences import scope as scope_rules
 
 LICENCE_TYP = "licence+jwt"
 STATUS_LIST_TYP = "statuslist+jwt"
-WORLDWIDE = "WORLDWIDE"
 # Tolerated clock difference between the issuer and the verifier, for nbf/exp (seconds).
 CLOCK_SKEW_SECONDS = 30
 
@@ -75,9 +76,6 @@ STATUS_SUSPENDED = 2
 
 _MAX_TOKEN_CHARS = 16384
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-# Header part (base64url text) -> kid, for headers that passed the form checks.
-_KNOWN_HEADERS: dict[str, str] = {}
-_KNOWN_HEADERS_MAX = 256
 _MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 _MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 _DEFAULT_JWKS_MAX_AGE = 300.0
@@ -87,6 +85,32 @@ _JWKS_REFRESH_ON_UNKNOWN_KID = 30.0
 
 class CannotCheck(Exception):
     """A key set or status list could not be fetched, read or trusted: no verdict possible."""
+
+
+class HeaderCache:
+    """JWS header part (base64url text) → kid, for headers that passed the form checks.
+
+    Every licence signed by one key carries the same header, so a verifier that sees many
+    licences decodes each header once. Bounded: when full it starts over. One instance
+    belongs to one verifier; sharing it between threads is safe (single dict operations).
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._kids: dict[str, str] = {}
+        self._max_entries = max_entries
+
+    def kid_of(self, header_part: str) -> str | None:
+        """The kid of a header seen before, or None."""
+        return self._kids.get(header_part)
+
+    def remember(self, header_part: str, kid: str) -> None:
+        """Keep the kid of a header that passed the form checks."""
+        if len(self._kids) >= self._max_entries:
+            self._kids.clear()
+        self._kids[header_part] = kid
+
+    def __len__(self) -> int:
+        return len(self._kids)
 
 
 # -- the proposed use ------------------------------------------------------------------------
@@ -134,36 +158,45 @@ def _parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+# What each dimension of the scope is called in a reason, for one value of it.
+_SINGULAR = {
+    scope_rules.PROJECT: "project",
+    scope_rules.TERRITORIES: "territory",
+    "attributes": "attribute",
+    "purposes": "purpose",
+    "media": "medium",
+}
+
+
 def use_outside_scope(scope: Mapping[str, Any], use: ProposedUse) -> str | None:
     """Why `use` falls outside the licence `scope`, or None when it is inside.
 
-    Territories: a scope with `WORLDWIDE` covers every territory; a use in `WORLDWIDE` needs a
-    scope with `WORLDWIDE`. A use whose purpose, medium or content category is one of the
-    scope's `prohibited_uses` is outside whatever else it matches.
+    The containment rules are `scope.py`'s, shared with the licence service: territories
+    under `WORLDWIDE`, and a use whose purpose, medium, attribute or content category is one
+    of the scope's `prohibited_uses` is outside whatever else it matches.
     """
-
-    def members(name: str) -> list[Any]:
-        value = scope.get(name)
-        return value if isinstance(value, list) else []
-
-    for name, proposed in (
-        ("attributes", use.attribute),
-        ("purposes", use.purpose),
-        ("media", use.medium),
-    ):
-        if proposed is not None and proposed not in members(name):
-            return f"{name[:-1] if name != 'media' else 'medium'} {proposed!r} is not licensed"
-    if use.territory is not None:
-        territories = members("territories")
-        if WORLDWIDE not in territories and use.territory not in territories:
-            return f"territory {use.territory!r} is not licensed"
-    if use.project is not None and use.project != scope.get("project"):
-        return f"project {use.project!r} is not the licensed project"
-    prohibited = set(members("prohibited_uses"))
-    for proposed in (use.purpose, use.medium, use.attribute, *use.categories):
-        if proposed is not None and proposed in prohibited:
-            return f"{proposed!r} is a prohibited use"
-    return None
+    excess = scope_rules.scope_excess(
+        scope,
+        attributes=() if use.attribute is None else (use.attribute,),
+        purposes=() if use.purpose is None else (use.purpose,),
+        media=() if use.medium is None else (use.medium,),
+        territories=() if use.territory is None else (use.territory,),
+        project=use.project,
+        uses=[
+            value
+            for value in (use.purpose, use.medium, use.attribute, *use.categories)
+            if value is not None
+        ],
+    )
+    if not excess:
+        return None
+    first = excess[0]
+    value = first.values[0]
+    if first.dimension == scope_rules.PROHIBITED_USES:
+        return f"{value!r} is a prohibited use"
+    if first.dimension == scope_rules.PROJECT:
+        return f"project {value!r} is not the licensed project"
+    return f"{_SINGULAR[first.dimension]} {value!r} is not licensed"
 
 
 # -- the verdict -----------------------------------------------------------------------------
@@ -255,12 +288,14 @@ def check_licence(
     issuer: str | None,
     use: ProposedUse | None = None,
     now: datetime | None = None,
+    headers: HeaderCache | None = None,
 ) -> Verdict:
     """Verify a licence and answer a `Verdict`; never raises for any token value.
 
     `key_for(kid)` gives the public key for a kid (None when unknown); `status_of(jti, ref)`
-    gives the status value; `issuer`, when given, must equal the `iss` claim. `CannotCheck`
-    raised by a lookup passes through (it says nothing about the licence).
+    gives the status value; `issuer`, when given, must equal the `iss` claim; `headers`, when
+    given, remembers headers that passed the form checks. `CannotCheck` raised by a lookup
+    passes through (it says nothing about the licence).
     """
     checked_at = (now or datetime.now(UTC)).astimezone(UTC)
 
@@ -274,7 +309,7 @@ def check_licence(
     if _COMPACT_JWS.fullmatch(token) is None:
         return verdict(MALFORMED, "not a compact JWS of base64url parts")
     header_part, payload_part, signature_part = token.split(".")
-    kid = _KNOWN_HEADERS.get(header_part)
+    kid = headers.kid_of(header_part) if headers is not None else None
     if kid is None:
         try:
             header = json.loads(_b64url_decode(header_part))
@@ -288,9 +323,8 @@ def check_licence(
         if not isinstance(kid, str):
             return verdict(MALFORMED, "header has no kid")
         # Every licence signed by one key has the same header: remember the good ones.
-        if len(_KNOWN_HEADERS) >= _KNOWN_HEADERS_MAX:
-            _KNOWN_HEADERS.clear()
-        _KNOWN_HEADERS[header_part] = kid
+        if headers is not None:
+            headers.remember(header_part, kid)
     # 2. Key: the kid must name a published key.
     key = key_for(kid)
     if key is None:
@@ -487,6 +521,7 @@ class Verifier:
     _jwks: _Cached | None = None
     _status_lists: dict[str, _Cached] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _headers: HeaderCache = field(default_factory=HeaderCache)
 
     @classmethod
     def for_issuer(cls, issuer: str, *, fetch: Fetch | None = None) -> Verifier:
@@ -572,7 +607,7 @@ class Verifier:
             raise CannotCheck(f"no status list for {uri}")
         if not uri.startswith(self.issuer + "/"):
             raise CannotCheck(f"status list {uri} is not served by the issuer {self.issuer}")
-        body, _headers = self.fetch(uri)
+        body, _response_headers = self.fetch(uri)
         try:
             token = body.decode("ascii")
         except UnicodeDecodeError as exc:
@@ -607,4 +642,5 @@ class Verifier:
             issuer=self.issuer,
             use=use,
             now=datetime.fromtimestamp(self.clock(), UTC),
+            headers=self._headers,
         )

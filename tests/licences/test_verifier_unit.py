@@ -279,7 +279,38 @@ def test_verifier_module_imports_nothing_of_the_server():
         "bad = [m for m in sys.modules if m.startswith(('fastapi', 'sqlalchemy', 'sqlmodel',"
         " 'starlette', 'psycopg', 'consent_service')) and m not in ('consent_service',"
         " 'consent_service.crypto', 'consent_service.crypto.signing', 'consent_service.licences',"
-        " 'consent_service.licences.verifier')]; print(bad); sys.exit(1 if bad else 0)"
+        " 'consent_service.licences.verifier', 'consent_service.licences.scope')];"
+        " print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_verifier_remembers_the_headers_it_has_checked():
+    signer = Signer()
+    first, second = offline_for(signer), offline_for(signer)
+    token = signer.sign(licence_claims(), verifier.LICENCE_TYP)
+    assert first.verify(token).code == "VALID"
+    assert len(first._headers) == 1 and len(second._headers) == 0
+    # A remembered header skips only the form checks: the signature is still checked.
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[::-1]}"
+    assert first.verify(forged).code in ("BAD_SIGNATURE", "MALFORMED")
+    assert first.verify(token).code == "VALID"
+    # A bad header is never remembered.
+    none_alg = base64.urlsafe_b64encode(b'{"alg":"none","kid":"x"}').rstrip(b"=").decode()
+    assert first.verify(f"{none_alg}.{payload}.{signature}").code == "MALFORMED"
+    assert len(first._headers) == 1
+
+
+def test_the_header_cache_starts_over_when_full():
+    headers = verifier.HeaderCache(max_entries=2)
+    headers.remember("a", "kid-a")
+    headers.remember("b", "kid-b")
+    assert (headers.kid_of("a"), headers.kid_of("b"), headers.kid_of("c")) == (
+        "kid-a",
+        "kid-b",
+        None,
+    )
+    headers.remember("c", "kid-c")
+    assert (headers.kid_of("a"), headers.kid_of("c"), len(headers)) == (None, "kid-c", 1)
