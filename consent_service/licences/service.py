@@ -440,6 +440,8 @@ class OnlineVerifier:
         self.engine = engine
         self.keyring = keyring
         self.settings = settings
+        # Parsed headers are remembered per verifier (the signature is still checked each time).
+        self.headers = verifier.HeaderCache()
 
     def _status_of(self, jti: str, _ref: verifier.StatusReference) -> int | None:
         status = repository.licence_status(self.engine, jti)
@@ -456,6 +458,7 @@ class OnlineVerifier:
                 issuer=self.settings.issuer,
                 use=use,
                 now=utcnow(),
+                headers=self.headers,
             )
         finally:
             session.close()
