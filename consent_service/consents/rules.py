@@ -299,7 +299,7 @@ def check_description(description: str) -> None:
             source="NF, CA, NY, SAG",
             field="terms.intended_use_description",
         )
-    blanket = blanket_wording(text)
+    blanket = blanket_wording(description)
     if blanket:
         raise TermsRefused(
             "description_not_specific",
