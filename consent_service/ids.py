@@ -11,6 +11,7 @@ import secrets
 
 PREFIXES = frozenset(
     {"hld", "org", "key", "adm", "req", "cns", "lic", "ref", "rep", "rcp", "sl", "evt", "lgn"}
+    | {"cag"}  # collective agreements
 )
 
 

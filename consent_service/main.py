@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from consent_service import __version__
 from consent_service.accounts import passwords
 from consent_service.accounts.router import router as accounts_router
+from consent_service.agreements.router import router as agreements_router
 from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         vault.router,
         rights_router,
+        agreements_router,
         portal_router,
     ):
         app.include_router(router)

@@ -1,6 +1,7 @@
 """Every table, imported in one place for alembic's autogenerate and for tests."""
 
 from consent_service.accounts.models import ApiKey, Login, Organization
+from consent_service.agreements.models import CollectiveAgreement
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditSubtree",
+    "CollectiveAgreement",
     "ConsentGrant",
     "ConsentReceipt",
     "ConsentRequest",

@@ -88,6 +88,8 @@ TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
             "no": "no",
             "lawyer": "a lawyer, who initialled these terms",
             "union": "your union, under collective agreement",
+            "agreement_covers": "which covers digital replicas",
+            "agreement_does_not_cover": "which does not cover digital replicas",
             "none": "none (you are not represented by a lawyer or union)",
             "WORLDWIDE": "worldwide",
             "film_tv": "film and television",
@@ -128,9 +130,23 @@ def _list(items: list[str], tpl: NoticeTemplate) -> str:
 
 def _representation(rep: dict[str, Any], tpl: NoticeTemplate) -> str:
     text = tpl.labels.get(rep.get("kind", "none"), str(rep.get("kind")))
-    if rep.get("kind") == "union":
-        text += f" {rep.get('agreement_id')}"
-        text += " (covers digital replicas)" if rep.get("covers_replicas") else ""
+    if rep.get("kind") != "union":
+        return text
+    agreement = rep.get("agreement")
+    if isinstance(agreement, dict):
+        # The agreement as registered (name, union, cover), copied into the terms from the
+        # registry of collective agreements when the request was made.
+        cover = (
+            "agreement_covers" if agreement.get("covers_replicas") else "agreement_does_not_cover"
+        )
+        name = " ".join(str(agreement.get("name", "")).split())
+        union = " ".join(str(agreement.get("union", "")).split())
+        return (
+            f'{text} "{name}" ({union}, registry id {rep.get("agreement_id")}), {tpl.labels[cover]}'
+        )
+    # Terms stored before the registry existed: rendered exactly as when they were served.
+    text += f" {rep.get('agreement_id')}"
+    text += " (covers digital replicas)" if rep.get("covers_replicas") else ""
     return text
 
 

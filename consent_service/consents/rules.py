@@ -6,7 +6,9 @@ block, in the document's order, with its source tag in a comment. Rules marked *
 `Warning`, which the request and the grant carry in `warnings` without refusing.
 
 Sources: NF = NO FAKES Act bill; CA = Cal. Labor Code §927 / Civil Code §3344.1; NY = N.Y. Gen.
-Oblig. Law §5-302; TN = ELVIS Act; SAG = SAG-AFTRA agreements; G = GDPR.
+Oblig. Law §5-302; TN = ELVIS Act; SAG = SAG-AFTRA agreements; G = GDPR; ISO = ISO 3166-1/-2
+(as published in the `pycountry` data); IDENTITY = the project's identity design (post-mortem
+table, collective agreements registry).
 
 Not legal advice: this is the product's codification of the rules, kept in one place so that a
 lawyer can read it. The module is pure (no database, no clock): callers pass `now`.
@@ -14,9 +16,13 @@ lawyer can read it. The module is pure (no database, no clock): callers pass `no
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+import pycountry
 
 from consent_service.errors import RuleViolation
 
@@ -50,21 +56,19 @@ MEDIA = frozenset(
     }
 )
 WORLDWIDE = "WORLDWIDE"
-# ISO 3166-1 alpha-2, officially assigned codes.
-ISO_3166_ALPHA2 = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
-    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
-    EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
-    GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
-    KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
-    MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
-    QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
-    TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
-    ZW
-    """.split()
-)
+# ISO 3166-1 alpha-2, officially assigned codes, from the ISO data shipped with `pycountry`
+# (not a hand-kept list or a regex: a code that merely looks right, like "XX", is refused). (ISO)
+ISO_3166_ALPHA2 = frozenset(country.alpha_2 for country in pycountry.countries)
+# ISO 3166-2 subdivision codes ("US-CA", "GB-SCT"). (ISO)
+ISO_3166_2 = frozenset(subdivision.code for subdivision in pycountry.subdivisions)
 TERRITORIES = ISO_3166_ALPHA2 | {WORLDWIDE}
+
+
+def is_jurisdiction(code: str) -> bool:
+    """A holder's jurisdiction: an ISO 3166-1 alpha-2 country or an ISO 3166-2 subdivision."""
+    return code in ISO_3166_ALPHA2 or code in ISO_3166_2
+
+
 DEFAULT_PROHIBITED_USES = ("sexual_content", "political_endorsement", "defamatory_content")
 REPLICA_TYPES = frozenset({"employment_based", "independently_created"})
 REPRESENTATION_KINDS = frozenset({"lawyer", "union", "none"})
@@ -73,6 +77,10 @@ GRANT_STATUSES = frozenset({"active", "withdrawn", "revoked", "suspended", "expi
 SIGNER_ROLES = frozenset({"self", "representative", "guardian", "executor"})
 
 MIN_DESCRIPTION_CHARS = 80
+# Filler: a description needs at least this many distinct words (of two letters or more) after
+# normalisation, so "film film film …" padded to 80 characters does not pass. (NF, CA, NY, SAG)
+MIN_DISTINCT_WORDS = 10
+# The blanket phrases CONSENT_RULES.md names, as they are written. (NF, CA, NY, SAG)
 BLANKET_PHRASES = (
     "any purpose",
     "all purposes",
@@ -83,6 +91,44 @@ BLANKET_PHRASES = (
     "now known or hereafter devised",
     "hereafter devised",
     "throughout the universe",
+)
+# Their paraphrases, refused as they are (CONSENT_RULES.md "Added after probing"). Matched on
+# the normalised word sequence (letters only, casefolded, one space between words), so
+# punctuation, hyphens, case, full-width letters and zero-width characters do not hide them.
+_QUANTIFIER = r"(?:any|all|every|each|whatever|whichever|unlimited|unrestricted)"
+_CONNECTOR = r"(?:and|or|other|such|kind|kinds|type|types|of|all|any|every|possible|future|conceivable|further|manner|form|forms)"  # noqa: E501
+_SCOPE = (
+    r"(?:purposes?|uses?|usages?|media|mediums?|formats?|platforms?|channels?|manners?|forms?"
+    r"|exploitations?|applications?)"
+)
+BLANKET_PARAPHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(rf"\b(?:{pattern})\b"))
+    for label, pattern in (
+        # "any purpose", "all media": a quantifier over the scope, with connectors between
+        # ("any and all purposes", "all other media", "every kind of use").
+        ("any purpose / all media", rf"{_QUANTIFIER}(?: {_CONNECTOR}){{0,3}} {_SCOPE}"),
+        ("without limitation", r"without (?:any )?(?:limitation|limit|restriction)s?"),
+        (
+            "in perpetuity",
+            r"in perpetuity|in perpetuum|perpetual(?:ly)?|forever|for ever|for all time"
+            r"|eternal(?:ly)?|for eternity|indefinite(?:ly)?|(?:no|without(?: any)?) time limits?"
+            r"|unlimited (?:time|period|duration|term)",
+        ),
+        (
+            "now known or hereafter devised",
+            r"hereafter (?:devised|developed|invented|created|known|discovered|existing)"
+            r"|(?:later|subsequently) (?:devised|developed|invented|discovered)"
+            r"|yet to be (?:devised|developed|invented|discovered|created)"
+            r"|not yet (?:devised|developed|invented|known|existing)"
+            r"|now (?:known|existing) or (?:hereafter|later|future|in the future)"
+            r"|now or (?:hereafter|in the future)",
+        ),
+        (
+            "throughout the universe",
+            r"(?:throughout|anywhere in|everywhere in|across|all over) the universe"
+            r"|universe wide",
+        ),
+    )
 )
 ADULT_MAX_TERM_YEARS = 10
 MINOR_MAX_TERM_YEARS = 5
@@ -123,6 +169,21 @@ class HolderFacts:
     jurisdiction: str
     eighteenth_birthday: date | None = None
     post_mortem_rights_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectiveAgreement:
+    """A collective agreement from the registry an admin keeps (never typed by a studio)."""
+
+    id: str
+    name: str
+    union: str
+    covers_replicas: bool
+    valid_from: date
+    valid_until: date
+
+    def in_force_on(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +239,49 @@ def check_purposes(purposes: list[str]) -> None:
     _subset(purposes, PURPOSES, name="purposes", unknown="unknown_purpose")
 
 
+def normalise_text(text: str) -> str:
+    """NFKC-normalised text with format characters (Unicode category Cf) removed.
+
+    NFKC folds look-alike forms (full-width letters, ligatures, superscripts) to their plain
+    letters; removing Cf drops zero-width spaces and joiners, soft hyphens and bidirectional
+    controls, which are invisible to a reader but would split a phrase for a naive check.
+    Whitespace runs become one space.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
+
+
+def _words(text: str) -> list[str]:
+    # Letters only: "any-purpose", "any_purpose" and "any.purpose" are the words "any purpose".
+    return re.findall(r"[^\W\d_]+", text.casefold())
+
+
+def blanket_wording(text: str) -> list[str]:
+    """The blanket phrases (or paraphrases) found in `text`, as written; empty when none.
+
+    Checked twice: with format characters removed ("pur<ZWSP>pose" is "purpose") and with them
+    read as word breaks ("any<ZWSP>purpose" is "any purpose"), so neither placement hides one.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    variants = (
+        normalise_text(folded),
+        "".join(" " if unicodedata.category(ch) == "Cf" else ch for ch in folded),
+    )
+    found: set[str] = set()
+    for variant in variants:
+        phrase = " ".join(_words(variant))
+        found.update(p for p in BLANKET_PHRASES if f" {p} " in f" {phrase} ")
+        for _label, pattern in BLANKET_PARAPHRASES:
+            found.update(match.group(0) for match in pattern.finditer(phrase))
+    return sorted(found)
+
+
 def check_description(description: str) -> None:
-    # A reasonably specific description, at least 80 characters, with no blanket phrases.
-    # (enforce; NF, CA, NY, SAG)
-    text = " ".join(description.split())
+    # A reasonably specific description, at least 80 characters, with no blanket phrases, judged
+    # on NFKC-normalised text with format characters removed; filler (too few distinct words)
+    # and paraphrases of the blanket phrases are refused as they are. (enforce; NF, CA, NY, SAG)
+    text = normalise_text(description)
     if len(text) < MIN_DESCRIPTION_CHARS:
         raise TermsRefused(
             "description_not_specific",
@@ -190,12 +290,20 @@ def check_description(description: str) -> None:
             source="NF, CA, NY, SAG",
             field="terms.intended_use_description",
         )
-    lowered = text.casefold()
-    blanket = [p for p in BLANKET_PHRASES if p in lowered]
+    distinct = {word for word in _words(text) if len(word) >= 2}
+    if len(distinct) < MIN_DISTINCT_WORDS:
+        raise TermsRefused(
+            "description_not_specific",
+            f"intended_use_description must use at least {MIN_DISTINCT_WORDS} different words: "
+            "say what will be made, for which scenes or pieces, and where it will be shown",
+            source="NF, CA, NY, SAG",
+            field="terms.intended_use_description",
+        )
+    blanket = blanket_wording(description)
     if blanket:
         raise TermsRefused(
             "description_not_specific",
-            f"intended_use_description relies on blanket wording ({', '.join(blanket)}); "
+            f"intended_use_description relies on blanket wording ({'; '.join(blanket)}); "
             "describe the actual use",
             source="NF, CA, NY, SAG",
             field="terms.intended_use_description",
@@ -260,6 +368,17 @@ def check_replica_type(replica_type: str) -> None:
 def check_representation(representation: dict[str, Any]) -> None:
     # representation: lawyer (terms initialled), union (agreement id) or none. (CA, NY)
     kind = representation.get("kind")
+    if "covers_replicas" in representation:
+        # Union cover comes from the registry of collective agreements, never from the studio's
+        # word: a studio could otherwise lift the term cap by typing `true`. (enforce; IDENTITY)
+        raise TermsRefused(
+            "covers_replicas_from_registry",
+            "covers_replicas is not typed: name a collective agreement from "
+            "/v1/collective-agreements by its id (representation.agreement_id); whether it "
+            "covers replicas is read from the registry",
+            source="IDENTITY, NF",
+            field="terms.representation.covers_replicas",
+        )
     if kind == "lawyer" and representation.get("terms_initialled") is not True:
         raise TermsRefused(
             "lawyer_initials_required",
@@ -276,24 +395,72 @@ def check_representation(representation: dict[str, Any]) -> None:
         )
 
 
+def check_collective_agreement(
+    representation: dict[str, Any], agreement: CollectiveAgreement | None, *, signing_day: date
+) -> None:
+    # Union cover counts only for an agreement in the registry's own list, in force on the day
+    # of signing (the day the request is made, and again the day it is accepted). (enforce;
+    # IDENTITY "Collective agreements", SAG)
+    if representation.get("kind") != "union":
+        return
+    if agreement is None or agreement.id != representation.get("agreement_id"):
+        raise TermsRefused(
+            "unknown_collective_agreement",
+            "representation.agreement_id names no collective agreement in the registry "
+            "(see GET /v1/collective-agreements)",
+            source="IDENTITY, SAG",
+            field="terms.representation.agreement_id",
+        )
+    if not agreement.in_force_on(signing_day):
+        raise TermsRefused(
+            "collective_agreement_not_in_force",
+            f"the collective agreement {agreement.name!r} is in force from "
+            f"{agreement.valid_from.isoformat()} to {agreement.valid_until.isoformat()}, "
+            f"not on {signing_day.isoformat()}",
+            source="IDENTITY, SAG",
+            field="terms.representation.agreement_id",
+        )
+
+
+def union_covers_replicas(
+    representation: dict[str, Any], agreement: CollectiveAgreement | None
+) -> bool:
+    """Union representation under a registered agreement that covers digital replicas."""
+    return (
+        representation.get("kind") == "union"
+        and agreement is not None
+        and agreement.id == representation.get("agreement_id")
+        and agreement.covers_replicas
+    )
+
+
 def flag_enforceability_risk(
-    *, representation: dict[str, Any], replaces_in_person_work: bool, jurisdiction: str
+    *,
+    representation: dict[str, Any],
+    replaces_in_person_work: bool,
+    jurisdiction: str,
+    agreement: CollectiveAgreement | None = None,
 ) -> list[Warning]:
-    # `none` together with replaces_in_person_work in CA or NY: enforceability risk. (flag; CA, NY)
-    if (
-        representation.get("kind") == "none"
-        and replaces_in_person_work
-        and jurisdiction in REPRESENTATION_STATUTE_JURISDICTIONS
-    ):
-        return [
-            Warning(
-                "enforceability_risk",
-                "CA, NY",
-                "a replica that replaces in-person work, agreed without a lawyer or union, may "
-                f"be unenforceable in {jurisdiction}",
-            )
-        ]
-    return []
+    # A replica that replaces in-person work is unenforceable in CA and NY unless the performer
+    # had a lawyer or a union whose collective agreement expressly covers digital replicas
+    # (Cal. Labor Code §927; N.Y. Gen. Oblig. Law §5-302). So both `none` and a
+    # union agreement that does not cover replicas raise the flag there. (flag; CA, NY)
+    if not replaces_in_person_work or jurisdiction not in REPRESENTATION_STATUTE_JURISDICTIONS:
+        return []
+    kind = representation.get("kind")
+    if kind == "none":
+        message = (
+            "a replica that replaces in-person work, agreed without a lawyer or union, may "
+            f"be unenforceable in {jurisdiction}"
+        )
+    elif kind == "union" and not union_covers_replicas(representation, agreement):
+        message = (
+            "a replica that replaces in-person work, agreed under a collective agreement that "
+            f"does not cover digital replicas, may be unenforceable in {jurisdiction}"
+        )
+    else:
+        return []
+    return [Warning("enforceability_risk", "CA, NY", message)]
 
 
 def flag_short_notice(
@@ -323,8 +490,15 @@ def check_term(
     holder: HolderFacts,
     representation: dict[str, Any],
     now: datetime,
+    agreement: CollectiveAgreement | None = None,
 ) -> tuple[datetime, list[Warning]]:
-    """The enforce rules on the term; returns the effective end and the cap warnings."""
+    """The enforce rules on the term; returns the effective end and the cap warnings.
+
+    `now` is the moment of signing: the acceptance time when a holder accepts, and the time of
+    the request when a studio asks (the earliest the holder could sign; checked again at
+    acceptance). The caps count from it, never from `valid_from`, so a far-future start cannot
+    stretch them. (NF; CONSENT_RULES.md "Added after probing")
+    """
     warnings: list[Warning] = []
     if valid_until <= valid_from:
         raise TermsRefused(
@@ -342,31 +516,43 @@ def check_term(
         )
     effective_until = valid_until
     if holder.status == "living_adult":
-        # Living adult: 10 years, unless a union agreement that covers replicas. (enforce; NF)
-        covered = representation.get("kind") == "union" and bool(
-            representation.get("covers_replicas")
-        )
-        if not covered and valid_until > add_years(valid_from, ADULT_MAX_TERM_YEARS):
+        # Living adult: 10 years from signing, unless a registered union agreement that covers
+        # replicas governs the grant. (enforce; NF)
+        covered = union_covers_replicas(representation, agreement)
+        if not covered and valid_until > add_years(now, ADULT_MAX_TERM_YEARS):
             raise TermsRefused(
                 "term_too_long",
-                f"a term may last at most {ADULT_MAX_TERM_YEARS} years unless a union agreement "
-                "that covers replicas governs it",
+                f"a term may last at most {ADULT_MAX_TERM_YEARS} years from the day it is "
+                "signed, whatever valid_from says, unless a registered union agreement that "
+                "covers replicas governs it",
                 source="NF",
                 field="terms.valid_until",
             )
     elif holder.status == "minor":
-        # Minor: the earlier of 5 years and the 18th birthday; a grant to a minor expires on
-        # the 18th birthday by itself. (enforce; NF) Past the birthday we cap, not refuse: the
-        # guardian's consent simply ends when the holder can decide for themself.
-        if valid_until > add_years(valid_from, MINOR_MAX_TERM_YEARS):
+        # Minor: the earlier of 5 years from signing and the 18th birthday; a grant to a minor
+        # expires on the 18th birthday by itself. (enforce; NF) A term that would only start
+        # on or after the birthday is refused: the guardian cannot consent for the adult the
+        # holder will then be. Past the birthday we cap, not refuse: the guardian's consent
+        # simply ends when the holder can decide for themself.
+        assert holder.eighteenth_birthday is not None
+        majority = start_of_day(holder.eighteenth_birthday)
+        if valid_from >= majority:
+            raise TermsRefused(
+                "term_starts_after_majority",
+                "the term would start on or after the holder's 18th birthday "
+                f"({holder.eighteenth_birthday.isoformat()}): from then on the holder "
+                "consents for themself",
+                source="NF",
+                field="terms.valid_from",
+            )
+        if valid_until > add_years(now, MINOR_MAX_TERM_YEARS):
             raise TermsRefused(
                 "term_too_long",
-                f"a term for a minor may last at most {MINOR_MAX_TERM_YEARS} years",
+                f"a term for a minor may last at most {MINOR_MAX_TERM_YEARS} years from the "
+                "day it is signed",
                 source="NF",
                 field="terms.valid_until",
             )
-        assert holder.eighteenth_birthday is not None
-        majority = start_of_day(holder.eighteenth_birthday)
         if valid_until > majority:
             effective_until = majority
             warnings.append(
@@ -378,7 +564,16 @@ def check_term(
                 )
             )
     elif holder.status == "deceased":
-        # Deceased: never past post_mortem_rights_until. (enforce; NF, CA, NY, TN)
+        # Deceased: never past post_mortem_rights_until. (enforce; NF, CA, NY, TN) A
+        # jurisdiction without an entry in POST_MORTEM_RIGHTS allows no post-mortem grant.
+        # (IDENTITY "Death")
+        if post_mortem_rule(holder.jurisdiction) is None:
+            raise TermsRefused(
+                "no_post_mortem_rights",
+                f"the registry knows no post-mortem right of publicity in force in "
+                f"{holder.jurisdiction}: no grant can be made for a deceased holder there",
+                source="IDENTITY, NF, CA, NY, TN",
+            )
         if holder.post_mortem_rights_until is None:
             raise TermsRefused(
                 "post_mortem_rights_unknown",
@@ -398,16 +593,110 @@ def check_term(
     return effective_until, warnings
 
 
+# -- The end of post-mortem rights (IDENTITY.md "Death") ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostMortemRule:
+    """How long a jurisdiction protects a likeness after death, and on what authority.
+
+    `years` is the period the registry can compute from the date of death alone. Where the law
+    lets the right run on while the likeness is used, that part depends on facts the registry
+    cannot see (use in commerce), so it is described in `not_computed` and not granted: an
+    estate that wants longer must come back with the extension recorded. A bill is listed with
+    `in_force=False`: it documents what is coming, and grants nothing until it is law.
+    """
+
+    jurisdiction: str
+    years: int
+    source: str
+    in_force: bool = True
+    not_computed: str | None = None
+
+
+POST_MORTEM_RIGHTS: dict[str, PostMortemRule] = {
+    rule.jurisdiction: rule
+    for rule in (
+        PostMortemRule("US-CA", 70, "Cal. Civ. Code §3344.1"),
+        PostMortemRule("US-NY", 40, "N.Y. Civ. Rights Law §50-f"),
+        PostMortemRule("US-IL", 50, "765 ILCS 1075/30"),
+        PostMortemRule("US-TX", 50, "Tex. Prop. Code §26.012"),
+        PostMortemRule("US-FL", 40, "Fla. Stat. §540.08"),
+        PostMortemRule("US-IN", 100, "Ind. Code §32-36-1-8"),
+        PostMortemRule(
+            "US-TN",
+            10,
+            "Tenn. Code §47-25-1104 (ELVIS Act 2024)",
+            not_computed="after the first 10 years the right continues while the likeness is "
+            "used commercially and ends after 2 years of non-use; the registry cannot see use",
+        ),
+        PostMortemRule(
+            "DK",
+            50,
+            "Danish likeness bill (amendment to the Copyright Act, 2025)",
+            in_force=False,
+            not_computed="a bill: no grant until it is enacted",
+        ),
+        PostMortemRule(
+            "US",
+            10,
+            "NO FAKES Act (2024 and 2025 bill texts), federal",
+            in_force=False,
+            not_computed="a bill: 10 years, renewable in 5-year steps up to 70 years while the "
+            "likeness is used; no grant until it is enacted",
+        ),
+    )
+}
+
+
+def post_mortem_rule(jurisdiction: str) -> PostMortemRule | None:
+    """The jurisdiction's rule if one is in force; None means no post-mortem grant."""
+    rule = POST_MORTEM_RIGHTS.get(jurisdiction)
+    return rule if rule is not None and rule.in_force else None
+
+
+def _add_years_to_date(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # died on 29 February: the period ends on 1 March
+        return date(day.year + years, 3, 1)
+
+
+def post_mortem_rights_until(
+    jurisdiction: str, date_of_death: date, executor_end: date | None = None
+) -> date | None:
+    """The last day of a deceased holder's post-mortem rights, or None when there are none.
+
+    `date_of_death` plus the jurisdiction's period from `POST_MORTEM_RIGHTS`; an executor's
+    date may shorten it, never lengthen it; a jurisdiction not in the table (or only a bill)
+    allows no post-mortem grant. (enforce; IDENTITY "Death", NF, CA, NY, TN)
+    """
+    rule = post_mortem_rule(jurisdiction)
+    if rule is None:
+        return None
+    end = _add_years_to_date(date_of_death, rule.years)
+    if executor_end is not None and executor_end < end:
+        return executor_end
+    return end
+
+
 # -- All terms at once -------------------------------------------------------------------------
 
 
 def assess_terms(
-    terms: dict[str, Any], *, holder: HolderFacts, notice_served_at: datetime, now: datetime
+    terms: dict[str, Any],
+    *,
+    holder: HolderFacts,
+    notice_served_at: datetime,
+    now: datetime,
+    agreement: CollectiveAgreement | None = None,
 ) -> Assessment:
     """Every rule on the terms (normalised JSON form), in the document's order.
 
-    Raises `TermsRefused` at the first *enforce* rule that fails; returns the effective term
-    and the *flag* warnings otherwise.
+    `agreement` is the registry's record of the collective agreement the terms name, if any
+    (looked up by the caller; this module reads no database). Raises `TermsRefused` at the
+    first *enforce* rule that fails; returns the effective term and the *flag* warnings
+    otherwise.
     """
     check_attributes(terms["attributes"])
     check_purposes(terms["purposes"])
@@ -418,10 +707,12 @@ def assess_terms(
     warnings = check_prohibited_uses(terms["prohibited_uses"])
     check_replica_type(terms["replica_type"])
     check_representation(terms["representation"])
+    check_collective_agreement(terms["representation"], agreement, signing_day=now.date())
     warnings += flag_enforceability_risk(
         representation=terms["representation"],
         replaces_in_person_work=terms["replaces_in_person_work"],
         jurisdiction=holder.jurisdiction,
+        agreement=agreement,
     )
     valid_from = datetime.fromisoformat(terms["valid_from"])
     valid_until = datetime.fromisoformat(terms["valid_until"])
@@ -431,6 +722,7 @@ def assess_terms(
         holder=holder,
         representation=terms["representation"],
         now=now,
+        agreement=agreement,
     )
     warnings += cap_warnings
     warnings += flag_short_notice(

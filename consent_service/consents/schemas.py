@@ -24,9 +24,17 @@ class Representation(BaseModel):
 
     kind: Literal["lawyer", "union", "none"]
     terms_initialled: bool | None = Field(default=None, description="lawyer: terms initialled")
-    agreement_id: str | None = Field(default=None, max_length=100, description="union agreement")
+    agreement_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="union: the id of a collective agreement in /v1/collective-agreements",
+        examples=["cag_..."],
+    )
     covers_replicas: bool | None = Field(
-        default=None, description="union: the agreement covers digital replicas"
+        default=None,
+        description="No longer accepted (422 covers_replicas_from_registry): whether the "
+        "agreement covers replicas is read from the registry of collective agreements",
+        json_schema_extra={"deprecated": True},
     )
 
 
@@ -80,7 +88,9 @@ class Terms(BaseModel):
         return {
             "attributes": items(self.attributes),
             "purposes": items(self.purposes),
-            "intended_use_description": " ".join(self.intended_use_description.split()),
+            # Stored as the rules judge it (NFKC, no invisible format characters): the holder
+            # reads exactly the text that was checked.
+            "intended_use_description": rules.normalise_text(self.intended_use_description),
             "project": " ".join(self.project.split()),
             "territories": items([t.upper() for t in self.territories]),
             "media": items(self.media),

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from consent_service import audit
 from consent_service.accounts import repository as accounts_repository
 from consent_service.accounts.principal import Principal, Role
+from consent_service.agreements import service as agreements
 from consent_service.canonical import canonical_json
 from consent_service.consents import notice, repository, rules
 from consent_service.consents.events import GrantStatusChange, grant_status_changed
@@ -111,7 +112,12 @@ def _holder_context(
             status=status.value,
             jurisdiction=holder.jurisdiction,
             eighteenth_birthday=holders.eighteenth_birthday(data.date_of_birth),
-            post_mortem_rights_until=representatives.post_mortem_rights_until(session, holder.id),
+            post_mortem_rights_until=representatives.post_mortem_rights_until(
+                session,
+                holder.id,
+                jurisdiction=holder.jurisdiction,
+                date_of_death=data.date_of_death,
+            ),
         ),
     )
 
@@ -155,8 +161,12 @@ def create_request(
         )
     now = utcnow()
     terms = body.terms.normalised()
+    agreement = agreements.named_by(session, terms)
+    terms = agreements.with_agreement(terms, agreement)
     ctx = _holder_context(session, keyring, holder, now.date())
-    assessment = rules.assess_terms(terms, holder=ctx.facts, notice_served_at=now, now=now)
+    assessment = rules.assess_terms(
+        terms, holder=ctx.facts, notice_served_at=now, now=now, agreement=agreement
+    )
     text = notice.render(
         terms,
         studio_id=studio.organization_id,
@@ -363,7 +373,11 @@ def accept_request(
         has_estate_authority=representatives.has_estate_authority(representative),
     )
     assessment = rules.assess_terms(
-        row.terms, holder=ctx.facts, notice_served_at=row.created_at, now=now
+        row.terms,
+        holder=ctx.facts,
+        notice_served_at=row.created_at,
+        now=now,
+        agreement=agreements.named_by(session, row.terms),
     )
     key = keyring.data_key(session, holder.id)
     grant_id = new_id("cns")

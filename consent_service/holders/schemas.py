@@ -6,9 +6,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-JURISDICTION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+from consent_service.consents.rules import is_jurisdiction
 
 
 class HolderStatus(StrEnum):
@@ -24,9 +24,26 @@ class HolderRegister(BaseModel):
     email: EmailStr = Field(max_length=320)
     password: str = Field(min_length=12, max_length=256, description="At least 12 characters")
     date_of_birth: date
-    jurisdiction: str = Field(pattern=JURISDICTION_PATTERN, examples=["GB", "US-CA"])
+    jurisdiction: str = Field(
+        min_length=2,
+        max_length=6,
+        examples=["GB", "US-CA"],
+        description="ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision code, upper case",
+    )
     stage_name: str | None = Field(default=None, min_length=1, max_length=200)
     date_of_death: date | None = None
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _real_iso_code(cls, value: str) -> str:
+        # A real ISO 3166-1 / 3166-2 code from the pycountry data, not a look-alike: the
+        # consent rules (CA, NY, TN law; post-mortem periods) key on it. (ISO)
+        if not is_jurisdiction(value):
+            raise ValueError(
+                "jurisdiction must be an ISO 3166-1 alpha-2 country code (GB) or an ISO 3166-2 "
+                "subdivision code (US-CA), upper case"
+            )
+        return value
 
     @model_validator(mode="after")
     def _dates_make_sense(self) -> HolderRegister:

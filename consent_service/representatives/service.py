@@ -18,6 +18,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
+from consent_service.consents import rules
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
@@ -211,10 +212,19 @@ def get_active(session: Session, representative_id: str | None) -> Representativ
     return row if row is not None and row.revoked_at is None else None
 
 
-def post_mortem_rights_until(session: Session, holder_id: str) -> date | None:
-    """The end of a deceased holder's rights, as recorded by the latest executor."""
+def post_mortem_rights_until(
+    session: Session, holder_id: str, *, jurisdiction: str, date_of_death: date | None
+) -> date | None:
+    """The effective end of a deceased holder's rights: the latest executor's recorded date,
+    cut to the law's end from the table in `consents/rules.py` (an executor may shorten the
+    period, never lengthen it). None until an executor recorded a date, and None where the
+    table has no entry for the jurisdiction (no post-mortem grant there).
+    """
     row = repository.latest_post_mortem_record(session, holder_id)
-    return row.post_mortem_rights_until if row else None
+    typed = row.post_mortem_rights_until if row else None
+    if typed is None or date_of_death is None:  # nothing recorded, or no death to count from
+        return typed
+    return rules.post_mortem_rights_until(jurisdiction, date_of_death, executor_end=typed)
 
 
 def has_estate_authority(rep: Representative | None) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consent_service.consents import notice, rules
+from tests.agreements.support import register_agreement
 from tests.consents.conftest import DESCRIPTION, accept, ask, make_terms, years_from_now
 
 SOON = (datetime.now(UTC) + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -58,18 +59,18 @@ def test_enforce_rule_refuses_the_request_with_its_code(
     assert client.get("/v1/consent-requests", headers=studio.headers).json()["items"] == []
 
 
-def test_a_union_agreement_that_covers_replicas_allows_a_longer_term(
-    client: TestClient, holder, studio
+def test_a_registered_union_agreement_that_covers_replicas_allows_a_longer_term(
+    client: TestClient, holder, studio, admin_headers
 ):
-    union = {
-        "kind": "union",
-        "agreement_id": "SAG-AFTRA 2023 TV/Theatrical",
-        "covers_replicas": True,
-    }
+    # (enforce; NF, IDENTITY "Collective agreements") cover comes from the registry.
+    covering = register_agreement(client, admin_headers)
+    not_covering = register_agreement(client, admin_headers, covers_replicas=False)
+    union = {"kind": "union", "agreement_id": covering["id"]}
     r = ask(client, studio, holder.id, representation=union, valid_until=years_from_now(15))
     assert r.status_code == 201, r.text
-    not_covering = {**union, "covers_replicas": False}
-    r = ask(client, studio, holder.id, representation=not_covering, valid_until=years_from_now(15))
+    assert accept(client, holder.headers, r.json()).status_code == 201
+    union = {"kind": "union", "agreement_id": not_covering["id"]}
+    r = ask(client, studio, holder.id, representation=union, valid_until=years_from_now(15))
     assert r.status_code == 422 and r.json()["code"] == "term_too_long"
 
 
@@ -167,25 +168,27 @@ def test_check_term_caps_a_minor_at_the_18th_birthday():
     assert exc.value.code == "term_too_long"
 
 
-def test_check_term_allows_exactly_ten_years_for_an_adult():
+def test_check_term_allows_exactly_ten_years_from_signing_for_an_adult():
+    # (enforce; NF) the cap counts from signing (`now`), whatever valid_from says.
     start = datetime(2026, 12, 1, tzinfo=UTC)
     now = datetime(2026, 11, 22, tzinfo=UTC)
     until, _ = rules.check_term(
         valid_from=start,
-        valid_until=rules.add_years(start, 10),
+        valid_until=rules.add_years(now, 10),
         holder=ADULT,
         representation={"kind": "none"},
         now=now,
     )
-    assert until == datetime(2036, 12, 1, tzinfo=UTC)
-    with pytest.raises(rules.TermsRefused):
+    assert until == datetime(2036, 11, 22, tzinfo=UTC)
+    with pytest.raises(rules.TermsRefused) as exc:
         rules.check_term(
             valid_from=start,
-            valid_until=rules.add_years(start, 10) + timedelta(seconds=1),
+            valid_until=rules.add_years(now, 10) + timedelta(seconds=1),
             holder=ADULT,
             representation={"kind": "none"},
             now=now,
         )
+    assert exc.value.code == "term_too_long"
 
 
 @pytest.mark.parametrize(

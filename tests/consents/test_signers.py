@@ -78,7 +78,9 @@ def test_a_term_for_a_minor_longer_than_five_years_is_refused(
 def test_deceased_holder_consents_only_through_the_executor_within_post_mortem_rights(
     client: TestClient, register_holder, studio, admin_headers, add_representative
 ):
-    estate = register_holder(date_of_birth="1931-02-08", date_of_death="2024-03-01")
+    estate = register_holder(
+        date_of_birth="1931-02-08", date_of_death="2024-03-01", jurisdiction="US-CA"
+    )
     r = ask(client, studio, estate.id)
     assert r.status_code == 422 and r.json()["code"] == "post_mortem_rights_unknown"
 
