@@ -25,6 +25,7 @@ from typing import Any
 import pycountry
 
 from consent_service.errors import RuleViolation
+from consent_service.licences.scope import WORLDWIDE
 
 # -- Vocabularies (CONSENT_RULES.md "What a grant must contain"; licences import these) ---------
 
@@ -55,7 +56,6 @@ MEDIA = frozenset(
         "live_event",
     }
 )
-WORLDWIDE = "WORLDWIDE"
 # ISO 3166-1 alpha-2, officially assigned codes, from the ISO data shipped with `pycountry`
 # (not a hand-kept list or a regex: a code that merely looks right, like "XX", is refused). (ISO)
 ISO_3166_ALPHA2 = frozenset(country.alpha_2 for country in pycountry.countries)
