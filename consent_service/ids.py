@@ -10,7 +10,24 @@ import base64
 import secrets
 
 PREFIXES = frozenset(
-    {"hld", "org", "key", "adm", "req", "cns", "lic", "ref", "rep", "rcp", "sl", "evt", "lgn"}
+    {
+        "hld",
+        "org",
+        "key",
+        "adm",
+        "req",
+        "cns",
+        "lic",
+        "ref",
+        "rep",
+        "rcp",
+        "sl",
+        "evt",
+        "lgn",
+        "vfc",
+        "evd",
+        "chl",
+    }
 )
 
 

@@ -25,6 +25,7 @@ from consent_service.portal.router import router as portal_router
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
 from consent_service.vault import router as vault
+from consent_service.verification import router as verification
 
 log = logging.getLogger("consent_service")
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         vault.router,
         rights_router,
+        verification.router,
         portal_router,
     ):
         app.include_router(router)
@@ -78,7 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={"/references": settings.vault_max_upload_bytes},
+        large_body_paths={
+            "/references": settings.vault_max_upload_bytes,
+            **verification.upload_body_limits(settings),
+        },
     )
     return app
 

@@ -9,16 +9,19 @@ from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
 from consent_service.representatives.models import Representative
 from consent_service.vault.models import Reference
+from consent_service.verification.models import Challenge, Evidence, VerificationCase
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuditHead",
     "AuditSubtree",
+    "Challenge",
     "ConsentGrant",
     "ConsentReceipt",
     "ConsentRequest",
     "DataKey",
+    "Evidence",
     "Holder",
     "Licence",
     "Login",
@@ -28,5 +31,6 @@ __all__ = [
     "ServiceKey",
     "SigningKey",
     "StatusList",
+    "VerificationCase",
     "metadata",
 ]
