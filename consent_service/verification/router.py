@@ -22,7 +22,7 @@ from consent_service.deps import (
 from consent_service.errors import PayloadTooLarge, problem_responses
 from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from consent_service.vault.router import StorageDep
-from consent_service.vault.upload import ReceivedUpload, ReferenceTooLarge, receive_upload
+from consent_service.vault.upload import ReferenceTooLarge, receive_upload
 from consent_service.verification import service as verification
 from consent_service.verification.models import Evidence, VerificationCase
 from consent_service.verification.schemas import (
@@ -126,7 +126,7 @@ async def _receive_and_submit(
     settings: Settings,
     text_fields: dict[str, int],
     check: Callable[[], object],
-    submit: Callable[[ReceivedUpload], verification.OpenedCase],
+    submit: Callable[..., verification.OpenedCase],
 ) -> CaseSubmitted:
     """Authorise, end the read transaction, stream the body to disk, then submit it."""
     await run_in_threadpool(check)
@@ -146,7 +146,7 @@ async def _receive_and_submit(
     except ReferenceTooLarge as exc:
         raise EvidenceTooLarge(exc.detail) from exc
     try:
-        opened = await run_in_threadpool(submit, upload)
+        opened = await run_in_threadpool(partial(submit, upload=upload))
     finally:
         upload.discard()
     return _submitted(opened)
