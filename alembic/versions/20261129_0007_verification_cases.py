@@ -1,4 +1,9 @@
-"""verification cases
+"""verification cases, evidence, live-capture challenges; verifier keys name an email index
+
+Existing data: no holder has a case, so every existing holder is `self_asserted`; no
+representative has an approved `representative_authority` case, so
+`representative_authority_approved()` is False for all of them until evidence is reviewed
+(nothing consults it yet: wiring it into signing is decided at integration).
 
 Revision ID: 0007
 Revises: 0005
