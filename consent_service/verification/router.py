@@ -84,7 +84,8 @@ def _case_out(case: VerificationCase) -> dict[str, Any]:
         "holder_id": case.holder_id,
         "representative_id": case.representative_id,
         "request_id": case.request_id,
-        "details": dict(case.details or {}),
+        # The phrase's hash stays inside: with it, 6 words from a short list can be brute-forced.
+        "details": {k: v for k, v in (case.details or {}).items() if k != "phrase_sha256"},
         "reason": case.reason,
         "submitted_by": case.submitted_by,
         "reviewed_by": case.reviewed_by,

@@ -167,6 +167,7 @@ def test_capture_opens_a_liveness_case_with_the_cleaned_media_encrypted_in_the_v
     case = r.json()
     assert case["kind"] == "liveness" and case["status"] == "pending"
     assert case["details"]["challenge_id"] == chl["id"]
+    assert "phrase_sha256" not in case["details"]
     assert case["evidence"][0]["content_type"] == "audio/wav"
     assert "riff_list" in case["evidence"][0]["stripped_metadata"]
     names = stored_names(app)
