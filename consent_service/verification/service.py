@@ -835,3 +835,52 @@ def assurance_view(
         if c.kind in ASSURANCE_KINDS
     ]
     return assurance_of(session, holder_id), cases
+
+
+# -- holder rights ----------------------------------------------------------------------------
+
+
+def export_of_holder(session: Session, holder_id: str) -> list[dict[str, Any]]:
+    """The holder's cases for their data export: metadata and decisions, never the media."""
+    cases = repository.page_of_cases(
+        session, status=None, kind=None, holder_id=holder_id, limit=100_000, after=None
+    )
+    return [
+        {
+            "id": case.id,
+            "kind": case.kind,
+            "status": case.status,
+            "representative_id": case.representative_id,
+            "request_id": case.request_id,
+            "details": {k: v for k, v in case.details.items() if k != "phrase_sha256"},
+            "reason": case.reason,
+            "created_at": case.created_at.isoformat(),
+            "reviewed_at": case.reviewed_at.isoformat() if case.reviewed_at else None,
+            "evidence": [
+                {
+                    "id": e.id,
+                    "content_type": e.content_type,
+                    "size": e.size,
+                    "deleted": e.deleted_at is not None or e.wrapped_key is None,
+                }
+                for e in repository.evidence_of_case(session, case.id)
+            ],
+        }
+        for case in cases
+    ]
+
+
+def forget_holder(session: Session, holder_id: str) -> None:
+    """Erasure: keep each case's kind, status and decision time; drop the document metadata,
+    the reasons and the evidence keys (the objects go with the holder's vault prefix)."""
+    cases = repository.page_of_cases(
+        session, status=None, kind=None, holder_id=holder_id, limit=100_000, after=None
+    )
+    for case in cases:
+        case.details = {}
+        case.reason = None
+        repository.add(session, case)
+        for evidence in repository.evidence_of_case(session, case.id):
+            evidence.wrapped_key = None
+            evidence.deleted_at = evidence.deleted_at or utcnow()
+            repository.add(session, evidence)

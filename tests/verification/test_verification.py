@@ -680,3 +680,28 @@ def test_minor_login_cannot_add_or_remove_its_guardian_but_an_adult_may_appoint_
     # An adult appoints an agent and an attorney for themselves.
     _add_rep(client, holder.id, "agent", holder.headers)
     _add_rep(client, holder.id, "attorney", holder.headers)
+
+
+def test_export_lists_the_holders_cases_and_erasure_forgets_their_evidence_and_details(
+    client: TestClient, app, holder, verifier
+):
+    chl = challenge(client, holder)
+    live_id = capture(client, holder, chl["id"]).json()["id"]
+    doc_id = identity_document(client, holder).json()["id"]
+    approve(client, verifier, doc_id)
+    export = client.get(f"/v1/holders/{holder.id}/export", headers=holder.headers).json()
+    cases = {c["id"]: c for c in export["verification_cases"]}
+    assert cases[doc_id]["details"]["number_last4"] == "4821" and cases[doc_id]["status"] == (
+        "approved"
+    )
+    assert cases[live_id]["evidence"][0]["deleted"] is False
+    assert len(stored_names(app)) == 1
+    assert client.delete(f"/v1/holders/{holder.id}", headers=holder.headers).status_code == 200
+    assert stored_names(app) == []
+    with app.state.engine.connect() as conn:
+        details = conn.execute(sa.text("SELECT details, reason FROM verification_case")).all()
+        keys = conn.execute(sa.text("SELECT wrapped_key FROM verification_evidence")).all()
+    assert "4821" not in str(details) and "matches" not in str(details)
+    assert all(k[0] is None for k in keys)
+    r = client.get(f"/v1/verifications/{live_id}", headers=verifier.headers)
+    assert r.status_code == 200 and r.json()["evidence"][0]["download"] is None
