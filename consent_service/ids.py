@@ -10,25 +10,10 @@ import base64
 import secrets
 
 PREFIXES = frozenset(
-    {
-        "hld",
-        "org",
-        "key",
-        "adm",
-        "req",
-        "cns",
-        "lic",
-        "ref",
-        "rep",
-        "rcp",
-        "sl",
-        "evt",
-        "lgn",
-        "vfc",
-        "evd",
-        "chl",
-    }
+    {"hld", "org", "key", "adm", "req", "cns", "lic", "ref", "rep", "rcp", "sl", "evt", "lgn"}
 )
+# Verification: cases, their evidence objects, live-capture challenges.
+PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 
 
 def new_id(prefix: str) -> str:
