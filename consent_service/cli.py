@@ -126,6 +126,24 @@ def create_admin(name: Annotated[str, typer.Option(help="Who the key is for")]) 
     typer.echo(key)
 
 
+@accounts_app.command("create-verifier")
+def create_verifier(
+    name: Annotated[str, typer.Option(help="Who the key is for")],
+    email: Annotated[str, typer.Option(help="The verifier's own email (kept as a blind index)")],
+) -> None:
+    """Create a verifier API key; the key is printed alone on the last line of stdout."""
+    from consent_service.accounts import service as accounts
+
+    engine, keyring = _open_session()
+    with Session(engine, expire_on_commit=False) as session:
+        row, key = accounts.create_verifier_key(
+            session, keyring=keyring, actor=None, name=name, email=email
+        )
+        session.commit()
+    typer.echo(f"verifier key {row.id} created for {name!r}; it is shown once, store it now:")
+    typer.echo(key)
+
+
 @keys_app.command("rotate")
 def rotate() -> None:
     """Make a new ES256 signing key active; old keys stay in the JWKS."""

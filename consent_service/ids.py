@@ -13,6 +13,8 @@ PREFIXES = frozenset(
     {"hld", "org", "key", "adm", "req", "cns", "lic", "ref", "rep", "rcp", "sl", "evt", "lgn"}
     | {"cag"}  # collective agreements
 )
+# Verification: cases, their evidence objects, live-capture challenges.
+PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 
 
 def new_id(prefix: str) -> str:

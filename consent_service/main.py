@@ -26,6 +26,7 @@ from consent_service.portal.router import router as portal_router
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
 from consent_service.vault import router as vault
+from consent_service.verification import router as verification
 
 log = logging.getLogger("consent_service")
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vault.router,
         rights_router,
         agreements_router,
+        verification.router,
         portal_router,
     ):
         app.include_router(router)
@@ -80,7 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={"/references": settings.vault_max_upload_bytes},
+        large_body_paths={
+            "/references": settings.vault_max_upload_bytes,
+            **verification.upload_body_limits(settings),
+        },
     )
     return app
 

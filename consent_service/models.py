@@ -10,6 +10,7 @@ from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
 from consent_service.representatives.models import Representative
 from consent_service.vault.models import Reference
+from consent_service.verification.models import Challenge, Evidence, VerificationCase
 
 __all__ = [
     "ApiKey",
@@ -17,10 +18,12 @@ __all__ = [
     "AuditHead",
     "AuditSubtree",
     "CollectiveAgreement",
+    "Challenge",
     "ConsentGrant",
     "ConsentReceipt",
     "ConsentRequest",
     "DataKey",
+    "Evidence",
     "Holder",
     "Licence",
     "Login",
@@ -30,5 +33,6 @@ __all__ = [
     "ServiceKey",
     "SigningKey",
     "StatusList",
+    "VerificationCase",
     "metadata",
 ]

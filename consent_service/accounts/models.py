@@ -27,8 +27,11 @@ class ApiKey(SQLModel, table=True):
     organization_id: str | None = Field(
         default=None, foreign_key="organization.id", index=True, max_length=40
     )
-    role: str = Field(max_length=16)  # "admin" | "studio" | "auditor"
+    role: str = Field(max_length=16)  # "admin" | "studio" | "auditor" | "verifier"
     name: str = Field(max_length=200)
+    # Verifier keys name a person: the keyed blind index of their email, so that a verifier
+    # can be kept from reviewing a case about themselves (or a holder they represent).
+    email_index: str | None = Field(default=None, max_length=64, index=True)
     key_hash: str = Field(max_length=64, unique=True)
     key_prefix: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -11,6 +11,8 @@ class Role(StrEnum):
     holder = "holder"
     studio = "studio"
     auditor = "auditor"
+    # Registry staff who review identity and authority evidence (verification/).
+    verifier = "verifier"
 
 
 @dataclass(frozen=True, slots=True)

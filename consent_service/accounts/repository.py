@@ -26,6 +26,18 @@ def get_api_key_by_hash(session: Session, key_hash: str) -> ApiKey | None:
     return session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
 
 
+def get_api_key(session: Session, key_id: str) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def list_api_keys_of_role(session: Session, role: str) -> Sequence[ApiKey]:
+    return session.exec(
+        select(ApiKey)
+        .where(ApiKey.role == role, col(ApiKey.organization_id).is_(None))
+        .order_by(col(ApiKey.created_at))
+    ).all()
+
+
 def get_api_key_of_org(session: Session, *, key_id: str, org_id: str) -> ApiKey | None:
     return session.exec(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == org_id)

@@ -14,6 +14,7 @@ from consent_service.accounts.schemas import (
     OrganizationCreate,
     OrganizationOut,
     TokenOut,
+    VerifierCreate,
 )
 from consent_service.deps import Admin, KeyringDep, SessionDep, SettingsDep
 from consent_service.errors import problem_responses
@@ -85,6 +86,46 @@ def revoke_api_key(
     organization_id: str, key_id: str, admin: Admin, session: SessionDep
 ) -> Response:
     accounts.revoke_api_key(session, actor=admin, organization_id=organization_id, key_id=key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verifiers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(401, 404, 422),
+    summary="Create an API key for a verifier, who works the review queue (admin)",
+)
+def create_verifier(
+    body: VerifierCreate, admin: Admin, session: SessionDep, keyring: KeyringDep
+) -> ApiKeyCreated:
+    row, key = accounts.create_verifier_key(
+        session, keyring=keyring, actor=admin, name=body.name, email=str(body.email)
+    )
+    return ApiKeyCreated(
+        id=row.id,
+        name=row.name,
+        organization_id=None,
+        role=row.role,
+        key=key,
+        created_at=row.created_at,
+    )
+
+
+@router.get("/verifiers", response_model=Page[ApiKeyOut], responses=problem_responses(401, 404))
+def list_verifiers(admin: Admin, session: SessionDep) -> Page[ApiKeyOut]:
+    rows = accounts.list_verifier_keys(session)
+    return Page(items=[ApiKeyOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.delete(
+    "/verifiers/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404),
+    summary="Revoke a verifier's API key (admin)",
+)
+def revoke_verifier(key_id: str, admin: Admin, session: SessionDep) -> Response:
+    accounts.revoke_verifier_key(session, actor=admin, key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -54,7 +54,12 @@ def create_organization(
 
 
 def _new_key(
-    session: Session, *, role: Role, name: str, organization_id: str | None
+    session: Session,
+    *,
+    role: Role,
+    name: str,
+    organization_id: str | None,
+    email_index: str | None = None,
 ) -> tuple[ApiKey, str]:
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
@@ -64,6 +69,7 @@ def _new_key(
         name=name,
         key_hash=_hash_api_key(key),
         key_prefix=key[:10],
+        email_index=email_index,
     )
     repository.add(session, row)
     return row, key
@@ -96,6 +102,68 @@ def create_admin_key(session: Session, *, name: str) -> tuple[ApiKey, str]:
         payload={"role": "admin"},
     )
     return row, key
+
+
+def create_verifier_key(
+    session: Session, *, keyring: Keyring, actor: Principal | None, name: str, email: str
+) -> tuple[ApiKey, str]:
+    """An API key for a verifier (registry staff); the clear key is returned only here.
+
+    The verifier's email is kept only as its blind index, the same one holder and
+    representative logins use, so a conflict of interest can be found without storing it.
+    """
+    row, key = _new_key(
+        session,
+        role=Role.verifier,
+        name=name,
+        organization_id=None,
+        email_index=email_index(session, keyring, email),
+    )
+    audit.record(
+        session,
+        actor_id=actor.actor_id if actor else "operator",
+        action="api_key.created",
+        subjects={"api_key_id": row.id},
+        payload={"role": Role.verifier.value},
+    )
+    return row, key
+
+
+def list_verifier_keys(session: Session) -> list[ApiKey]:
+    return list(repository.list_api_keys_of_role(session, Role.verifier.value))
+
+
+def revoke_verifier_key(session: Session, *, actor: Principal, key_id: str) -> ApiKey:
+    row = repository.get_api_key(session, key_id)
+    if row is None or row.role != Role.verifier.value:
+        raise NotFound("No such verifier key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        repository.add(session, row)
+        audit.record(
+            session,
+            actor_id=actor.actor_id,
+            action="api_key.revoked",
+            subjects={"api_key_id": row.id},
+            payload={"role": Role.verifier.value},
+        )
+    return row
+
+
+def verifier_email_index(session: Session, api_key_id: str) -> str | None:
+    """The email blind index of the person behind a verifier key (None for other keys)."""
+    row = repository.get_api_key(session, api_key_id)
+    return row.email_index if row is not None and row.role == Role.verifier.value else None
+
+
+def login_email_indexes(session: Session, principal_ids: list[str]) -> set[str]:
+    """The email blind indexes of the live logins of these holders or representatives."""
+    found: set[str] = set()
+    for principal_id in principal_ids:
+        for login in repository.logins_of_principal(session, principal_id):
+            if login.disabled_at is None:
+                found.add(login.email_index)
+    return found
 
 
 def revoke_api_key(

@@ -18,11 +18,12 @@ from consent_service.holders.schemas import (
     HolderRegistered,
     VerificationUpdate,
 )
+from consent_service.verification.service import assurance_of
 
 router = APIRouter(prefix="/v1/holders", tags=["holders"])
 
 
-def _record(holder: Holder, data: holders.HolderData) -> HolderRecord:
+def _record(holder: Holder, data: holders.HolderData, assurance: str) -> HolderRecord:
     return HolderRecord(
         id=holder.id,
         legal_name=data.legal_name,
@@ -33,6 +34,7 @@ def _record(holder: Holder, data: holders.HolderData) -> HolderRecord:
         jurisdiction=holder.jurisdiction,
         status=holders.status_on(data, date.today()),
         verification=holder.verification,
+        assurance=assurance,
         created_at=holder.created_at,
         verified_at=holder.verified_at,
     )
@@ -75,11 +77,12 @@ def get_holder(
             id=holder.id,
             status=holders.status_on(data, date.today()),
             verification=holder.verification,
+            assurance=assurance_of(session, holder.id),
         )
     holder, data = holders.get_holder_record(
         session, keyring=keyring, principal=principal, holder_id=holder_id
     )
-    return _record(holder, data)
+    return _record(holder, data, assurance_of(session, holder.id))
 
 
 @router.put(
@@ -94,4 +97,4 @@ def set_verification(
     holder, data = holders.set_verification(
         session, keyring=keyring, admin=admin, holder_id=holder_id, verification=body.verification
     )
-    return _record(holder, data)
+    return _record(holder, data, assurance_of(session, holder.id))

@@ -73,6 +73,9 @@ class HolderPublic(BaseModel):
     id: str
     status: HolderStatus
     verification: str
+    assurance: str = Field(
+        description="Identity assurance: self_asserted, document_verified or liveness_verified"
+    )
 
 
 class HolderRecord(BaseModel):
@@ -87,6 +90,9 @@ class HolderRecord(BaseModel):
     jurisdiction: str
     status: HolderStatus
     verification: str
+    assurance: str = Field(
+        description="Identity assurance: self_asserted, document_verified or liveness_verified"
+    )
     created_at: datetime
     verified_at: datetime | None
 

@@ -22,9 +22,16 @@ from consent_service.consents import rules
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
-from consent_service.errors import NotFound
+from consent_service.errors import DomainError, NotFound
 from consent_service.holders import repository as holders_repository
-from consent_service.holders.service import EmailAlreadyRegistered, HolderErased
+from consent_service.holders.models import Holder
+from consent_service.holders.schemas import HolderStatus
+from consent_service.holders.service import (
+    EmailAlreadyRegistered,
+    HolderErased,
+    decrypt_holder,
+    status_on,
+)
 from consent_service.ids import new_id
 from consent_service.representatives import repository
 from consent_service.representatives.models import Representative
@@ -64,6 +71,25 @@ def may_manage(principal: Principal, holder_id: str) -> bool:
     )
 
 
+class MinorCannotManageGuardian(DomainError):
+    code, status, title = (
+        "minor_cannot_manage_guardian",
+        403,
+        "A minor's own login cannot add or remove a guardian",
+    )
+
+
+def _refuse_minor_managing_guardian(
+    session: Session, *, keyring: Keyring, actor: Principal, holder: Holder, kind: str
+) -> None:
+    """IDENTITY.md: a minor's own login never adds, removes or changes a guardian (the
+    guardian's authority comes from a court or a verifier, not from the child)."""
+    if kind != "guardian" or actor.is_admin or actor.representative_kind is not None:
+        return
+    if status_on(decrypt_holder(session, keyring, holder), date.today()) is HolderStatus.minor:
+        raise MinorCannotManageGuardian()
+
+
 def add_representative(
     session: Session,
     *,
@@ -80,6 +106,9 @@ def add_representative(
         raise NotFound("No such holder")
     if holder.erased_at is not None:
         raise HolderErased()
+    _refuse_minor_managing_guardian(
+        session, keyring=keyring, actor=actor, holder=holder, kind=data.kind
+    )
     email = str(data.email)
     if accounts.email_taken(session, keyring=keyring, email=email):
         raise EmailAlreadyRegistered()
@@ -193,6 +222,11 @@ def revoke_representative(
         raise RepresentativeNotFound()
     if row.revoked_at is not None:
         return
+    holder = holders_repository.get(session, holder_id)
+    if holder is not None:
+        _refuse_minor_managing_guardian(
+            session, keyring=keyring, actor=actor, holder=holder, kind=row.kind
+        )
     row.revoked_at = utcnow()
     repository.add(session, row)
     accounts.forget_logins(session, row.id)

@@ -45,6 +45,7 @@ from consent_service.rights import repository
 from consent_service.vault import repository as vault_repository
 from consent_service.vault.service import StorageUnavailable, tombstone
 from consent_service.vault.storage import Storage, StorageError
+from consent_service.verification import service as verification
 
 EXPORT_FORMAT = "consent-service/holder-export/v1"
 
@@ -182,6 +183,7 @@ def export_holder(
             }
             for ref in vault_repository.all_of_holder(session, holder_id)
         ],
+        "verification_cases": verification.export_of_holder(session, holder_id),
         # The events as stored and hashed (their canonical JSON), so they can be checked
         # against the audit log's Merkle tree.
         "audit_events": [event_document(e) for e in events_for_holder(session, holder_id)],
@@ -230,6 +232,8 @@ def erase_holder(
         if reference.deleted_at is None or reference.wrapped_key is not None:
             tombstone(reference)
             vault_repository.add(session, reference)
+    # 4b. Verification cases keep their decision, not the document metadata or the evidence.
+    verification.forget_holder(session, holder_id)
     # 5. Crypto-shredding: destroy the holder's data key.
     keyring.destroy_data_key(session, holder_id)
     try:

@@ -68,6 +68,10 @@ class AttributeMismatch(DomainError):
     code, status, title = "attribute_mismatch", 422, "This kind of media cannot show that attribute"
 
 
+class WrongMediaFamily(DomainError):
+    code, status, title = "wrong_media_type", 415, "This kind of media is not accepted here"
+
+
 class StorageUnavailable(DomainError):
     code, status, title = "storage_unavailable", 503, "The reference store is unavailable"
 
@@ -186,8 +190,6 @@ def _store_cleaned(
     # 3. Encrypt under a fresh object key and store, hashing the cleaned bytes (keyed HMAC) in
     #    a worker thread meanwhile. No row is locked yet: on SQLite any transaction holds the
     #    database write lock, which must not wait on a large upload.
-    hmac_key = keyring.service_key(session, CONTENT_HMAC)  # cached after the first call
-    object_key = generate_key()
     reference = Reference(
         id=new_id("ref"),
         holder_id=holder_id,
@@ -199,21 +201,16 @@ def _store_cleaned(
         storage_name="",
     )
     reference.storage_name = f"{holder_id}/{reference.id}"
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-hmac") as pool:
-        pending_digest = pool.submit(keyed_file_digest, hmac_key, cleaned, block_size=READ_BLOCK)
-        try:
-            reference.stored_size = storage.put(
-                reference.storage_name,
-                encrypt_stream(
-                    object_key,
-                    _read_blocks(cleaned),
-                    context=_object_context(reference),
-                    chunk_size=DEFAULT_CHUNK_SIZE,
-                ),
-            )
-        except StorageError as exc:
-            raise StorageUnavailable() from exc
-        digest = pending_digest.result()
+    object_key = generate_key()
+    reference.stored_size, digest = _encrypt_and_put(
+        session,
+        keyring=keyring,
+        storage=storage,
+        name=reference.storage_name,
+        cleaned=cleaned,
+        object_key=object_key,
+        context=_object_context(reference),
+    )
     try:
         return _record_stored(
             session,
@@ -227,6 +224,159 @@ def _store_cleaned(
     except BaseException:
         _delete_quietly(storage, reference.storage_name)
         raise
+
+
+def _encrypt_and_put(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    name: str,
+    cleaned: Path,
+    object_key: bytes,
+    context: tuple[str, str, str],
+) -> tuple[int, str]:
+    """Encrypt `cleaned` in chunks under `object_key` into `name`; (stored size, keyed HMAC)."""
+    hmac_key = keyring.service_key(session, CONTENT_HMAC)  # cached after the first call
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-hmac") as pool:
+        pending_digest = pool.submit(keyed_file_digest, hmac_key, cleaned, block_size=READ_BLOCK)
+        try:
+            stored_size = storage.put(
+                name,
+                encrypt_stream(
+                    object_key,
+                    _read_blocks(cleaned),
+                    context=context,
+                    chunk_size=DEFAULT_CHUNK_SIZE,
+                ),
+            )
+        except StorageError as exc:
+            raise StorageUnavailable() from exc
+        return stored_size, pending_digest.result()
+
+
+# -- sealed objects: media that are not references (verification evidence) ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SealedObject:
+    """A received file, sniffed, cleaned, encrypted and stored, with no reference row.
+
+    `wrapped_key` is the object key under the holder's data key, bound to `key_aad`; the
+    caller keeps it (and `storage_name`) in its own row and calls `discard_unless_committed`.
+    """
+
+    storage_name: str
+    content_type: str
+    family: str
+    size: int
+    stored_size: int
+    stripped_metadata: list[str]
+    content_hmac: str
+    wrapped_key: bytes
+
+
+def sealed_context(kind: str, holder_id: str, object_id: str) -> tuple[str, str, str]:
+    return (kind, holder_id, object_id)
+
+
+def seal_upload(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    holder_id: str,
+    kind: str,
+    object_id: str,
+    upload: ReceivedUpload,
+    families: frozenset[str],
+) -> SealedObject:
+    """The reference path for other media: sniff, refuse other families, clean, encrypt, store.
+
+    The object lives at `<holder_id>/<object_id>` (so erasure of the holder removes it with the
+    holder's references), encrypted under a fresh key wrapped by the holder's data key with
+    associated data naming `kind`, holder and object. Raises `WrongMediaFamily` before anything
+    is stored when the sniffed type is not in `families`.
+    """
+    media = sanitize.sniff(upload.path)
+    if media.family not in families:
+        raise WrongMediaFamily(
+            f"A {media.content_type} file is not accepted here: send "
+            + " or ".join(sorted(families))
+        )
+    cleaned = upload.path.with_name(upload.path.name + ".clean")
+    try:
+        stripped = sanitize.clean(upload.path, cleaned, media)
+        try:
+            holder_key = keyring.data_key(session, holder_id)
+        except KeyDestroyed as exc:
+            raise HolderNotFound() from exc
+        object_key = generate_key()
+        context = sealed_context(kind, holder_id, object_id)
+        name = f"{holder_id}/{object_id}"
+        stored_size, digest = _encrypt_and_put(
+            session,
+            keyring=keyring,
+            storage=storage,
+            name=name,
+            cleaned=cleaned,
+            object_key=object_key,
+            context=context,
+        )
+        return SealedObject(
+            storage_name=name,
+            content_type=media.content_type,
+            family=media.family,
+            size=cleaned.stat().st_size,
+            stored_size=stored_size,
+            stripped_metadata=stripped,
+            content_hmac=digest,
+            wrapped_key=encrypt(holder_key, object_key, aad=aad_for(f"{kind}-key", *context[1:])),
+        )
+    finally:
+        cleaned.unlink(missing_ok=True)
+
+
+def open_sealed(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    holder_id: str,
+    kind: str,
+    object_id: str,
+    storage_name: str,
+    wrapped_key: bytes,
+) -> Iterator[bytes]:
+    """The decrypted content of a sealed object; the first chunk is read before returning."""
+    try:
+        holder_key = keyring.data_key(session, holder_id)
+    except KeyDestroyed as exc:
+        raise ReferenceNotFound() from exc
+    try:
+        object_key = decrypt(
+            holder_key, wrapped_key, aad=aad_for(f"{kind}-key", holder_id, object_id)
+        )
+    except DecryptionError as exc:
+        raise ReferenceUnreadable() from exc
+    content = _decrypted_object(
+        storage, storage_name, object_key, sealed_context(kind, holder_id, object_id), object_id
+    )
+    try:
+        first = next(content)
+    except StopIteration:  # pragma: no cover - every object has a final chunk
+        first = b""
+    return _chain(first, content)
+
+
+def discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
+    """Public form of `_discard_unless_committed`, for callers that store sealed objects."""
+    _discard_unless_committed(session, storage, name)
+
+
+def delete_after_commit(session: Session, storage: Storage, name: str) -> None:
+    """Remove a stored object once the current transaction has committed."""
+    on_commit(session, lambda: storage.delete(name))
 
 
 def _record_stored(
@@ -372,16 +522,28 @@ def open_reference(
 
 
 def _decrypted(storage: Storage, reference: Reference, object_key: bytes) -> Iterator[bytes]:
+    return _decrypted_object(
+        storage, reference.storage_name, object_key, _object_context(reference), reference.id
+    )
+
+
+def _decrypted_object(
+    storage: Storage,
+    name: str,
+    object_key: bytes,
+    context: tuple[str, str, str],
+    object_id: str,
+) -> Iterator[bytes]:
     try:
-        reader = storage.open(reference.storage_name)
+        reader = storage.open(name)
     except ObjectMissing as exc:
         raise ReferenceUnreadable("The stored object is missing") from exc
     except StorageError as exc:
         raise StorageUnavailable() from exc
     try:
-        yield from decrypt_reader(object_key, reader.read, context=_object_context(reference))
+        yield from decrypt_reader(object_key, reader.read, context=context)
     except DecryptionError as exc:
-        log.error("vault object failed authentication", extra={"event": {"ref": reference.id}})
+        log.error("vault object failed authentication", extra={"event": {"ref": object_id}})
         raise ReferenceUnreadable() from exc
     except (StorageError, OSError) as exc:
         raise StorageUnavailable() from exc
@@ -460,7 +622,9 @@ def sweep_orphans(
     They are ciphertext whose key is gone either way; the sweep keeps the store honest. The
     age limit leaves alone objects of uploads that are still being committed.
     """
-    names = storage.names()
+    # Only reference objects (`<holder>/ref_…`): sealed objects of other domains (verification
+    # evidence, `<holder>/evd_…`) are known to their own tables, not to this one.
+    names = [n for n in storage.names() if n.rpartition("/")[2].startswith("ref_")]
     live = repository.live_storage_names(session, names)
     cutoff = utcnow() - older_than
     orphans = []

@@ -24,7 +24,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from consent_service.errors import DomainError, MalformedBody, PayloadTooLarge, ValidationFailed
 from consent_service.vault.sanitize import SNIFF_BYTES, UnsupportedMedia, sniff_family
 
-FIELDS = {"file", "attribute"}
+# Text fields of a reference upload, with their maximum length in bytes. Other upload routes
+# (verification evidence) pass their own text fields; `file` is always the one file part.
+REFERENCE_FIELDS = {"attribute": 32}
 
 
 class NotMultipart(DomainError):
@@ -41,6 +43,8 @@ class ReceivedUpload:
     size: int = 0
     family: str | None = None
     attribute: str | None = None
+    # Every text field received, stripped (the reference upload's `attribute` is one of them).
+    fields: dict[str, str] = field(default_factory=dict)
     _fh: Any = field(default=None, repr=False)
 
     def discard(self) -> None:
@@ -52,18 +56,21 @@ class ReceivedUpload:
 
 
 class _Receiver:
-    """python-multipart callbacks: headers of each part, `file` to disk, `attribute` in memory."""
+    """python-multipart callbacks: headers of each part, `file` to disk, text fields in memory."""
 
-    def __init__(self, upload: ReceivedUpload, limits: dict[str, int]) -> None:
+    def __init__(
+        self, upload: ReceivedUpload, limits: dict[str, int], text_fields: dict[str, int]
+    ) -> None:
         self.upload = upload
         self.limits = limits
+        self.text_fields = text_fields
         self.header_field = b""
         self.header_value = b""
         self.headers: dict[bytes, bytes] = {}
         self.part: str | None = None
         self.seen: set[str] = set()
         self.head = b""
-        self.attribute = bytearray()
+        self.text: dict[str, bytearray] = {}
 
     # header parsing ---------------------------------------------------------------------
     def on_part_begin(self) -> None:
@@ -84,8 +91,9 @@ class _Receiver:
     def on_headers_finished(self) -> None:
         _kind, options = parse_options_header(self.headers.get(b"content-disposition", b""))
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        if name not in FIELDS:
-            raise ValidationFailed(f"Unknown form field {name!r}: send 'file' and 'attribute'")
+        if name != "file" and name not in self.text_fields:
+            expected = ", ".join(repr(f) for f in ("file", *self.text_fields))
+            raise ValidationFailed(f"Unknown form field {name!r}: send {expected}")
         if name in self.seen:
             raise ValidationFailed(f"Form field {name!r} given twice")
         self.seen.add(name)
@@ -94,12 +102,13 @@ class _Receiver:
     # part bodies ------------------------------------------------------------------------
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         piece = data[start:end]
-        if self.part == "attribute":
-            self.attribute += piece
-            if len(self.attribute) > 32:
-                raise ValidationFailed("'attribute' must be face, voice or body")
-        elif self.part == "file":
+        if self.part == "file":
             self._file_data(piece)
+        elif self.part is not None:
+            value = self.text.setdefault(self.part, bytearray())
+            value += piece
+            if len(value) > self.text_fields[self.part]:
+                raise ValidationFailed(f"Form field {self.part!r} is too long")
 
     def _file_data(self, piece: bytes) -> None:
         upload = self.upload
@@ -138,18 +147,28 @@ class _Receiver:
 
 
 async def receive_upload(
-    request: Request, *, tmp_dir: Path, limits: dict[str, int]
+    request: Request,
+    *,
+    tmp_dir: Path,
+    limits: dict[str, int],
+    text_fields: dict[str, int] | None = None,
 ) -> ReceivedUpload:
-    """Stream the multipart body into a temporary file; the caller must `discard()` it."""
+    """Stream the multipart body into a temporary file; the caller must `discard()` it.
+
+    `text_fields` names the form fields expected besides `file`, each with its maximum length
+    (default: a reference upload's `attribute`); all of them are required.
+    """
+    text_fields = REFERENCE_FIELDS if text_fields is None else text_fields
     content_type = request.headers.get("content-type", "")
     kind, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
-        raise NotMultipart("Send the file as multipart/form-data with 'file' and 'attribute'")
+        expected = " and ".join(repr(f) for f in ("file", *text_fields))
+        raise NotMultipart(f"Send the file as multipart/form-data with {expected}")
     tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
     upload = ReceivedUpload(path=Path(name), _fh=os.fdopen(fd, "wb"))
-    receiver = _Receiver(upload, limits)
+    receiver = _Receiver(upload, limits, text_fields)
     try:
         parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
         async for chunk in request.stream():
@@ -160,9 +179,14 @@ async def receive_upload(
         upload._fh = None
         if "file" not in receiver.seen:
             raise ValidationFailed("Missing form field 'file'")
-        if "attribute" not in receiver.seen:
-            raise ValidationFailed("Missing form field 'attribute'")
-        upload.attribute = receiver.attribute.decode("utf-8", "replace").strip()
+        for name in text_fields:
+            if name not in receiver.seen:
+                raise ValidationFailed(f"Missing form field {name!r}")
+        upload.fields = {
+            name: value.decode("utf-8", "replace").strip() for name, value in receiver.text.items()
+        }
+        upload.fields.update({name: "" for name in text_fields if name not in upload.fields})
+        upload.attribute = upload.fields.get("attribute")
         return upload
     except MultipartParseError as exc:
         upload.discard()

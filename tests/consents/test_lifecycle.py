@@ -222,7 +222,12 @@ def test_studio_sees_only_id_status_and_verification_of_a_holder_it_asked(
     request_consent(holder.id)
     r = client.get(f"/v1/holders/{holder.id}", headers=studio.headers)
     assert r.status_code == 200
-    assert r.json() == {"id": holder.id, "status": "living_adult", "verification": "unverified"}
+    assert r.json() == {
+        "id": holder.id,
+        "status": "living_adult",
+        "verification": "unverified",
+        "assurance": "self_asserted",
+    }
     other = make_org("studio")
     assert client.get(f"/v1/holders/{holder.id}", headers=other.headers).status_code == 404
 
