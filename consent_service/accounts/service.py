@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import timedelta
 from typing import Any
 
@@ -24,13 +24,17 @@ from consent_service.ids import new_id
 API_KEY_PREFIX = "csk_"
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068
 
-# Login.principal_kind -> function building the Principal (holders, representatives register).
+# Login.principal_kind -> function building the Principal. Holders and representatives provide
+# theirs; the composition root (wiring.py) binds the map to each session it opens.
 PrincipalResolver = Callable[[Session, Login], Principal | None]
-PRINCIPAL_RESOLVERS: dict[str, PrincipalResolver] = {}
+_RESOLVERS_KEY = "consent_service.principal_resolvers"
 
 
-def register_principal_resolver(kind: str, resolver: PrincipalResolver) -> None:
-    PRINCIPAL_RESOLVERS[kind] = resolver
+def bind_principal_resolvers(
+    info: MutableMapping[Any, Any], resolvers: Mapping[str, PrincipalResolver]
+) -> None:
+    """Make `resolvers` the ones used for logins read through the session owning `info`."""
+    info[_RESOLVERS_KEY] = resolvers
 
 
 def _hash_api_key(key: str) -> str:
@@ -221,7 +225,10 @@ def principal_from_access_token(
     login = repository.get_login(session, claims["sub"])
     if login is None or login.disabled_at is not None:
         raise Unauthenticated("The login behind this token is disabled")
-    resolver = PRINCIPAL_RESOLVERS.get(login.principal_kind)
+    resolvers: Mapping[str, PrincipalResolver] | None = session.info.get(_RESOLVERS_KEY)
+    if resolvers is None:
+        raise RuntimeError("this session has no principal resolvers: open it with Services")
+    resolver = resolvers.get(login.principal_kind)
     principal = resolver(session, login) if resolver else None
     if principal is None:
         raise Unauthenticated("The login behind this token is disabled")

@@ -208,11 +208,9 @@ def set_verification(
     return holder, data
 
 
-def _resolve_holder_login(session: Session, login: Login) -> Principal | None:
+def resolve_login(session: Session, login: Login) -> Principal | None:
+    """The Principal of a holder's own login; None once the holder is erased."""
     holder = repository.get(session, login.principal_id)
     if holder is None or holder.erased_at is not None:
         return None
     return Principal(role=Role.holder, actor_id=holder.id, holder_id=holder.id)
-
-
-accounts.register_principal_resolver("holder", _resolve_holder_login)

@@ -229,7 +229,8 @@ def signer_role(principal: Principal) -> str | None:
     return SIGNER_ROLE_OF_KIND.get(principal.representative_kind)
 
 
-def _resolve_representative_login(session: Session, login: Login) -> Principal | None:
+def resolve_login(session: Session, login: Login) -> Principal | None:
+    """The Principal of a representative's login; None once revoked or the holder erased."""
     rep = repository.get(session, login.principal_id)
     if rep is None or rep.revoked_at is not None:
         return None
@@ -243,6 +244,3 @@ def _resolve_representative_login(session: Session, login: Login) -> Principal |
         representative_kind=rep.kind,
         representative_id=rep.id,
     )
-
-
-accounts.register_principal_resolver("representative", _resolve_representative_login)

@@ -79,7 +79,8 @@ class ReferenceUnreadable(DomainError):
 
 
 # A function that answers "which active licence lets this studio read this attribute of this
-# holder?" with a licence id, or None. Set by the licence integration (vault/access.py).
+# holder?" with a licence id, or None. Licences provide it (licences.service.
+# active_licence_for_attribute); the composition root (wiring.py) hands it to the vault.
 LicenceLookup = Callable[[Session, str, str, str], str | None]
 
 
@@ -313,7 +314,7 @@ def open_reference(
     storage: Storage,
     principal: Principal,
     reference_id: str,
-    licence_lookup: LicenceLookup | None,
+    licence_lookup: LicenceLookup,
 ) -> OpenedReference:
     """Authorise a read, audit it, and return the decrypted content as a stream.
 
@@ -327,7 +328,7 @@ def open_reference(
     licence_id: str | None = None
     if acts_for_holder(principal, reference.holder_id):
         pass
-    elif principal.role is Role.studio and principal.organization_id and licence_lookup:
+    elif principal.role is Role.studio and principal.organization_id:
         licence_id = licence_lookup(
             session, principal.organization_id, reference.holder_id, reference.attribute
         )

@@ -29,7 +29,7 @@ def test_sweep_expires_grants_past_their_end_and_tells_the_listeners(
     expired = service.expire_due_grants(
         db_session,
         end + timedelta(seconds=1),
-        keyring=app.state.keyring,
+        keyring=app.state.services.keyring,
         issuer="http://testserver",
     )
     db_session.commit()
