@@ -8,6 +8,7 @@ an attorney for a living adult; an agent reads and negotiates but never signs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -227,6 +228,11 @@ def signer_role(principal: Principal) -> str | None:
     if principal.representative_kind is None:
         return "self"
     return SIGNER_ROLE_OF_KIND.get(principal.representative_kind)
+
+
+def all_of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
+    """Every representative of the holder, revoked ones included (export, erasure)."""
+    return repository.all_of_holder(session, holder_id)
 
 
 def resolve_login(session: Session, login: Login) -> Principal | None:
