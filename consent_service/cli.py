@@ -142,12 +142,16 @@ def create_admin(name: Annotated[str, typer.Option(help="Who the key is for")]) 
 def rotate() -> None:
     """Make a new ES256 signing key active; old keys stay in the JWKS."""
     from consent_service import audit
+    from consent_service.audit.actions import Action
 
     services = open_services()
     with services.session() as session:
         row = services.keyring.rotate_signing_key(session)
         audit.record(
-            session, actor_id="operator", action="signing_key.rotated", subjects={"kid": row.kid}
+            session,
+            actor_id="operator",
+            action=Action.signing_key_rotated,
+            subjects={"kid": row.kid},
         )
         session.commit()
     services.close()

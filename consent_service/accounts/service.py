@@ -14,6 +14,7 @@ from consent_service import audit
 from consent_service.accounts import passwords, repository
 from consent_service.accounts.models import ApiKey, Login, Organization
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import blind_index
 from consent_service.crypto.keyring import BLIND_INDEX, Keyring
 from consent_service.crypto.signing import SignatureError
@@ -50,7 +51,7 @@ def create_organization(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="organization.created",
+        action=Action.organization_created,
         subjects={"organization_id": org.id},
         payload={"kind": kind},
     )
@@ -84,7 +85,7 @@ def create_api_key(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="api_key.created",
+        action=Action.api_key_created,
         subjects={"organization_id": org.id, "api_key_id": row.id},
     )
     return row, key
@@ -95,7 +96,7 @@ def create_admin_key(session: Session, *, name: str) -> tuple[ApiKey, str]:
     audit.record(
         session,
         actor_id="operator",
-        action="api_key.created",
+        action=Action.api_key_created,
         subjects={"api_key_id": row.id},
         payload={"role": "admin"},
     )
@@ -114,7 +115,7 @@ def revoke_api_key(
         audit.record(
             session,
             actor_id=actor.actor_id,
-            action="api_key.revoked",
+            action=Action.api_key_revoked,
             subjects={"organization_id": organization_id, "api_key_id": row.id},
         )
     return row

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
 from consent_service.config import Settings
 from consent_service.consents import repository as consents_repository
@@ -238,7 +239,7 @@ def issue_licence(
     audit.record(
         session,
         actor_id=studio.actor_id,
-        action="licence.issued",
+        action=Action.licence_issued,
         subjects={
             "holder_id": grant.holder_id,
             "consent_id": grant.id,
@@ -325,7 +326,7 @@ def revoke_licence(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="licence.revoked",
+        action=Action.licence_revoked,
         subjects={
             "holder_id": locked.holder_id,
             "consent_id": locked.consent_id,
@@ -349,6 +350,12 @@ _CASCADE: dict[str, tuple[tuple[str, ...], str]] = {
     "expired": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
     "suspended": ((LicenceStatus.active.value,), "suspended"),
     "active": ((LicenceStatus.suspended.value,), "active"),
+}
+
+_CASCADE_ACTIONS = {
+    "revoked": Action.licence_revoked,
+    "suspended": Action.licence_suspended,
+    "active": Action.licence_resumed,
 }
 
 
@@ -380,7 +387,7 @@ def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[st
     audit.record(
         session,
         actor_id=change.actor_id,
-        action=f"licence.{new_status}" if new_status != "active" else "licence.resumed",
+        action=_CASCADE_ACTIONS[new_status],
         subjects={
             "holder_id": change.holder_id,
             "consent_id": change.grant_id,

@@ -19,6 +19,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
@@ -120,7 +121,7 @@ def add_representative(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="representative.added",
+        action=Action.representative_added,
         subjects={"holder_id": holder_id, "representative_id": rep_id},
         payload={
             "kind": data.kind,
@@ -199,7 +200,7 @@ def revoke_representative(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="representative.revoked",
+        action=Action.representative_revoked,
         subjects={"holder_id": holder_id, "representative_id": row.id},
         payload={"kind": row.kind},
     )

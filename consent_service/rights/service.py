@@ -30,6 +30,7 @@ from sqlmodel import Session
 from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal
+from consent_service.audit.actions import Action
 from consent_service.audit.repository import events_for_holder
 from consent_service.audit.service import event_document
 from consent_service.consents import of_holder as consents_of_holder
@@ -189,7 +190,7 @@ def export_holder(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="holder.exported",
+        action=Action.holder_exported,
         subjects={"holder_id": holder_id},
     )
     return document
@@ -246,7 +247,7 @@ def erase_holder(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="holder.erased",
+        action=Action.holder_erased,
         subjects={"holder_id": holder_id},
         payload={
             "withdrawn_consents": withdrawn,

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import (
     DecryptionError,
     aad_for,
@@ -264,7 +265,7 @@ def _record_stored(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="reference.uploaded",
+        action=Action.reference_uploaded,
         subjects={"holder_id": holder_id, "reference_id": reference.id},
         payload={
             "attribute": reference.attribute,
@@ -365,7 +366,7 @@ def open_reference(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="reference.downloaded",
+        action=Action.reference_downloaded,
         subjects=subjects,
         payload=payload,
     )
@@ -414,7 +415,7 @@ def delete_reference(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="reference.deleted",
+        action=Action.reference_deleted,
         subjects={"holder_id": reference.holder_id, "reference_id": reference.id},
     )
     name = reference.storage_name
