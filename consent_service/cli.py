@@ -1,23 +1,27 @@
-"""The `consent-service` command: serve, db, accounts, keys (and verify, audit verify)."""
+"""The `consent-service` command: serve, db, accounts, keys (and verify, audit verify).
+
+Importing this module must stay cheap: `consent-service verify` and `audit verify` are offline
+checks run in shell pipelines and need neither the web framework nor the database layer. So
+the server's parts (FastAPI, SQLModel, alembic, the services) are imported inside the commands
+that use them; tests/test_cli_startup.py holds that line.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from consent_service import migrations
 from consent_service.audit.cli import audit_app
 from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.consents.cli import consents_app
-from consent_service.crypto.keyring import Keyring, load_master_key
-from consent_service.db import make_engine
 from consent_service.licences import cli as licence_cli
 from consent_service.vault.cli import vault_app
+
+if TYPE_CHECKING:
+    from consent_service.wiring import Services
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -48,6 +52,8 @@ def _settings_or_exit() -> Settings:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
+    from consent_service import migrations
+
     settings = _settings_or_exit()
     migrations.upgrade(settings.resolved_database_url, revision)
     typer.echo(f"database at {revision}")
@@ -56,6 +62,8 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. base)."""
+    from consent_service import migrations
+
     settings = _settings_or_exit()
     migrations.downgrade(settings.resolved_database_url, revision)
     typer.echo(f"database at {revision}")
@@ -84,6 +92,8 @@ def serve(
     """Apply migrations, then serve the API with uvicorn."""
     import uvicorn
 
+    from consent_service import migrations
+
     settings = _settings_or_exit()
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
@@ -104,13 +114,14 @@ def serve(
     )
 
 
-def _open_session() -> tuple[Engine, Keyring]:
+def open_services() -> Services:
+    """Migrate the database, then build the services as the app does (wiring.py)."""
+    from consent_service import migrations
+    from consent_service.wiring import build_services
+
     settings = _settings_or_exit()
     migrations.upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
-    keyring = Keyring(load_master_key(settings))
-    keyring.bootstrap(engine)
-    return engine, keyring
+    return build_services(settings)
 
 
 @accounts_app.command("create-admin")
@@ -118,10 +129,11 @@ def create_admin(name: Annotated[str, typer.Option(help="Who the key is for")]) 
     """Create an admin API key; the key is printed alone on the last line of stdout."""
     from consent_service.accounts import service as accounts
 
-    engine, _keyring = _open_session()
-    with Session(engine, expire_on_commit=False) as session:
+    services = open_services()
+    with services.session() as session:
         row, key = accounts.create_admin_key(session, name=name)
         session.commit()
+    services.close()
     typer.echo(f"admin key {row.id} created for {name!r}; it is shown once, store it now:")
     typer.echo(key)
 
@@ -134,12 +146,13 @@ def create_verifier(
     """Create a verifier API key; the key is printed alone on the last line of stdout."""
     from consent_service.accounts import service as accounts
 
-    engine, keyring = _open_session()
-    with Session(engine, expire_on_commit=False) as session:
+    services = open_services()
+    with services.session() as session:
         row, key = accounts.create_verifier_key(
-            session, keyring=keyring, actor=None, name=name, email=email
+            session, keyring=services.keyring, actor=None, name=name, email=email
         )
         session.commit()
+    services.close()
     typer.echo(f"verifier key {row.id} created for {name!r}; it is shown once, store it now:")
     typer.echo(key)
 
@@ -148,23 +161,29 @@ def create_verifier(
 def rotate() -> None:
     """Make a new ES256 signing key active; old keys stay in the JWKS."""
     from consent_service import audit
+    from consent_service.audit.actions import Action
 
-    engine, keyring = _open_session()
-    with Session(engine, expire_on_commit=False) as session:
-        row = keyring.rotate_signing_key(session)
+    services = open_services()
+    with services.session() as session:
+        row = services.keyring.rotate_signing_key(session)
         audit.record(
-            session, actor_id="operator", action="signing_key.rotated", subjects={"kid": row.kid}
+            session,
+            actor_id="operator",
+            action=Action.signing_key_rotated,
+            subjects={"kid": row.kid},
         )
         session.commit()
+    services.close()
     typer.echo(row.kid)
 
 
 @keys_app.command("list")
 def list_keys() -> None:
     """Print the published JWKS."""
-    engine, keyring = _open_session()
-    with Session(engine, expire_on_commit=False) as session:
-        typer.echo(json.dumps(keyring.jwks(session), indent=2))
+    services = open_services()
+    with services.session() as session:
+        typer.echo(json.dumps(services.keyring.jwks(session), indent=2))
+    services.close()
 
 
 def main() -> None:

@@ -1,22 +1,20 @@
 """Database engine and the unit of work.
 
-One request is one transaction: `get_session` yields a session, the route and the services it
-calls only `flush()`, and the session commits once when the route has returned, *before* the
-response is sent (the dependency is declared with `scope="function"`). A failure anywhere rolls
-the whole request back, the audit event with it.
+One request is one transaction: `get_session` (deps.py) yields a session, the route and the
+services it calls only `flush()`, and the session commits once when the route has returned,
+*before* the response is sent (the dependency is declared with `scope="function"`). A failure
+anywhere rolls the whole request back, the audit event with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import DateTime, Engine, MetaData, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import SQLModel, create_engine
 
 # Stable constraint names so that alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -89,18 +87,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """The unit of work of one request: commit once at the end, roll back on any error."""
-    engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def check_database(engine: Engine) -> None:

@@ -1,8 +1,12 @@
-"""Annotated dependency aliases shared by every router."""
+"""Annotated dependency aliases shared by every router.
+
+Each reads a typed field of the app's `Services` (consent_service/wiring.py), the one object
+`create_app` keeps on `app.state`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,26 +17,50 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
 from consent_service.crypto.keyring import Keyring
 from consent_service.crypto.signer import Signer
-from consent_service.db import get_session
 from consent_service.errors import NotFound, Unauthenticated
+from consent_service.wiring import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    """The unit of work of one request: commit once at the end, roll back on any error."""
+    with services.session() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_read_session(services: ServicesDep) -> Iterator[Session]:
+    with services.read_session() as session:
+        yield session
+
 
 # scope="function": the session commits before the response is sent (see db.py).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# The read-only engine: public hot paths that never write (licences/reading.py).
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
 
 
-def get_keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
+def get_keyring(services: ServicesDep) -> Keyring:
+    return services.keyring
 
 
-def get_signer(request: Request) -> Signer:
-    signer: Signer = request.app.state.signer
-    return signer
+def get_signer(services: ServicesDep) -> Signer:
+    return services.signer
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

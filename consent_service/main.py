@@ -1,22 +1,20 @@
-"""create_app(): settings, keys, database, routers, error handlers and middleware."""
+"""create_app(): the services (wiring.py), routers, error handlers and middleware."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from consent_service import __version__
-from consent_service.accounts import passwords
 from consent_service.accounts.router import router as accounts_router
 from consent_service.agreements.router import router as agreements_router
 from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
-from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.router import router as keys_router
-from consent_service.crypto.signer import Signer
-from consent_service.db import make_engine
 from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
@@ -25,8 +23,9 @@ from consent_service.ops.router import router as ops_router
 from consent_service.portal.router import router as portal_router
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
-from consent_service.vault import router as vault
+from consent_service.vault.router import router as vault_router
 from consent_service.verification import router as verification
+from consent_service.wiring import Services, build_services
 
 log = logging.getLogger("consent_service")
 
@@ -39,28 +38,28 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    settings.check_production()
-    configure_logging(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    services: Services = app.state.services
+    services.read_engine.dispose()  # the main engine is the caller's (tests reuse it)
 
-    passwords.configure(
-        time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The ASGI app over `services` (built from `settings` when not given)."""
+    if services is None:
+        services = build_services(settings or get_settings())
+    configure_logging(services.settings.log_level)
+
+    app = FastAPI(
+        title="consent_service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
     )
-    engine = make_engine(settings.resolved_database_url)
-    keyring = Keyring(load_master_key(settings))
-    keyring.bootstrap(engine)
-
-    app = FastAPI(title="consent_service", version=__version__, description=DESCRIPTION)
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.keyring = keyring
-    app.state.signer = Signer(keyring=keyring, issuer=settings.issuer)
-    app.state.readiness_checks = {}
+    app.state.services = services
 
     install_error_handlers(app)
-    vault.install(app)
     # licences first: route matching is linear and POST /v1/licences/verify is the hot path.
     for router in (
         licences_router,
@@ -71,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         representatives_router,
         consents_router,
         audit_router,
-        vault.router,
+        vault_router,
         rights_router,
         agreements_router,
         verification.router,
@@ -81,10 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(
         RequestMiddleware,
-        max_body_bytes=settings.max_body_bytes,
+        max_body_bytes=services.settings.max_body_bytes,
         large_body_paths={
-            "/references": settings.vault_max_upload_bytes,
-            **verification.upload_body_limits(settings),
+            "/references": services.settings.vault_max_upload_bytes,
+            **verification.upload_body_limits(services.settings),
         },
     )
     return app

@@ -145,7 +145,7 @@ def settings(database_url: str, tmp_path: Path, master_key: str) -> Settings:
 def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
     yield application
-    application.state.engine.dispose()
+    application.state.services.close()
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def db_session(app: FastAPI) -> Iterator[Session]:
     """A session on the app's database, for fixtures that build state through the services."""
-    with Session(app.state.engine, expire_on_commit=False) as session:
+    with app.state.services.session() as session:
         yield session
 
 

@@ -16,7 +16,7 @@ from consent_service.accounts.schemas import (
     TokenOut,
     VerifierCreate,
 )
-from consent_service.deps import Admin, KeyringDep, SessionDep, SettingsDep
+from consent_service.deps import Admin, KeyringDep, ServicesDep, SessionDep, SettingsDep
 from consent_service.errors import problem_responses
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.pagination import Page
@@ -137,12 +137,12 @@ def token(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    services: ServicesDep,
 ) -> TokenOut:
     check_login_rate(
-        request.app.state,
+        services.login_rate_limiters,
         address=request.client.host if request.client else "unknown",
         email=username,
-        per_minute=settings.login_attempts_per_minute,
     )
     access_token, expires_in = accounts.issue_access_token(
         session,

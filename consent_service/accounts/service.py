@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +14,7 @@ from consent_service import audit
 from consent_service.accounts import passwords, repository
 from consent_service.accounts.models import ApiKey, Login, Organization
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import blind_index
 from consent_service.crypto.keyring import BLIND_INDEX, Keyring
 from consent_service.crypto.signing import SignatureError
@@ -24,13 +25,17 @@ from consent_service.ids import new_id
 API_KEY_PREFIX = "csk_"
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068
 
-# Login.principal_kind -> function building the Principal (holders, representatives register).
+# Login.principal_kind -> function building the Principal. Holders and representatives provide
+# theirs; the composition root (wiring.py) binds the map to each session it opens.
 PrincipalResolver = Callable[[Session, Login], Principal | None]
-PRINCIPAL_RESOLVERS: dict[str, PrincipalResolver] = {}
+_RESOLVERS_KEY = "consent_service.principal_resolvers"
 
 
-def register_principal_resolver(kind: str, resolver: PrincipalResolver) -> None:
-    PRINCIPAL_RESOLVERS[kind] = resolver
+def bind_principal_resolvers(
+    info: MutableMapping[Any, Any], resolvers: Mapping[str, PrincipalResolver]
+) -> None:
+    """Make `resolvers` the ones used for logins read through the session owning `info`."""
+    info[_RESOLVERS_KEY] = resolvers
 
 
 def _hash_api_key(key: str) -> str:
@@ -46,7 +51,7 @@ def create_organization(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="organization.created",
+        action=Action.organization_created,
         subjects={"organization_id": org.id},
         payload={"kind": kind},
     )
@@ -86,7 +91,7 @@ def create_api_key(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="api_key.created",
+        action=Action.api_key_created,
         subjects={"organization_id": org.id, "api_key_id": row.id},
     )
     return row, key
@@ -97,7 +102,7 @@ def create_admin_key(session: Session, *, name: str) -> tuple[ApiKey, str]:
     audit.record(
         session,
         actor_id="operator",
-        action="api_key.created",
+        action=Action.api_key_created,
         subjects={"api_key_id": row.id},
         payload={"role": "admin"},
     )
@@ -122,7 +127,7 @@ def create_verifier_key(
     audit.record(
         session,
         actor_id=actor.actor_id if actor else "operator",
-        action="api_key.created",
+        action=Action.api_key_created,
         subjects={"api_key_id": row.id},
         payload={"role": Role.verifier.value},
     )
@@ -143,7 +148,7 @@ def revoke_verifier_key(session: Session, *, actor: Principal, key_id: str) -> A
         audit.record(
             session,
             actor_id=actor.actor_id,
-            action="api_key.revoked",
+            action=Action.api_key_revoked,
             subjects={"api_key_id": row.id},
             payload={"role": Role.verifier.value},
         )
@@ -178,7 +183,7 @@ def revoke_api_key(
         audit.record(
             session,
             actor_id=actor.actor_id,
-            action="api_key.revoked",
+            action=Action.api_key_revoked,
             subjects={"organization_id": organization_id, "api_key_id": row.id},
         )
     return row
@@ -289,7 +294,10 @@ def principal_from_access_token(
     login = repository.get_login(session, claims["sub"])
     if login is None or login.disabled_at is not None:
         raise Unauthenticated("The login behind this token is disabled")
-    resolver = PRINCIPAL_RESOLVERS.get(login.principal_kind)
+    resolvers: Mapping[str, PrincipalResolver] | None = session.info.get(_RESOLVERS_KEY)
+    if resolvers is None:
+        raise RuntimeError("this session has no principal resolvers: open it with Services")
+    resolver = resolvers.get(login.principal_kind)
     principal = resolver(session, login) if resolver else None
     if principal is None:
         raise Unauthenticated("The login behind this token is disabled")

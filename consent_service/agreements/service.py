@@ -19,6 +19,7 @@ from consent_service.accounts.principal import Principal
 from consent_service.agreements import repository
 from consent_service.agreements.models import CollectiveAgreement
 from consent_service.agreements.schemas import AgreementCreate, AgreementUpdate
+from consent_service.audit.actions import Action
 from consent_service.consents import rules
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound
@@ -55,7 +56,7 @@ def create(session: Session, *, admin: Principal, body: AgreementCreate) -> Coll
     audit.record(
         session,
         actor_id=admin.actor_id,
-        action="collective_agreement.created",
+        action=Action.collective_agreement_created,
         subjects={"agreement_id": row.id},
         payload=_audit_payload(row, changed=sorted(body.model_fields_set)),
     )
@@ -83,7 +84,7 @@ def update(
     audit.record(
         session,
         actor_id=admin.actor_id,
-        action="collective_agreement.updated",
+        action=Action.collective_agreement_updated,
         subjects={"agreement_id": row.id},
         payload=_audit_payload(row, changed=sorted(changes)),
     )

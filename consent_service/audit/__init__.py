@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from consent_service.audit.actions import Action
+
 if TYPE_CHECKING:
     from consent_service.audit.service import record
 
-__all__ = ["record"]
+__all__ = ["Action", "record"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from consent_service.accounts.principal import Role
@@ -18,7 +18,13 @@ from consent_service.audit.schemas import (
     HolderEventProof,
     InclusionProof,
 )
-from consent_service.deps import AuditorOrAdmin, HolderOrAdmin, KeyringDep, SessionDep
+from consent_service.deps import (
+    AuditorOrAdmin,
+    HolderOrAdmin,
+    KeyringDep,
+    ServicesDep,
+    SessionDep,
+)
 from consent_service.errors import NotFound, problem_responses
 
 router = APIRouter(tags=["audit"])
@@ -85,10 +91,10 @@ def list_events(
     summary="Stream the log (JSON Lines ending with a signed checkpoint, or CSV)",
 )
 def export_log(
-    request: Request,
     _: AuditorOrAdmin,
     session: SessionDep,
     keyring: KeyringDep,
+    services: ServicesDep,
     occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
     occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
     holder_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -99,7 +105,7 @@ def export_log(
         occurred_from=occurred_from, occurred_to=occurred_to, holder_id=holder_id, action=action
     )
     prepared = export.prepare_export(session, keyring=keyring, filters=filters)
-    engine = request.app.state.engine
+    engine = services.engine
     headers = {
         "Audit-Checkpoint": prepared.checkpoint["signature"],
         "Content-Disposition": f'attachment; filename="audit-log.{format}"',

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from consent_service.audit import repository
+from consent_service.audit.actions import Action
 from consent_service.audit.models import AuditEvent
 from consent_service.audit.offline import CHECKPOINT_TYP
 from consent_service.audit.tree import LogTree, open_tree
@@ -67,6 +68,7 @@ def _event_values(
     payload: Mapping[str, Any] | None,
     holder_id: str | None,
 ) -> dict[str, Any]:
+    action = str(action)  # the plain value (an `Action` is a str); exported logs carry it
     payload = dict(payload or {})
     _check_no_personal_data(payload)
     occurred_at = utcnow()
@@ -95,12 +97,14 @@ def record(
     session: Session,
     *,
     actor_id: str,
-    action: str,
+    action: Action,
     subjects: Mapping[str, str],
     payload: Mapping[str, Any] | None = None,
     holder_id: str | None = None,
 ) -> AuditEvent:
     """Append one event to the log inside the caller's transaction and return it.
+
+    `action` is one of `Action` (audit/actions.py); its string value is what the log keeps.
 
     `subjects` maps roles to ids (`{"holder_id": "hld_…", "consent_id": "cns_…"}`);
     `holder_id` (defaulting to `subjects["holder_id"]`) files the event under that holder for

@@ -170,3 +170,35 @@ def latest_receipt(session: Session, grant_id: str) -> ConsentReceipt | None:
         .limit(1)
     )
     return session.exec(stmt).first()
+
+
+def requests_of_holder(session: Session, holder_id: str) -> Sequence[ConsentRequest]:
+    """Every request to the holder, whatever its status, oldest first."""
+    stmt = (
+        select(ConsentRequest)
+        .where(ConsentRequest.holder_id == holder_id)
+        .order_by(col(ConsentRequest.created_at), col(ConsentRequest.id))
+    )
+    return session.exec(stmt).all()
+
+
+def grants_of_holder(session: Session, holder_id: str) -> Sequence[ConsentGrant]:
+    """Every grant of the holder, whatever its status, oldest first."""
+    stmt = (
+        select(ConsentGrant)
+        .where(ConsentGrant.holder_id == holder_id)
+        .order_by(col(ConsentGrant.created_at), col(ConsentGrant.id))
+    )
+    return session.exec(stmt).all()
+
+
+def receipts_of_grants(session: Session, grant_ids: Sequence[str]) -> Sequence[ConsentReceipt]:
+    """Every receipt of the grants, in the order issued."""
+    if not grant_ids:
+        return []
+    stmt = (
+        select(ConsentReceipt)
+        .where(col(ConsentReceipt.grant_id).in_(grant_ids))
+        .order_by(col(ConsentReceipt.issued_at), col(ConsentReceipt.id))
+    )
+    return session.exec(stmt).all()

@@ -22,6 +22,7 @@ from consent_service import audit
 from consent_service.accounts import repository as accounts_repository
 from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
+from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
 from consent_service.consents import notice, repository, rules
 from consent_service.consents.events import GrantStatusChange, grant_status_changed
@@ -190,7 +191,7 @@ def create_request(
     audit.record(
         session,
         actor_id=studio.actor_id,
-        action="consent_request.created",
+        action=Action.consent_request_created,
         subjects={
             "holder_id": holder.id,
             "request_id": request.id,
@@ -296,7 +297,7 @@ def decline_request(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="consent_request.declined",
+        action=Action.consent_request_declined,
         subjects={"holder_id": row.holder_id, "request_id": row.id, "studio_id": row.studio_id},
         payload={"with_reason": bool(reason)},
     )
@@ -434,7 +435,7 @@ def accept_request(
     event = audit.record(
         session,
         actor_id=principal.actor_id,
-        action="consent.granted",
+        action=Action.consent_granted,
         subjects={
             "holder_id": holder.id,
             "consent_id": grant_id,
@@ -542,11 +543,11 @@ class StatusChanged:
 
 
 _ACTIONS = {
-    "withdrawn": "consent.withdrawn",
-    "revoked": "consent.revoked",
-    "suspended": "consent.suspended",
-    "active": "consent.resumed",
-    "expired": "consent.expired",
+    "withdrawn": Action.consent_withdrawn,
+    "revoked": Action.consent_revoked,
+    "suspended": Action.consent_suspended,
+    "active": Action.consent_resumed,
+    "expired": Action.consent_expired,
 }
 
 

@@ -1,9 +1,10 @@
 """The keyring: the master key, the service keys, holders' data keys and the signing keys.
 
-One instance lives on `app.state.keyring`. It caches only what is immutable (unwrapped service
-keys, public keys by kid) or cheap to refresh (the active signing key, for `ACTIVE_KEY_TTL`
-seconds, so that `consent-service keys rotate` in another process takes effect without a
-restart). Holders' data keys are never cached: erasure must take effect at once everywhere.
+One instance lives in the app's `Services` (wiring.py). It caches only what is immutable
+(unwrapped service keys, public keys by kid) or cheap to refresh (the active signing key, for
+`ACTIVE_KEY_TTL` seconds, so that `consent-service keys rotate` in another process takes
+effect without a restart). Holders' data keys are never cached: erasure must take effect at
+once everywhere.
 """
 
 from __future__ import annotations

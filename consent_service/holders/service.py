@@ -12,6 +12,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import utcnow
@@ -134,7 +135,7 @@ def register_holder(
     audit.record(
         session,
         actor_id=actor.actor_id if actor else holder_id,
-        action="holder.registered",
+        action=Action.holder_registered,
         subjects={"holder_id": holder_id},
         payload={"by": actor.role.value if actor else "self"},
     )
@@ -188,6 +189,12 @@ def get_public_view(
     return holder, decrypt_holder(session, keyring, holder)
 
 
+_VERIFICATION_ACTIONS = {
+    "verified": Action.holder_verified,
+    "unverified": Action.holder_unverified,
+}
+
+
 def set_verification(
     session: Session, *, keyring: Keyring, admin: Principal, holder_id: str, verification: str
 ) -> tuple[Holder, HolderData]:
@@ -202,17 +209,15 @@ def set_verification(
         audit.record(
             session,
             actor_id=admin.actor_id,
-            action=f"holder.{verification}",
+            action=_VERIFICATION_ACTIONS[verification],
             subjects={"holder_id": holder.id},
         )
     return holder, data
 
 
-def _resolve_holder_login(session: Session, login: Login) -> Principal | None:
+def resolve_login(session: Session, login: Login) -> Principal | None:
+    """The Principal of a holder's own login; None once the holder is erased."""
     holder = repository.get(session, login.principal_id)
     if holder is None or holder.erased_at is not None:
         return None
     return Principal(role=Role.holder, actor_id=holder.id, holder_id=holder.id)
-
-
-accounts.register_principal_resolver("holder", _resolve_holder_login)

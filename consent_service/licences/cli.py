@@ -14,9 +14,6 @@ from typing import Annotated
 
 import typer
 
-# Registers the grant-status listener in CLI processes too (`consent-service consents
-# expire` must revoke the licences under the grants it expires, as the API does).
-from consent_service.licences import service as _cascade  # noqa: F401
 from consent_service.licences.verifier import CannotCheck, ProposedUse, Verifier
 
 EXIT_VALID, EXIT_NOT_VALID, EXIT_CANNOT_CHECK = 0, 1, 2

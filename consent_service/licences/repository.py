@@ -9,6 +9,7 @@ from sqlalchemy import Engine, and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from consent_service.consents.models import ConsentGrant
 from consent_service.licences.models import Licence, LicenceStatus, StatusList
 
 
@@ -89,6 +90,37 @@ def licence_status(engine: Engine, licence_id: str) -> str | None:
     finally:
         connection.close()
     return None if row is None else str(row[0])
+
+
+def active_of_studio_for_holder(
+    session: Session, *, studio_id: str, holder_id: str, now: datetime
+) -> Sequence[Licence]:
+    """Licences of the studio for the holder that are active at `now` under an active grant."""
+    stmt = (
+        select(Licence)
+        .join(ConsentGrant, col(ConsentGrant.id) == col(Licence.consent_id))
+        .where(
+            Licence.studio_id == studio_id,
+            Licence.holder_id == holder_id,
+            Licence.status == "active",
+            col(Licence.valid_from) <= now,
+            col(Licence.valid_until) > now,
+            ConsentGrant.status == "active",
+            col(ConsentGrant.valid_until) > now,
+        )
+        .order_by(col(Licence.created_at), col(Licence.id))
+    )
+    return session.exec(stmt).all()
+
+
+def of_holder(session: Session, holder_id: str) -> Sequence[Licence]:
+    """Every licence of a holder, oldest first (the holder's export)."""
+    stmt = (
+        select(Licence)
+        .where(Licence.holder_id == holder_id)
+        .order_by(col(Licence.created_at), col(Licence.id))
+    )
+    return session.exec(stmt).all()
 
 
 def lock_licences_of_grant(

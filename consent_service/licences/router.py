@@ -9,12 +9,19 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from consent_service.db import utcnow
-from consent_service.deps import CurrentPrincipal, KeyringDep, SessionDep, SettingsDep, Studio
+from consent_service.deps import (
+    CurrentPrincipal,
+    KeyringDep,
+    ReadSessionDep,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+    Studio,
+)
 from consent_service.errors import RateLimited, problem_responses
 from consent_service.licences import service as licences
 from consent_service.licences import verifier
 from consent_service.licences.models import Licence
-from consent_service.licences.reading import ReadSessionDep, read_engine
 from consent_service.licences.schemas import (
     LicenceIssue,
     LicenceIssued,
@@ -24,7 +31,6 @@ from consent_service.licences.schemas import (
     VerifyRequest,
     VerifyResponse,
 )
-from consent_service.ops.rate_limit import RateLimiter
 from consent_service.pagination import (
     CursorQuery,
     LimitQuery,
@@ -57,15 +63,10 @@ def _record(licence: Licence, issuer: str) -> LicenceRecord:
     )
 
 
-async def verify_rate_limit(request: Request) -> None:
+async def verify_rate_limit(request: Request, services: ServicesDep) -> None:
     """Per client address, in this process (see ops/rate_limit.py); async: no thread hop."""
-    state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "verify_rate_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(state.settings.verify_rate_limit_per_minute)
-        state.verify_rate_limiter = limiter
     address = request.client.host if request.client else "unknown"
-    retry_after = limiter.acquire(address)
+    retry_after = services.verify_rate_limiter.acquire(address)
     if retry_after is not None:
         raise RateLimited(
             "Too many verification requests from this address; retry later",
@@ -109,13 +110,12 @@ def issue_licence(
     summary="Verify a licence online (no credential needed)",
 )
 async def verify_licence(
-    request: Request,
     body: VerifyRequest,
+    services: ServicesDep,
     _limit: Annotated[None, Depends(verify_rate_limit)],
 ) -> Response:
     # The hot path: async dependencies only, and all blocking work (one indexed read, one
     # ECDSA verification) in a single worker-thread call, on the read-only engine.
-    app = request.app
     use = None
     if body.use is not None:
         use = verifier.ProposedUse(
@@ -128,13 +128,7 @@ async def verify_licence(
             at=body.use.at,
         )
 
-    online: licences.OnlineVerifier | None = getattr(app.state, "online_verifier", None)
-    if online is None:
-        online = licences.OnlineVerifier(
-            engine=read_engine(app), keyring=app.state.keyring, settings=app.state.settings
-        )
-        app.state.online_verifier = online
-    verdict = await run_in_threadpool(online.verify, body.token, use)
+    verdict = await run_in_threadpool(services.online_verifier.verify, body.token, use)
     # Already JSON-ready and in the shape of VerifyResponse (which documents it): skip a
     # second validation of what we built ourselves.
     return JSONResponse(verdict.to_dict())

@@ -21,11 +21,12 @@ from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
 from consent_service.config import Settings
 from consent_service.consents import repository as consents_repository
 from consent_service.consents import rules as consent_rules
-from consent_service.consents.events import GrantStatusChange, on_grant_status_change
+from consent_service.consents.events import GrantStatusChange
 from consent_service.consents.models import ConsentGrant
 from consent_service.consents.service import ConsentNotActive, ConsentNotFound
 from consent_service.crypto.keyring import Keyring
@@ -232,7 +233,7 @@ def issue_licence(
     audit.record(
         session,
         actor_id=studio.actor_id,
-        action="licence.issued",
+        action=Action.licence_issued,
         subjects={
             "holder_id": grant.holder_id,
             "consent_id": grant.id,
@@ -319,7 +320,7 @@ def revoke_licence(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="licence.revoked",
+        action=Action.licence_revoked,
         subjects={
             "holder_id": locked.holder_id,
             "consent_id": locked.consent_id,
@@ -345,8 +346,13 @@ _CASCADE: dict[str, tuple[tuple[str, ...], str]] = {
     "active": ((LicenceStatus.suspended.value,), "active"),
 }
 
+_CASCADE_ACTIONS = {
+    "revoked": Action.licence_revoked,
+    "suspended": Action.licence_suspended,
+    "active": Action.licence_resumed,
+}
 
-@on_grant_status_change
+
 def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[str]:
     """Move every licence under the grant with it, in the caller's transaction.
 
@@ -375,7 +381,7 @@ def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[st
     audit.record(
         session,
         actor_id=change.actor_id,
-        action=f"licence.{new_status}" if new_status != "active" else "licence.resumed",
+        action=_CASCADE_ACTIONS[new_status],
         subjects={
             "holder_id": change.holder_id,
             "consent_id": change.grant_id,
@@ -384,6 +390,31 @@ def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[st
         payload={"licence_ids": ids, "consent_status": change.new_status},
     )
     return ids
+
+
+# -- what other domains ask of licences ------------------------------------------------------
+def active_licence_for_attribute(
+    session: Session, studio_id: str, holder_id: str, attribute: str
+) -> str | None:
+    """The id of a licence letting `studio_id` read `attribute` of `holder_id`, or None.
+
+    The vault's question before a studio downloads a reference (wired in as its
+    `LicenceLookup`): a licence covers it when it is active now (status `active`, inside its
+    validity window), its grant is still active, and its scope lists the attribute.
+    """
+    now = utcnow()
+    for licence in repository.active_of_studio_for_holder(
+        session, studio_id=studio_id, holder_id=holder_id, now=now
+    ):
+        attributes = (licence.scope or {}).get("attributes") or []
+        if attribute in attributes:
+            return licence.id
+    return None
+
+
+def licences_of_holder(session: Session, holder_id: str) -> Sequence[Licence]:
+    """Every licence of a holder, whatever its status, oldest first (the holder's export)."""
+    return repository.of_holder(session, holder_id)
 
 
 # -- status lists and online verification -----------------------------------------------------
@@ -431,7 +462,7 @@ class _SessionOnDemand:
 class OnlineVerifier:
     """The online check: the offline verifier's checks, with the registry as status source.
 
-    One per app (the router keeps it on `app.state`). Public keys come from the keyring's
+    One per app, built by the composition root (wiring.py). Public keys come from the keyring's
     cache (so a withdrawn key stops verifying within `ACTIVE_KEY_TTL`); the status is one
     primary-key lookup per verification, never cached.
     """

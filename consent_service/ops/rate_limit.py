@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from consent_service.errors import RateLimited
 
@@ -49,21 +49,24 @@ class RateLimiter:
             self._buckets.clear()
 
 
-def check_login_rate(state: Any, *, address: str, email: str, per_minute: int) -> None:
+@dataclass(frozen=True, slots=True)
+class LoginRateLimiters:
+    """Password sign-in throttles: one bucket per client address, one per account."""
+
+    by_address: RateLimiter
+    by_account: RateLimiter
+
+
+def check_login_rate(limiters: LoginRateLimiters, *, address: str, email: str) -> None:
     """Throttle password attempts per client address and per account; `RateLimited` past it.
 
     Two buckets, so that neither one address trying many accounts nor many addresses trying
-    one account get more than `per_minute` guesses a minute (per replica). Known and unknown
+    one account get more than their limit of guesses a minute (per replica). Known and unknown
     emails are throttled alike, so a 429 reveals nothing about who is registered. The email is
     kept only as a hash, and only in memory.
     """
-    limiters: tuple[RateLimiter, RateLimiter] | None = getattr(state, "login_rate_limiters", None)
-    if limiters is None:
-        limiters = (RateLimiter(per_minute), RateLimiter(per_minute))
-        state.login_rate_limiters = limiters
-    by_address, by_account = limiters
     account = hashlib.sha256(email.strip().casefold().encode("utf-8")).hexdigest()
-    waits = [by_address.acquire(address), by_account.acquire(account)]
+    waits = [limiters.by_address.acquire(address), limiters.by_account.acquire(account)]
     retry_after = max((w for w in waits if w is not None), default=None)
     if retry_after is not None:
         raise RateLimited(

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from consent_service.db import check_database
+from consent_service.deps import ServicesDep
 
 router = APIRouter(tags=["operations"])
-
-# Extra readiness checks registered by components (e.g. the vault's storage backend).
-ReadinessCheck = Callable[[Any], str | None]
 
 
 @router.get("/healthz", summary="The process is up")
@@ -25,18 +21,18 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Database and storage are reachable")
-def readyz(request: Request) -> JSONResponse:
+def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        check_database(request.app.state.engine)
+        check_database(services.engine)
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    data_dir: Path = request.app.state.settings.data_dir
+    data_dir = services.settings.data_dir
     checks["data_dir"] = "ok" if data_dir.is_dir() and _writable(data_dir) else "not writable"
-    for name, check in getattr(request.app.state, "readiness_checks", {}).items():
+    for name, check in services.readiness_checks.items():  # the vault's storage, the KMS
         try:
-            problem = check(request.app)
+            problem = check()
         except Exception as exc:  # a check must never crash the probe
             problem = f"failed: {type(exc).__name__}"
         checks[name] = problem or "ok"

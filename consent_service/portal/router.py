@@ -21,7 +21,7 @@ from consent_service.consents import service as consents
 from consent_service.consents.models import ConsentRequest
 from consent_service.consents.schemas import AcceptBody, DeclineBody
 from consent_service.db import utcnow
-from consent_service.deps import KeyringDep, SessionDep, SettingsDep
+from consent_service.deps import KeyringDep, ServicesDep, SessionDep, SettingsDep
 from consent_service.errors import InvalidCredentials
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
@@ -115,6 +115,7 @@ def login(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    services: ServicesDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=256)] = "",
@@ -123,10 +124,9 @@ def login(
     web.check_login_csrf(request, csrf_token)
     destination = web.safe_next(next_url)
     check_login_rate(
-        request.app.state,
+        services.login_rate_limiters,
         address=request.client.host if request.client else "unknown",
         email=email,
-        per_minute=settings.login_attempts_per_minute,
     )
     try:
         access_token, ttl = accounts.issue_access_token(

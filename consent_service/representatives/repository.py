@@ -32,6 +32,16 @@ def of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
     return session.exec(stmt).all()
 
 
+def all_of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
+    """Every representative of the holder, revoked ones included, oldest first."""
+    stmt = (
+        select(Representative)
+        .where(Representative.holder_id == holder_id)
+        .order_by(col(Representative.created_at), col(Representative.id))
+    )
+    return session.exec(stmt).all()
+
+
 def latest_post_mortem_record(session: Session, holder_id: str) -> Representative | None:
     stmt = (
         select(Representative)

@@ -8,6 +8,7 @@ an attorney for a living adult; an agent reads and negotiates but never signs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +19,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.consents import rules
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import Keyring
@@ -149,7 +151,7 @@ def add_representative(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="representative.added",
+        action=Action.representative_added,
         subjects={"holder_id": holder_id, "representative_id": rep_id},
         payload={
             "kind": data.kind,
@@ -233,7 +235,7 @@ def revoke_representative(
     audit.record(
         session,
         actor_id=actor.actor_id,
-        action="representative.revoked",
+        action=Action.representative_revoked,
         subjects={"holder_id": holder_id, "representative_id": row.id},
         payload={"kind": row.kind},
     )
@@ -273,7 +275,13 @@ def signer_role(principal: Principal) -> str | None:
     return SIGNER_ROLE_OF_KIND.get(principal.representative_kind)
 
 
-def _resolve_representative_login(session: Session, login: Login) -> Principal | None:
+def all_of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
+    """Every representative of the holder, revoked ones included (export, erasure)."""
+    return repository.all_of_holder(session, holder_id)
+
+
+def resolve_login(session: Session, login: Login) -> Principal | None:
+    """The Principal of a representative's login; None once revoked or the holder erased."""
     rep = repository.get(session, login.principal_id)
     if rep is None or rep.revoked_at is not None:
         return None
@@ -287,6 +295,3 @@ def _resolve_representative_login(session: Session, login: Login) -> Principal |
         representative_kind=rep.kind,
         representative_id=rep.id,
     )
-
-
-accounts.register_principal_resolver("representative", _resolve_representative_login)

@@ -30,8 +30,10 @@ from sqlmodel import Session
 from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal
+from consent_service.audit.actions import Action
 from consent_service.audit.repository import events_for_holder
 from consent_service.audit.service import event_document
+from consent_service.consents import of_holder as consents_of_holder
 from consent_service.consents import service as consents
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import rfc3339, utcnow
@@ -41,7 +43,6 @@ from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
 from consent_service.representatives import service as representatives
-from consent_service.rights import repository
 from consent_service.vault import repository as vault_repository
 from consent_service.vault.service import StorageUnavailable, tombstone
 from consent_service.vault.storage import Storage, StorageError
@@ -92,9 +93,9 @@ def export_holder(
     data = holders.decrypt_holder(session, keyring, holder)  # 404 holder_erased if erased
     key = keyring.data_key(session, holder_id)
     now = utcnow()
-    grants = repository.grants_of_holder(session, holder_id)
+    grants = consents_of_holder.grants(session, holder_id)
     receipts: dict[str, list[dict[str, Any]]] = {}
-    for receipt in repository.receipts_of_grants(session, [g.id for g in grants]):
+    for receipt in consents_of_holder.receipts(session, [g.id for g in grants]):
         receipts.setdefault(receipt.grant_id, []).append(
             {
                 "id": receipt.id,
@@ -121,7 +122,7 @@ def export_holder(
         },
         "representatives": [
             _representative_document(representatives.decrypt_representative(key, rep))
-            for rep in repository.representatives_of_holder(session, holder_id)
+            for rep in representatives.all_of_holder(session, holder_id)
         ],
         "consent_requests": [
             {
@@ -136,7 +137,7 @@ def export_holder(
                 "decline_reason": consents.decline_reason(session, keyring, req),
                 "consent_id": req.grant_id,
             }
-            for req in repository.requests_of_holder(session, holder_id)
+            for req in consents_of_holder.requests(session, holder_id)
         ],
         "consents": [
             {
@@ -168,7 +169,7 @@ def export_holder(
                 "status": licences.shown_status(lic, now),
                 "created_at": _time(lic.created_at),
             }
-            for lic in repository.licences_of_holder(session, holder_id)
+            for lic in licences.licences_of_holder(session, holder_id)
         ],
         "references": [
             {
@@ -191,7 +192,7 @@ def export_holder(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="holder.exported",
+        action=Action.holder_exported,
         subjects={"holder_id": holder_id},
     )
     return document
@@ -224,7 +225,7 @@ def erase_holder(
     # 3. No more logins, and no link left from an email to this id: the holder's and their
     #    representatives'.
     accounts.forget_logins(session, holder_id)
-    for rep in repository.representatives_of_holder(session, holder_id):
+    for rep in representatives.all_of_holder(session, holder_id):
         accounts.forget_logins(session, rep.id)
     # 4. Tombstone the references.
     references = vault_repository.all_of_holder(session, holder_id)
@@ -250,7 +251,7 @@ def erase_holder(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="holder.erased",
+        action=Action.holder_erased,
         subjects={"holder_id": holder_id},
         payload={
             "withdrawn_consents": withdrawn,

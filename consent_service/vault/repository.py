@@ -7,8 +7,6 @@ from datetime import datetime
 
 from sqlmodel import Session, col, or_, select
 
-from consent_service.consents.models import ConsentGrant
-from consent_service.licences.models import Licence
 from consent_service.vault.models import Reference
 
 
@@ -84,27 +82,6 @@ def all_of_holder(session: Session, holder_id: str) -> Sequence[Reference]:
         select(Reference)
         .where(Reference.holder_id == holder_id)
         .order_by(col(Reference.created_at), col(Reference.id))
-    )
-    return session.exec(stmt).all()
-
-
-def active_licences_of_studio_for_holder(
-    session: Session, *, studio_id: str, holder_id: str, now: datetime
-) -> Sequence[Licence]:
-    """Licences of the studio for the holder that are active at `now` under an active grant."""
-    stmt = (
-        select(Licence)
-        .join(ConsentGrant, col(ConsentGrant.id) == col(Licence.consent_id))
-        .where(
-            Licence.studio_id == studio_id,
-            Licence.holder_id == holder_id,
-            Licence.status == "active",
-            col(Licence.valid_from) <= now,
-            col(Licence.valid_until) > now,
-            ConsentGrant.status == "active",
-            col(ConsentGrant.valid_until) > now,
-        )
-        .order_by(col(Licence.created_at), col(Licence.id))
     )
     return session.exec(stmt).all()
 

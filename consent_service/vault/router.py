@@ -13,6 +13,7 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.deps import (
     CurrentPrincipal,
     KeyringDep,
+    ServicesDep,
     SessionDep,
     SettingsDep,
     require_roles,
@@ -57,9 +58,8 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def get_storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.vault_storage
-    return storage
+def get_storage(services: ServicesDep) -> Storage:
+    return services.vault_storage
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
@@ -173,7 +173,7 @@ def download_reference(
     session: SessionDep,
     keyring: KeyringDep,
     storage: StorageDep,
-    request: Request,
+    services: ServicesDep,
 ) -> StreamingResponse:
     opened = vault.open_reference(
         session,
@@ -181,7 +181,7 @@ def download_reference(
         storage=storage,
         principal=principal,
         reference_id=reference_id,
-        licence_lookup=getattr(request.app.state, "vault_licence_lookup", None),
+        licence_lookup=services.licence_lookup,
     )
     reference = opened.reference
     extension = EXTENSIONS.get(reference.content_type, "bin")
@@ -208,19 +208,3 @@ def delete_reference(
 ) -> Response:
     vault.delete_reference(session, storage=storage, principal=principal, reference_id=reference_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def install(app: Any) -> None:
-    """Storage backend, readiness check and licence lookup for the vault on `app.state`."""
-    from consent_service.vault.access import active_licence_for_attribute
-    from consent_service.vault.storage import storage_from_settings
-
-    storage = storage_from_settings(app.state.settings)
-    app.state.vault_storage = storage
-    app.state.vault_licence_lookup = active_licence_for_attribute
-    app.state.readiness_checks["vault"] = lambda application: (
-        application.state.vault_storage.check()
-    )
-    master = app.state.keyring.master
-    if hasattr(master, "check"):
-        app.state.readiness_checks["kms"] = lambda application: master.check()

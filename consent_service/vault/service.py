@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import (
     DecryptionError,
     aad_for,
@@ -83,7 +84,8 @@ class ReferenceUnreadable(DomainError):
 
 
 # A function that answers "which active licence lets this studio read this attribute of this
-# holder?" with a licence id, or None. Set by the licence integration (vault/access.py).
+# holder?" with a licence id, or None. Licences provide it (licences.service.
+# active_licence_for_attribute); the composition root (wiring.py) hands it to the vault.
 LicenceLookup = Callable[[Session, str, str, str], str | None]
 
 
@@ -413,7 +415,7 @@ def _record_stored(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="reference.uploaded",
+        action=Action.reference_uploaded,
         subjects={"holder_id": holder_id, "reference_id": reference.id},
         payload={
             "attribute": reference.attribute,
@@ -463,7 +465,7 @@ def open_reference(
     storage: Storage,
     principal: Principal,
     reference_id: str,
-    licence_lookup: LicenceLookup | None,
+    licence_lookup: LicenceLookup,
 ) -> OpenedReference:
     """Authorise a read, audit it, and return the decrypted content as a stream.
 
@@ -477,7 +479,7 @@ def open_reference(
     licence_id: str | None = None
     if acts_for_holder(principal, reference.holder_id):
         pass
-    elif principal.role is Role.studio and principal.organization_id and licence_lookup:
+    elif principal.role is Role.studio and principal.organization_id:
         licence_id = licence_lookup(
             session, principal.organization_id, reference.holder_id, reference.attribute
         )
@@ -514,7 +516,7 @@ def open_reference(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="reference.downloaded",
+        action=Action.reference_downloaded,
         subjects=subjects,
         payload=payload,
     )
@@ -575,7 +577,7 @@ def delete_reference(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="reference.deleted",
+        action=Action.reference_deleted,
         subjects={"holder_id": reference.holder_id, "reference_id": reference.id},
     )
     name = reference.storage_name

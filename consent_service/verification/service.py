@@ -26,6 +26,7 @@ from sqlmodel import Session
 from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
+from consent_service.audit.actions import Action
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -321,7 +322,7 @@ def _open_case(
     audit.record(
         session,
         actor_id=principal.actor_id,
-        action="verification.requested",
+        action=Action.verification_requested,
         subjects=subjects,
         payload={"kind": kind.value, "assurance": assurance_of(session, holder_id).value},
     )
@@ -666,7 +667,7 @@ def open_evidence(
     audit.record(
         session,
         actor_id=verifier.actor_id,
-        action="verification.evidence_viewed",
+        action=Action.verification_evidence_viewed,
         subjects={
             "holder_id": case.holder_id,
             "verification_case_id": case.id,
@@ -685,9 +686,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (CaseStatus.approved, "withdraw"): CaseStatus.withdrawn,
 }
 EVENT_OF_STATUS = {
-    CaseStatus.approved: "verification.approved",
-    CaseStatus.rejected: "verification.rejected",
-    CaseStatus.withdrawn: "verification.withdrawn",
+    CaseStatus.approved: Action.verification_approved,
+    CaseStatus.rejected: Action.verification_rejected,
+    CaseStatus.withdrawn: Action.verification_withdrawn,
 }
 
 

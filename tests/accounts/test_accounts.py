@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.testclient import TestClient
 
 from consent_service.accounts import passwords
@@ -104,9 +106,17 @@ def test_login_form_is_validated(client: TestClient):
 def test_password_guessing_is_throttled_per_account_and_per_address(
     client: TestClient, app, holder
 ):
-    from consent_service.ops.rate_limit import RateLimiter
+    from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
 
-    app.state.login_rate_limiters = (RateLimiter(1000), RateLimiter(3))
+    def limit(by_address: int, by_account: int) -> None:
+        app.state.services = replace(
+            app.state.services,
+            login_rate_limiters=LoginRateLimiters(
+                by_address=RateLimiter(by_address), by_account=RateLimiter(by_account)
+            ),
+        )
+
+    limit(1000, 3)
     for _ in range(3):
         r = client.post("/v1/auth/token", data={"username": holder.email, "password": "nope"})
         assert r.status_code == 401
@@ -122,7 +132,7 @@ def test_password_guessing_is_throttled_per_account_and_per_address(
     )
     assert other.status_code == 401, "another account is not affected"
 
-    app.state.login_rate_limiters = (RateLimiter(2), RateLimiter(1000))
+    limit(2, 1000)
     codes = [
         client.post(
             "/v1/auth/token", data={"username": f"u{i}@example.org", "password": "x"}

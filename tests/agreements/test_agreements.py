@@ -13,7 +13,7 @@ BASE = "/v1/collective-agreements"
 
 
 def _events(app, action: str) -> list[dict]:
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         rows = conn.execute(
             sa.text("SELECT event_json FROM audit_event WHERE action = :a ORDER BY seq"),
             {"a": action},
@@ -22,7 +22,7 @@ def _events(app, action: str) -> list[dict]:
 
 
 def _count(app) -> int:
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         return int(conn.execute(sa.text("SELECT count(*) FROM collective_agreement")).scalar_one())
 
 

@@ -19,7 +19,7 @@ from tests.conftest import Org
 
 
 def test_concurrent_appends_with_rollbacks_give_a_gap_free_sequence(app: FastAPI) -> None:
-    engine = app.state.engine
+    engine = app.state.services.engine
     committed: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -69,7 +69,7 @@ def test_tree_heads_and_proofs_over_cached_subtrees_match_the_leaves(
     export_to: Callable[..., Path],
 ) -> None:
     def append(n: int) -> None:
-        with Session(app.state.engine) as session:
+        with Session(app.state.services.engine) as session:
             for i in range(n):
                 audit.record(
                     session, actor_id="bench", action="test.appended", subjects={}, payload={"i": i}
@@ -78,7 +78,7 @@ def test_tree_heads_and_proofs_over_cached_subtrees_match_the_leaves(
 
     append(2100)
     first = client.get("/v1/audit/checkpoint", headers=auditor.headers).json()
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         leaves = [
             bytes.fromhex(r[0])
             for r in session.execute(text("SELECT leaf_hash FROM audit_event ORDER BY seq"))
@@ -121,7 +121,7 @@ def test_bulk_appends_continue_the_sequence_with_the_same_hashing(app: FastAPI) 
     from consent_service.audit import service
     from consent_service.canonical import canonical_json
 
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         single = audit.record(session, actor_id="a", action="test.one", subjects={})
         first = service.record_many(
             session,

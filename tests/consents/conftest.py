@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -130,17 +131,20 @@ def add_representative(client: TestClient) -> Callable[..., HolderAccount]:
 
 
 @pytest.fixture
-def listener_calls() -> Iterator[list[events.GrantStatusChange]]:
-    """Registers a stand-in for the licences listener: records changes, reports one id each."""
+def listener_calls(app: Any, db_session: Any) -> Iterator[list[events.GrantStatusChange]]:
+    """Wires a second listener after licences': records changes, reports one id each."""
     calls: list[events.GrantStatusChange] = []
 
     def listener(session: Any, change: events.GrantStatusChange) -> list[str]:
         calls.append(change)
         return [f"lic_for_{change.grant_id}_{change.new_status}"]
 
-    events.on_grant_status_change(listener)
+    wired = app.state.services
+    listeners = (*wired.grant_listeners, listener)
+    app.state.services = replace(wired, grant_listeners=listeners)
+    events.bind_listeners(db_session.info, listeners)  # the session opened before this fixture
     yield calls
-    events._listeners.remove(listener)
+    app.state.services = wired
 
 
 def birthday_years_ago(years: int, *, days: int = 0) -> str:

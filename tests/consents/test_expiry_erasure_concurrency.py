@@ -14,9 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from consent_service.consents import repository, service
-from consent_service.db import utcnow
-from consent_service.holders.models import Holder
+from consent_service.consents import service
 from tests.consents.conftest import accept, ask, signature
 
 
@@ -29,7 +27,7 @@ def test_sweep_expires_grants_past_their_end_and_tells_the_listeners(
     expired = service.expire_due_grants(
         db_session,
         end + timedelta(seconds=1),
-        keyring=app.state.keyring,
+        keyring=app.state.services.keyring,
         issuer="http://testserver",
     )
     db_session.commit()
@@ -91,23 +89,23 @@ def test_expiry_applies_on_read_and_through_the_cli(
 
 
 def test_erasure_withdraws_every_open_grant_and_refuses_new_requests(
-    client: TestClient, app, db_session: Session, holder, studio, request_consent, grant
+    client: TestClient, holder, studio, request_consent, grant
 ):
+    first = grant["consent"]["id"]
     second = accept(client, holder.headers, request_consent(holder.id)).json()["consent"]["id"]
     client.post(f"/v1/consents/{second}/suspend", headers=holder.headers)
     third = accept(client, holder.headers, request_consent(holder.id)).json()["consent"]["id"]
     client.post(f"/v1/consents/{third}/withdraw", headers=holder.headers)
     pending = request_consent(holder.id)
 
-    withdrawn = service.withdraw_all_for_erasure(
-        db_session, holder_id=holder.id, actor_id=holder.id
-    )
-    # What the erasure feature does next: tombstone the holder (its key is shredded too).
-    db_session.get(Holder, holder.id).erased_at = utcnow()
-    assert repository.active_grants_of_holder(db_session, holder.id) == []
-    db_session.commit()
-    assert sorted(withdrawn) == sorted([grant["consent"]["id"], second])
+    r = client.delete(f"/v1/holders/{holder.id}", headers=holder.headers)
+    assert r.status_code == 200, r.text
 
+    # The active and the suspended grant are withdrawn by the erasure; the one withdrawn
+    # before stays withdrawn.
+    for cid in (first, second, third):
+        got = client.get(f"/v1/consents/{cid}", headers=studio.headers)
+        assert got.status_code == 200 and got.json()["status"] == "withdrawn", cid
     r = ask(client, studio, holder.id)
     assert r.status_code == 404 and r.json()["code"] == "holder_erased"
     r = client.post(

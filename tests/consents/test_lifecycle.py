@@ -9,7 +9,7 @@ from tests.consents.conftest import DESCRIPTION, accept, ask, signature
 
 
 def _actions(app) -> list[str]:
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         return list(conn.execute(sa.text("SELECT action FROM audit_event ORDER BY seq")).scalars())
 
 
@@ -245,7 +245,7 @@ def test_client_evidence_is_hashed_and_never_stored_in_clear(
     assert r.status_code == 201
     evidence = r.json()["consent"]["signature"]["evidence_hash"]
     assert len(evidence) == 64
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         for table in ("consent_grant", "consent_request", "audit_event", "consent_receipt"):
             rows = conn.execute(sa.text(f"SELECT * FROM {table}")).all()
             dump = repr(rows)

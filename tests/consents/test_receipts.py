@@ -43,7 +43,7 @@ def verify_with_pyjwt(client: TestClient, token: str) -> dict:
 
 
 def _seq_of(app, action: str, consent_id: str) -> int:
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         rows = conn.execute(
             sa.text("SELECT seq, subject_ids FROM audit_event WHERE action = :a ORDER BY seq"),
             {"a": action},
@@ -99,7 +99,7 @@ def test_key_rotation_keeps_old_receipts_verifiable(
 ):
     old = grant["receipt"]
     old_kid = jwt.get_unverified_header(old)["kid"]
-    new_key = app.state.keyring.rotate_signing_key(db_session)
+    new_key = app.state.services.keyring.rotate_signing_key(db_session)
     db_session.commit()
     assert new_key.kid != old_kid
 

@@ -197,7 +197,7 @@ def test_a_jurisdiction_that_only_looks_like_an_iso_code_is_refused(client: Test
     r = client.post("/v1/holders", json=body)
     assert r.status_code == 422 and r.json()["code"] == "validation_error", r.text
     assert r.json()["errors"][0]["field"] == "jurisdiction"
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM holder")).scalar_one() == 0
 
 
@@ -349,7 +349,7 @@ def test_a_request_stored_before_the_registry_cannot_be_accepted(
         "agreement_id": "SAG-AFTRA 2023 TV/Theatrical",
         "covers_replicas": True,
     }
-    with app.state.engine.begin() as conn:
+    with app.state.services.engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE consent_request SET terms = :terms WHERE id = :id"),
             {"terms": json.dumps(legacy), "id": req["id"]},

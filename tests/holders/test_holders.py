@@ -20,7 +20,7 @@ VALID = {
 
 
 def _table_counts(app) -> dict[str, int]:
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         names = sa.inspect(conn).get_table_names()
         return {
             n: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one()
@@ -150,7 +150,7 @@ def test_personal_data_is_not_stored_in_clear(client: TestClient, app, settings)
     }
     assert client.post("/v1/holders", json=body).status_code == 201
     secrets_in_clear = [b"Zanzibar", b"Quokkafeather", b"quokka.zz", b"Marmalade", b"1985-02-03"]
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         dump = []
         for table in sa.inspect(conn).get_table_names():
             for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
@@ -159,7 +159,7 @@ def test_personal_data_is_not_stored_in_clear(client: TestClient, app, settings)
     for needle in secrets_in_clear:
         assert needle not in blob, needle
     if settings.resolved_database_url.startswith("sqlite"):
-        app.state.engine.dispose()
+        app.state.services.engine.dispose()
         db_file = settings.resolved_database_url.removeprefix("sqlite:///")
         raw = b""
         for suffix in ("", "-wal"):
@@ -174,7 +174,7 @@ def test_personal_data_is_not_stored_in_clear(client: TestClient, app, settings)
 
 def test_every_registration_writes_an_audit_event_without_personal_data(client: TestClient, app):
     assert client.post("/v1/holders", json=VALID).status_code == 201
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         rows = conn.execute(
             sa.text("SELECT seq, action, event_json FROM audit_event ORDER BY seq")
         ).all()

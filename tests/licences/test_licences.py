@@ -6,6 +6,7 @@ import base64
 import json
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -363,7 +364,7 @@ def test_verify_checks_the_proposed_use(client: TestClient, grant: Grant, issue:
 
 
 def test_verify_is_rate_limited_per_client_address(client: TestClient, app: Any):
-    app.state.verify_rate_limiter = RateLimiter(per_minute=5)
+    app.state.services = replace(app.state.services, verify_rate_limiter=RateLimiter(per_minute=5))
     codes = [client.post("/v1/licences/verify", json={"token": "x"}).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
     r = client.post("/v1/licences/verify", json={"token": "x"})

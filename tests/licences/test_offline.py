@@ -113,7 +113,7 @@ def test_cli_verifies_from_files_and_sees_a_withdrawal_after_refetching(
 
 def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     # Licences name the issuer they were signed for: serve this app as that issuer.
-    app.state.settings.issuer = live_server
+    app.state.services.settings.issuer = live_server
     r = httpx.post(
         f"{live_server}/v1/licences",
         json={

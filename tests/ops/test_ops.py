@@ -85,7 +85,7 @@ def test_development_key_file_is_created_private(tmp_path):
 
 
 def test_migrations_go_down_and_up_again(database_url, app):
-    app.state.engine.dispose()
+    app.state.services.engine.dispose()
     migrations.downgrade(database_url, "base")
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
@@ -98,7 +98,7 @@ def test_migrations_go_down_and_up_again(database_url, app):
 
 
 def test_audit_log_refuses_updates_and_deletes(client: TestClient, app, holder):
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         for stmt in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
             with pytest.raises(sa.exc.DBAPIError):
                 with conn.begin():

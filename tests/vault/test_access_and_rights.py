@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from tests.vault.conftest import upload
 
 
 def _events(app, holder_id: str) -> list[Any]:
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         return list(events_for_holder(session, holder_id))
 
 
@@ -97,9 +98,9 @@ def test_export_holds_everything_about_the_holder_and_only_for_them(
 
 def _copy_of_vault(app, holder_id: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """What a backup holds: the stored objects and the reference rows' wrapped keys."""
-    storage = app.state.vault_storage
+    storage = app.state.services.vault_storage
     objects = {name: b"".join(storage.get(name)) for name in storage.names(f"{holder_id}/")}
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         rows = session.query(Reference).filter(Reference.holder_id == holder_id).all()
         keys = {row.id: bytes(row.wrapped_key) for row in rows if row.wrapped_key}
     return objects, keys
@@ -127,8 +128,8 @@ def test_erasure_shreds_everything_and_every_way_back_is_refused(
     licence = issue(grant)
     objects, keys = _copy_of_vault(app, holder.id)
     assert len(objects) == 2
-    keyring = app.state.keyring
-    with Session(app.state.engine) as session:
+    keyring = app.state.services.keyring
+    with Session(app.state.services.engine) as session:
         holder_key = keyring.data_key(session, holder.id)
     # The backup is readable with the holder's key while it exists.
     assert len(_decrypt_copy(holder_key, holder.id, objects, keys)) == 2
@@ -140,12 +141,12 @@ def test_erasure_shreds_everything_and_every_way_back_is_refused(
     assert r.json()["id"] == holder.id
 
     # The key is gone: the backup copy cannot be decrypted by the service any more.
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         with pytest.raises(KeyDestroyed):
             keyring.data_key(session, holder.id)
         rows = session.query(Reference).filter(Reference.holder_id == holder.id).all()
         assert rows and all(r.wrapped_key is None and r.deleted_at for r in rows)
-    assert app.state.vault_storage.names(f"{holder.id}/") == []
+    assert app.state.services.vault_storage.names(f"{holder.id}/") == []
 
     # Grants withdrawn, licences revoked.
     consent = client.get(f"/v1/consents/{grant.id}", headers=studio.headers)
@@ -205,8 +206,9 @@ def test_erasure_cut_short_half_way_is_finished_by_a_retry(
     for data in (media.png_with_text(), media.webp_with_exif()):
         assert upload(client, holder, data).status_code == 201
     grant = make_grant()
-    real = app.state.vault_storage
-    app.state.vault_storage = _CrashesHalfWay(real)
+    real = app.state.services.vault_storage
+    wired = app.state.services
+    app.state.services = replace(wired, vault_storage=_CrashesHalfWay(real))
     r = client.delete(f"/v1/holders/{holder.id}", headers=holder.headers)
     assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
     # Nothing in the database changed: the holder is live, the grant active, one object left.
@@ -216,7 +218,7 @@ def test_erasure_cut_short_half_way_is_finished_by_a_retry(
     )
     assert len(real.names(f"{holder.id}/")) == 1
 
-    app.state.vault_storage = real
+    app.state.services = wired
     r = client.delete(f"/v1/holders/{holder.id}", headers=holder.headers)
     assert r.status_code == 200, r.text
     assert real.names(f"{holder.id}/") == []

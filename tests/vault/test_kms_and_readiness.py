@@ -40,7 +40,7 @@ def test_service_runs_with_its_master_key_in_kms(
         update={"master_key": None, "kms_key_id": kms_key_id, "kms_endpoint_url": moto_endpoint}
     )
     app = create_app(kms_settings)
-    assert isinstance(app.state.keyring.master, KmsMasterKey)
+    assert isinstance(app.state.services.keyring.master, KmsMasterKey)
     try:
         with TestClient(app) as client:
             body = {
@@ -67,15 +67,15 @@ def test_service_runs_with_its_master_key_in_kms(
             ready = client.get("/readyz").json()
             assert ready["checks"]["kms"] == "ok"
         # The holder's data key is stored as a KMS ciphertext bound to the holder.
-        with Session(app.state.engine) as session:
+        with Session(app.state.services.engine) as session:
             row = session.get(DataKey, holder_id)
             assert row is not None
-            master = app.state.keyring.master
+            master = app.state.services.keyring.master
             assert len(master.unwrap(row.wrapped, context=f"data:{holder_id}")) == 32
             with pytest.raises(DecryptionError):
                 master.unwrap(row.wrapped, context="data:hld_someoneelse")
     finally:
-        app.state.engine.dispose()
+        app.state.services.engine.dispose()
 
 
 @pytest.mark.parametrize("vault_backend", ["s3"])

@@ -21,7 +21,7 @@ SECRETS = [media.OWNER.encode(), b"51.5074", media.SERIAL.encode(), b"ExampleCam
 
 
 def _stored(app: FastAPI) -> dict[str, bytes]:
-    storage = app.state.vault_storage
+    storage = app.state.services.vault_storage
     return {name: b"".join(storage.get(name)) for name in storage.names()}
 
 
@@ -130,7 +130,7 @@ def test_truncated_file_is_refused_and_nothing_is_stored(client: TestClient, app
 
 
 def test_oversized_file_is_refused_while_it_streams(client: TestClient, app, holder):
-    app.state.settings.vault_max_image_bytes = 4096
+    app.state.services.settings.vault_max_image_bytes = 4096
     big = media.jpeg_with_gps() + b"\x00" * 8192
     r = upload(client, holder, big)
     assert r.status_code == 413
@@ -159,7 +159,7 @@ def test_store_holds_only_ciphertext(client: TestClient, app, holder):
 def test_ciphertext_moved_to_another_reference_fails_to_decrypt(client: TestClient, app, holder):
     a = upload(client, holder, media.png_with_text()).json()
     b = upload(client, holder, media.webp_with_exif()).json()
-    storage = app.state.vault_storage
+    storage = app.state.services.vault_storage
     storage.put(f"{holder.id}/{b['id']}", list(storage.get(f"{holder.id}/{a['id']}")))
     r = client.get(f"/v1/references/{b['id']}/content", headers=holder.headers)
     assert r.status_code == 500
@@ -230,7 +230,7 @@ def test_every_read_is_audited(client: TestClient, app, holder, admin_headers):
 
     from consent_service.audit.repository import events_for_holder
 
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         actions = [e.action for e in events_for_holder(session, holder.id)]
     assert actions[-2:] == ["reference.uploaded", "reference.downloaded"]
 
@@ -282,9 +282,9 @@ def test_sweep_finds_only_objects_no_live_reference_points_to(client: TestClient
     from consent_service.vault.service import sweep_orphans
 
     live = upload(client, holder, media.png_with_text()).json()["id"]
-    storage = app.state.vault_storage
+    storage = app.state.services.vault_storage
     storage.put(f"{holder.id}/ref_left_by_a_failed_commit", [b"CSV1 ciphertext"])
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         assert (
             sweep_orphans(session, storage=storage, older_than=timedelta(hours=1), delete=True)
             == []

@@ -109,7 +109,7 @@ def approve(client: TestClient, verifier: VerifierAccount, case_id: str, **body:
 
 
 def stored_names(app: Any) -> list[str]:
-    return sorted(app.state.vault_storage.names())
+    return sorted(app.state.services.vault_storage.names())
 
 
 def audit_events(client: TestClient, admin_headers: dict[str, str]) -> list[dict[str, Any]]:

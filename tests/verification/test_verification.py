@@ -3,6 +3,7 @@ evidence, court approvals, the review queue and the computed assurance level."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from tests.verification.conftest import (
 
 
 def _counts(app: Any) -> dict[str, int]:
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         return {
             t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
             for t in ("verification_case", "verification_evidence")
@@ -121,7 +122,7 @@ def test_challenge_is_six_listed_words_valid_ten_minutes_and_stored_only_as_a_ha
 
     delta = datetime.fromisoformat(expires.replace("Z", "+00:00")) - before
     assert timedelta(minutes=9) < delta <= timedelta(minutes=10, seconds=5)
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         row = conn.execute(sa.text("SELECT * FROM verification_challenge")).mappings().one()
     assert body["phrase"] not in str(dict(row))
     assert row["phrase_sha256"] == verification.phrase_sha256(body["phrase"])
@@ -172,7 +173,7 @@ def test_capture_opens_a_liveness_case_with_the_cleaned_media_encrypted_in_the_v
     assert "riff_list" in case["evidence"][0]["stripped_metadata"]
     names = stored_names(app)
     assert names == [f"{holder.id}/{case['evidence'][0]['id']}"]
-    raw = b"".join(app.state.vault_storage.get(names[0]))
+    raw = b"".join(app.state.services.vault_storage.get(names[0]))
     assert media.OWNER.encode() not in raw and b"RIFF" not in raw, "stored encrypted"
     # The holder's references are not polluted by evidence.
     refs = client.get(f"/v1/holders/{holder.id}/references", headers=holder.headers).json()
@@ -199,7 +200,7 @@ def test_reused_challenge_is_refused_and_stores_nothing(client: TestClient, app,
 
 def test_expired_challenge_is_refused_and_stores_nothing(client: TestClient, app, holder):
     chl = challenge(client, holder)
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         row = session.get(Challenge, chl["id"])
         assert row is not None
         row.expires_at = utcnow() - timedelta(seconds=1)
@@ -243,7 +244,10 @@ def test_capture_for_an_unknown_or_someone_elses_challenge_is_404(
 
 
 def test_capture_too_large_is_refused_while_arriving(client: TestClient, app, holder, settings):
-    app.state.settings = settings.model_copy(update={"vault_max_audio_bytes": 2048})
+    app.state.services = replace(
+        app.state.services,
+        settings=settings.model_copy(update={"vault_max_audio_bytes": 2048}),
+    )
     chl = challenge(client, holder)
     r = capture(client, holder, chl["id"], media.wav_with_info(seconds=1.0))
     assert r.status_code == 413 and r.json()["code"] == "evidence_too_large"
@@ -377,7 +381,7 @@ def test_identity_document_is_deleted_from_the_vault_once_reviewed(
     r = approve(client, verifier, case["id"])
     assert r.status_code == 200
     assert stored_names(app) == [], "the document image is gone from the store"
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         row = conn.execute(sa.text("SELECT * FROM verification_evidence")).mappings().one()
     assert row["wrapped_key"] is None and row["deleted_at"] is not None
     assert len(row["content_hmac"]) == 64, "its hash stays"
@@ -559,7 +563,7 @@ def test_authority_evidence_approval_marks_the_representative_approved(
 ):
     attorney = _add_rep(client, holder.id, "attorney", holder.headers)
     agent = _add_rep(client, holder.id, "agent", holder.headers)
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         assert not verification.representative_authority_approved(session, attorney["id"])
     # Someone else's representative, another representative's case, a bad document type.
     other = register_holder()
@@ -582,7 +586,7 @@ def test_authority_evidence_approval_marks_the_representative_approved(
     r = approve(client, verifier, case["id"])
     assert r.status_code == 200
     assert len(stored_names(app)) == 1, "authority evidence is kept (it may be challenged)"
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         assert verification.representative_authority_approved(session, attorney["id"])
         assert not verification.representative_authority_approved(session, agent["id"])
     # Revoking the representative ends it.
@@ -590,7 +594,7 @@ def test_authority_evidence_approval_marks_the_representative_approved(
         f"/v1/holders/{holder.id}/representatives/{attorney['id']}", headers=holder.headers
     )
     assert r.status_code == 204
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         assert not verification.representative_authority_approved(session, attorney["id"])
 
 
@@ -641,10 +645,10 @@ def test_court_approval_is_evidence_dated_no_later_than_today_naming_the_request
     case = r.json()
     assert case["kind"] == "court_approval" and case["request_id"] == req["id"]
     assert case["representative_id"] == guardian["id"]
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         assert not verification.court_approval_approved(session, req["id"])
     assert approve(client, verifier, case["id"]).status_code == 200
-    with Session(app.state.engine) as session:
+    with Session(app.state.services.engine) as session:
         assert verification.court_approval_approved(session, req["id"])
 
 
@@ -698,7 +702,7 @@ def test_export_lists_the_holders_cases_and_erasure_forgets_their_evidence_and_d
     assert len(stored_names(app)) == 1
     assert client.delete(f"/v1/holders/{holder.id}", headers=holder.headers).status_code == 200
     assert stored_names(app) == []
-    with app.state.engine.connect() as conn:
+    with app.state.services.engine.connect() as conn:
         details = conn.execute(sa.text("SELECT details, reason FROM verification_case")).all()
         keys = conn.execute(sa.text("SELECT wrapped_key FROM verification_evidence")).all()
     assert "4821" not in str(details) and "matches" not in str(details)

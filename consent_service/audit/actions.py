@@ -1,0 +1,49 @@
+"""Every audit action, once. The values are written into the log and its exports: never change
+one (auditors filter on them and verify exported logs that contain them); add new ones."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    organization_created = "organization.created"
+    api_key_created = "api_key.created"
+    api_key_revoked = "api_key.revoked"
+    signing_key_rotated = "signing_key.rotated"
+
+    holder_registered = "holder.registered"
+    holder_verified = "holder.verified"
+    holder_unverified = "holder.unverified"
+    holder_exported = "holder.exported"
+    holder_erased = "holder.erased"
+
+    representative_added = "representative.added"
+    representative_revoked = "representative.revoked"
+
+    consent_request_created = "consent_request.created"
+    consent_request_declined = "consent_request.declined"
+    consent_granted = "consent.granted"
+    consent_withdrawn = "consent.withdrawn"
+    consent_revoked = "consent.revoked"
+    consent_suspended = "consent.suspended"
+    consent_resumed = "consent.resumed"
+    consent_expired = "consent.expired"
+
+    licence_issued = "licence.issued"
+    licence_revoked = "licence.revoked"
+    licence_suspended = "licence.suspended"
+    licence_resumed = "licence.resumed"
+
+    reference_uploaded = "reference.uploaded"
+    reference_downloaded = "reference.downloaded"
+    reference_deleted = "reference.deleted"
+
+    collective_agreement_created = "collective_agreement.created"
+    collective_agreement_updated = "collective_agreement.updated"
+
+    verification_requested = "verification.requested"
+    verification_approved = "verification.approved"
+    verification_rejected = "verification.rejected"
+    verification_withdrawn = "verification.withdrawn"
+    verification_evidence_viewed = "verification.evidence_viewed"

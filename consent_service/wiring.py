@@ -1,0 +1,128 @@
+"""The composition root: `build_services(settings)` makes every long-lived part of the service once.
+
+`create_app` calls it and keeps the result as `app.state.services`, the only thing the app keeps
+on `app.state`; the dependencies in deps.py read typed fields from it (`SignerDep` is
+`services.signer`, `SessionDep` a session from `services.session()`). The CLI commands that
+touch the database call it too, so a command and a request run on the same parts.
+
+Nothing registers itself at import and nothing is created lazily on first use: what runs is
+what this module lists. Two of those choices reach into the domains' service calls, and both
+ride on the database session rather than on yet another argument to every call:
+
+- **Grant listeners** (what a consent status change cascades to: licences today). The consent
+  service announces a change with `grant_status_changed(session, change)` in the transaction
+  that makes it; the listeners are bound to the session's `info` when `Services.session()`
+  opens it. A status change is always made through a session, so the listeners follow the unit
+  of work they act in, the consent service needs no knowledge of licences and no new
+  parameter, and a session opened some other way fails loudly (`ListenersNotBound`) instead of
+  silently skipping the cascade.
+- **Principal resolvers** (login kind -> Principal, from holders and representatives) are
+  bound the same way, for `accounts.principal_from_access_token`.
+
+Routes and the CLI obtain sessions only from `Services.session()`; tests that build state
+through the services use the same method (conftest's `db_session`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from consent_service.accounts import passwords
+from consent_service.accounts import service as accounts
+from consent_service.config import Settings
+from consent_service.consents.events import GrantStatusListener, bind_listeners
+from consent_service.crypto.keyring import Keyring, load_master_key
+from consent_service.crypto.signer import Signer
+from consent_service.db import make_engine
+from consent_service.holders import service as holders
+from consent_service.licences import service as licences
+from consent_service.licences.reading import make_read_engine
+from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
+from consent_service.representatives import service as representatives
+from consent_service.vault.service import LicenceLookup
+from consent_service.vault.storage import Storage, storage_from_settings
+
+# A readiness probe of one component: None when ready, else a short reason (no secrets).
+ReadinessCheck = Callable[[], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every long-lived part of one running service, built once by `build_services`."""
+
+    settings: Settings
+    engine: Engine  # read-write; one request is one transaction (db.py)
+    read_engine: Engine  # read-only; the verify hot path and status lists (licences/reading.py)
+    keyring: Keyring
+    signer: Signer
+    vault_storage: Storage
+    grant_listeners: tuple[GrantStatusListener, ...]
+    principal_resolvers: Mapping[str, accounts.PrincipalResolver]
+    licence_lookup: LicenceLookup  # the vault asks licences who may read a reference
+    online_verifier: licences.OnlineVerifier
+    readiness_checks: Mapping[str, ReadinessCheck]
+    verify_rate_limiter: RateLimiter
+    login_rate_limiters: LoginRateLimiters
+
+    def session(self) -> Session:
+        """A read-write session carrying the grant listeners and the principal resolvers."""
+        session = Session(self.engine, expire_on_commit=False)
+        bind_listeners(session.info, self.grant_listeners)
+        accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
+        return session
+
+    def read_session(self) -> Session:
+        """A session on the read-only engine (nothing can be written through it)."""
+        return Session(self.read_engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Release the database connections (at shutdown)."""
+        self.read_engine.dispose()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Make every part once, from `settings`; the database schema must already exist."""
+    settings.check_production()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    passwords.configure(
+        time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib
+    )
+    engine = make_engine(settings.resolved_database_url)
+    keyring = Keyring(load_master_key(settings))
+    keyring.bootstrap(engine)
+    read_engine = make_read_engine(engine)
+    storage = storage_from_settings(settings)
+
+    checks: dict[str, ReadinessCheck] = {"vault": storage.check}
+    master_check = getattr(keyring.master, "check", None)
+    if callable(master_check):
+        checks["kms"] = master_check
+
+    return Services(
+        settings=settings,
+        engine=engine,
+        read_engine=read_engine,
+        keyring=keyring,
+        signer=Signer(keyring=keyring, issuer=settings.issuer),
+        vault_storage=storage,
+        grant_listeners=(licences.cascade_grant_status,),
+        principal_resolvers=MappingProxyType(
+            {"holder": holders.resolve_login, "representative": representatives.resolve_login}
+        ),
+        licence_lookup=licences.active_licence_for_attribute,
+        online_verifier=licences.OnlineVerifier(
+            engine=read_engine, keyring=keyring, settings=settings
+        ),
+        readiness_checks=MappingProxyType(checks),
+        verify_rate_limiter=RateLimiter(settings.verify_rate_limit_per_minute),
+        login_rate_limiters=LoginRateLimiters(
+            by_address=RateLimiter(settings.login_attempts_per_minute),
+            by_account=RateLimiter(settings.login_attempts_per_minute),
+        ),
+    )

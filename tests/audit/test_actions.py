@@ -1,0 +1,47 @@
+"""Audit action values are part of exported logs: renaming one would break auditors' filters."""
+
+from __future__ import annotations
+
+from consent_service.audit import Action
+
+# As written in every log exported so far. Add new actions here; never change one.
+EXPORTED = {
+    "organization.created",
+    "api_key.created",
+    "api_key.revoked",
+    "signing_key.rotated",
+    "holder.registered",
+    "holder.verified",
+    "holder.unverified",
+    "holder.exported",
+    "holder.erased",
+    "representative.added",
+    "representative.revoked",
+    "consent_request.created",
+    "consent_request.declined",
+    "consent.granted",
+    "consent.withdrawn",
+    "consent.revoked",
+    "consent.suspended",
+    "consent.resumed",
+    "consent.expired",
+    "licence.issued",
+    "licence.revoked",
+    "licence.suspended",
+    "licence.resumed",
+    "reference.uploaded",
+    "reference.downloaded",
+    "reference.deleted",
+    "collective_agreement.created",
+    "collective_agreement.updated",
+    "verification.requested",
+    "verification.approved",
+    "verification.rejected",
+    "verification.withdrawn",
+    "verification.evidence_viewed",
+}
+
+
+def test_every_action_keeps_its_exported_value() -> None:
+    assert {action.value for action in Action} == EXPORTED
+    assert all(str(action) == action.value for action in Action)
