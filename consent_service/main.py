@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -12,6 +14,7 @@ from consent_service.accounts.router import router as accounts_router
 from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
+from consent_service.consents.sweep import ExpirySweeper
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.router import router as keys_router
 from consent_service.crypto.signer import Signer
@@ -50,11 +53,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keyring = Keyring(load_master_key(settings))
     keyring.bootstrap(engine)
 
-    app = FastAPI(title="consent_service", version=__version__, description=DESCRIPTION)
+    signer = Signer(keyring=keyring, issuer=settings.issuer)
+    sweeper = ExpirySweeper(engine=engine, signer=signer, interval=settings.expiry_sweep_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Due expiries are persisted by writes and by this sweep, never by reads.
+        if settings.expiry_sweep_seconds > 0:
+            sweeper.start()
+        try:
+            yield
+        finally:
+            sweeper.stop()
+
+    app = FastAPI(
+        title="consent_service", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.keyring = keyring
-    app.state.signer = Signer(keyring=keyring, issuer=settings.issuer)
+    app.state.signer = signer
+    app.state.expiry_sweeper = sweeper
     app.state.readiness_checks = {}
 
     install_error_handlers(app)

@@ -18,7 +18,7 @@ from consent_service.audit.schemas import (
     HolderEventProof,
     InclusionProof,
 )
-from consent_service.deps import AuditorOrAdmin, HolderOrAdmin, KeyringDep, SessionDep
+from consent_service.deps import AuditorOrAdmin, HolderOrAdmin, SessionDep, SignerDep
 from consent_service.errors import NotFound, problem_responses
 
 router = APIRouter(tags=["audit"])
@@ -29,8 +29,8 @@ SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default
 @router.get(
     "/v1/audit/checkpoint", response_model=Checkpoint, responses=problem_responses(401, 404)
 )
-def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, keyring: KeyringDep) -> Checkpoint:
-    return Checkpoint(**service.latest_checkpoint(session, keyring=keyring))
+def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, signer: SignerDep) -> Checkpoint:
+    return Checkpoint(**service.latest_checkpoint(session, signer=signer))
 
 
 @router.get(
@@ -88,7 +88,7 @@ def export_log(
     request: Request,
     _: AuditorOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
     occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
     holder_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -98,7 +98,7 @@ def export_log(
     filters = export.make_filter(
         occurred_from=occurred_from, occurred_to=occurred_to, holder_id=holder_id, action=action
     )
-    prepared = export.prepare_export(session, keyring=keyring, filters=filters)
+    prepared = export.prepare_export(session, signer=signer, filters=filters)
     engine = request.app.state.engine
     headers = {
         "Audit-Checkpoint": prepared.checkpoint["signature"],
@@ -125,11 +125,11 @@ def holder_audit_proof(
     holder_id: str,
     principal: HolderOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     seq: Annotated[int, Query(ge=0, le=2**53 - 1)],
 ) -> HolderEventProof:
     if principal.role is Role.holder and principal.holder_id != holder_id:
         raise NotFound()
     return HolderEventProof(
-        **service.holder_inclusion_proof(session, keyring=keyring, holder_id=holder_id, seq=seq)
+        **service.holder_inclusion_proof(session, signer=signer, holder_id=holder_id, seq=seq)
     )

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from consent_service.db import utcnow
+
 JURISDICTION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
 
 
@@ -30,7 +32,7 @@ class HolderRegister(BaseModel):
 
     @model_validator(mode="after")
     def _dates_make_sense(self) -> HolderRegister:
-        today = date.today()
+        today = utcnow().date()
         if self.date_of_birth > today:
             raise ValueError("date_of_birth is in the future")
         if self.date_of_birth < date(1880, 1, 1):

@@ -23,7 +23,8 @@ from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import NotFound
 from consent_service.holders import repository as holders_repository
-from consent_service.holders.service import EmailAlreadyRegistered, HolderErased
+from consent_service.holders import service as holders
+from consent_service.holders.service import EmailAlreadyRegistered
 from consent_service.ids import new_id
 from consent_service.representatives import repository
 from consent_service.representatives.models import Representative
@@ -57,9 +58,7 @@ def _aad(rep_id: str, field: str) -> bytes:
 def may_manage(principal: Principal, holder_id: str) -> bool:
     """The holder themself (not a representative of theirs) or an admin."""
     return principal.is_admin or (
-        principal.role is Role.holder
-        and principal.holder_id == holder_id
-        and principal.representative_kind is None
+        principal.acts_for(holder_id) and principal.representative_kind is None
     )
 
 
@@ -74,11 +73,7 @@ def add_representative(
     """Record a representative with its authority evidence and give it a password login."""
     if not may_manage(actor, holder_id):
         raise NotFound("No such holder")
-    holder = holders_repository.get_for_update(session, holder_id)
-    if holder is None:
-        raise NotFound("No such holder")
-    if holder.erased_at is not None:
-        raise HolderErased()
+    holders.get_live(session, holder_id, lock=True)
     email = str(data.email)
     if accounts.email_taken(session, keyring=keyring, email=email):
         raise EmailAlreadyRegistered()
@@ -158,11 +153,7 @@ def decrypt_representative(key: bytes, row: Representative) -> RepresentativeDat
 def _holder_key_for(session: Session, keyring: Keyring, actor: Principal, holder_id: str) -> bytes:
     if not may_manage(actor, holder_id):
         raise NotFound("No such holder")
-    holder = holders_repository.get(session, holder_id)
-    if holder is None:
-        raise NotFound("No such holder")
-    if holder.erased_at is not None:
-        raise HolderErased()
+    holders.get_live(session, holder_id)
     return keyring.data_key(session, holder_id)
 
 

@@ -14,6 +14,7 @@ import httpx
 import jwt
 from fastapi.testclient import TestClient
 
+from consent_service.crypto.signer import Signer
 from tests.licences.conftest import Grant
 
 Issue = Callable[..., dict[str, Any]]
@@ -114,6 +115,7 @@ def test_cli_verifies_from_files_and_sees_a_withdrawal_after_refetching(
 def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     # Licences name the issuer they were signed for: serve this app as that issuer.
     app.state.settings.issuer = live_server
+    app.state.signer = Signer(keyring=app.state.keyring, issuer=live_server)
     r = httpx.post(
         f"{live_server}/v1/licences",
         json={
