@@ -67,7 +67,7 @@ def _request_out(session: Session, keyring: Keyring, row: ConsentRequest) -> Con
         ),
         created_at=row.created_at,
         decided_at=row.decided_at,
-        decline_reason=consents.decline_reason(session, keyring, row),
+        decline_reason=consents.decline_reason(session, keyring=keyring, row=row),
         consent_id=row.grant_id,
     )
 

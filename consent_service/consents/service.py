@@ -23,7 +23,6 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.canonical import canonical_json
 from consent_service.consents import notice, repository, rules
 from consent_service.consents.errors import (
-    ConsentNotActive,
     ConsentNotFound,
     NoticeHashMismatch,
     NotPermitted,
@@ -31,7 +30,6 @@ from consent_service.consents.errors import (
     RequestNotFound,
     UnsupportedLanguage,
 )
-from consent_service.consents.lifecycle import status_now
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
 from consent_service.consents.receipts import issue_receipt, new_receipt_id
 from consent_service.consents.schemas import AcceptBody, ConsentRequestCreate
@@ -45,17 +43,6 @@ from consent_service.holders.models import Holder
 from consent_service.ids import new_id
 from consent_service.pagination import Page, decode_cursor
 from consent_service.representatives import service as representatives
-
-__all__ = [
-    "ConsentNotActive",
-    "ConsentNotFound",
-    "NoticeHashMismatch",
-    "NotPermitted",
-    "RequestAlreadyDecided",
-    "RequestNotFound",
-    "UnsupportedLanguage",
-    "status_now",
-]
 
 # -- who is asking -----------------------------------------------------------------------------
 
@@ -77,7 +64,7 @@ class _HolderContext:
 
 
 def _holder_context(
-    session: Session, keyring: Keyring, holder: Holder, day: date
+    session: Session, *, keyring: Keyring, holder: Holder, day: date
 ) -> _HolderContext:
     data = holders.decrypt_holder(session, keyring, holder)
     status = holders.status_on(data, day)
@@ -116,7 +103,7 @@ def create_request(
         )
     now = utcnow()
     terms = body.terms.normalised()
-    ctx = _holder_context(session, signer.keyring, holder, now.date())
+    ctx = _holder_context(session, keyring=signer.keyring, holder=holder, day=now.date())
     assessment = rules.assess_terms(terms, holder=ctx.facts, notice_served_at=now, now=now)
     text = notice.render(
         terms,
@@ -188,7 +175,7 @@ def _list_owner(principal: Principal) -> tuple[str | None, str | None]:
     raise NotFound()
 
 
-def decline_reason(session: Session, keyring: Keyring, row: ConsentRequest) -> str | None:
+def decline_reason(session: Session, *, keyring: Keyring, row: ConsentRequest) -> str | None:
     if row.decline_reason_enc is None:
         return None
     try:
@@ -198,7 +185,7 @@ def decline_reason(session: Session, keyring: Keyring, row: ConsentRequest) -> s
     return decrypt(key, row.decline_reason_enc, aad=aad_for("request", row.id, "reason")).decode()
 
 
-def signed_name(session: Session, keyring: Keyring, grant: ConsentGrant) -> str | None:
+def signed_name(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> str | None:
     """The name the signer typed, decrypted (None once the holder was erased)."""
     if grant.signed_name_enc is None:
         return None
@@ -330,7 +317,7 @@ def _check_acceptance(
             "quote the sha256 of the notice served with this request", field="notice_sha256"
         )
     now = utcnow()
-    ctx = _holder_context(session, signer.keyring, holder, now.date())
+    ctx = _holder_context(session, keyring=signer.keyring, holder=holder, day=now.date())
     role = representatives.signer_role(principal) or "agent"
     representative = representatives.get_active(session, principal.representative_id)
     if body.guardian is not None and body.guardian.representative_id != principal.representative_id:

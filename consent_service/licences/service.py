@@ -24,9 +24,9 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.canonical import canonical_json
 from consent_service.consents import repository as consents_repository
 from consent_service.consents import rules as consent_rules
+from consent_service.consents.errors import ConsentNotActive, ConsentNotFound
 from consent_service.consents.events import GrantStatusChange, on_grant_status_change
 from consent_service.consents.models import ConsentGrant
-from consent_service.consents.service import ConsentNotActive, ConsentNotFound
 from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 from consent_service.errors import NotFound, RuleViolation

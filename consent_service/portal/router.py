@@ -18,7 +18,12 @@ from pydantic import ValidationError
 from consent_service.accounts import service as accounts
 from consent_service.consents import notice
 from consent_service.consents import service as consents
-from consent_service.consents.lifecycle import Action, status_changed_at_now, transition
+from consent_service.consents.lifecycle import (
+    Action,
+    status_changed_at_now,
+    status_now,
+    transition,
+)
 from consent_service.consents.models import ConsentRequest
 from consent_service.consents.schemas import AcceptBody, DeclineBody
 from consent_service.db import utcnow
@@ -197,7 +202,7 @@ def home(
             "portal": portal,
             "pending": pending.items,
             "grants": grants.items,
-            "statuses": {grant.id: consents.status_now(grant, now) for grant in grants.items},
+            "statuses": {grant.id: status_now(grant, now) for grant in grants.items},
             "studios": {sid: accounts.organization_name(session, sid) or sid for sid in studio_ids},
             "next_requests": pending.next_cursor,
             "next_consents": grants.next_cursor,
@@ -365,7 +370,7 @@ def consent_page(
 ) -> Response:
     grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
     now = utcnow()
-    status = consents.status_now(grant, now)
+    status = status_now(grant, now)
     rows = licences.list_licences(
         session=session, principal=portal.principal, consent_id=grant.id, after=None, limit=100
     )

@@ -134,7 +134,7 @@ def export_holder(
                 "notice": {"text": req.notice_text, "sha256": req.notice_sha256},
                 "created_at": _time(req.created_at),
                 "decided_at": _time(req.decided_at),
-                "decline_reason": consents.decline_reason(session, keyring, req),
+                "decline_reason": consents.decline_reason(session, keyring=keyring, row=req),
                 "consent_id": req.grant_id,
             }
             for req in repository.requests_of_holder(session, holder_id)
@@ -151,7 +151,7 @@ def export_holder(
                 "valid_from": _time(grant.valid_from),
                 "valid_until": _time(grant.valid_until),
                 "signature": grant.signature,
-                "signed_name": consents.signed_name(session, keyring, grant),
+                "signed_name": consents.signed_name(session, keyring=keyring, grant=grant),
                 "status_changed_at": _time(grant.status_changed_at),
                 "status_reason": grant.status_reason,
                 "receipts": receipts.get(grant.id, []),
