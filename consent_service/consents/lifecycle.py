@@ -5,7 +5,8 @@ rows of `TRANSITIONS`. Every move, whoever asks for it, goes through `transition
 
 1. locks the grant row (SELECT ... FOR UPDATE) and checks the caller sees it (else 404),
 2. checks the caller may do this action (else 403 `not_permitted`),
-3. persists a due expiry first (an expired grant cannot be suspended or withdrawn; erasure
+3. applies a due expiry first, so the answer is about the expired grant (409; the refusal
+   rolls back with the rest of the unit of work, so the sweep is what records it; erasure
    withdraws whatever is still open),
 4. answers "already there" with the same state and the latest receipt (idempotency),
 5. checks the from-state (else 409 `consent_not_active`),
@@ -13,8 +14,8 @@ rows of `TRANSITIONS`. Every move, whoever asks for it, goes through `transition
    grant), writes the audit event and signs a receipt for the holder: one transaction.
 
 Reads never move a grant: they show `status_now(grant, now)`. Expiry is persisted by the
-next write on the grant and by the sweep (`expire_due_grants`, run by
-`consent-service consents expire` and on a timer by `serve`).
+sweep (`expire_due_grants`, run by `consent-service consents expire` and on a timer by
+`serve`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ SYSTEM_ACTOR = "system"
 def status_now(grant: ConsentGrant, now: datetime) -> str:
     """The grant's state as of `now`: an active or suspended grant past its end is expired.
 
-    What every read shows; the stored status catches up on the next write or sweep.
+    What every read shows; the stored status catches up when the sweep runs.
     """
     if grant.status in NOT_ENDED and grant.valid_until <= now:
         return "expired"

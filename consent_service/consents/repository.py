@@ -74,7 +74,7 @@ def _grant_status_now_is(status: str, now: datetime) -> ColumnElement[bool]:
     """The grant's state as of `now` is `status` (lifecycle.status_now, in SQL).
 
     An active or suspended grant whose `valid_until` has passed reads as expired until the
-    sweep or the next write records it.
+    sweep records it.
     """
     stored = col(ConsentGrant.status)
     past_its_end = col(ConsentGrant.valid_until) <= now

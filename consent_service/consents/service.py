@@ -456,7 +456,7 @@ def get_consent(session: Session, *, principal: Principal, consent_id: str) -> C
     """The grant for the holder or the grantee studio (404 for others), as stored.
 
     Show it with `status_now(grant, now)`: a grant past its end reads as expired before the
-    sweep or the next write records it.
+    sweep records it.
     """
     grant = repository.get_grant(session, consent_id)
     if grant is None or not _may_see(principal, grant):

@@ -1,7 +1,7 @@
 """The expiry sweep on a timer, inside the serving process.
 
 Reads never write (consents.lifecycle), so the stored status of a grant past its end catches
-up on the next write or when the sweep runs: `consent-service consents expire` from cron, and
+up when the sweep runs: `consent-service consents expire` from cron, and
 this thread, which `serve` starts in the app lifespan every `expiry_sweep_seconds` (0 turns it
 off). Each run uses its own sessions, commits in batches, and a failure is logged and retried
 on the next tick; stopping waits for the running batch to finish.

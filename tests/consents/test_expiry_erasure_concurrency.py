@@ -174,3 +174,24 @@ def test_serve_sweeps_due_expiries_on_a_timer_and_stops_with_the_app(
         assert not sweeper.running  # the lifespan's end stopped the thread
     finally:
         timed.state.engine.dispose()
+
+
+def test_a_status_change_on_a_grant_past_its_end_is_refused_as_expired(
+    client: TestClient, holder, studio
+):
+    start = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    req = ask(client, studio, holder.id, valid_from=start, valid_until=soon).json()
+    cid = accept(client, holder.headers, req).json()["consent"]["id"]
+    while datetime.now(UTC) <= datetime.fromisoformat(soon.replace("Z", "+00:00")):
+        time.sleep(0.2)
+    receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "active"  # nothing recorded yet: reads never write
+
+    for action in ("suspend", "withdraw"):
+        r = client.post(f"/v1/consents/{cid}/{action}", headers=holder.headers)
+        assert r.status_code == 409 and r.json()["code"] == "consent_not_active"
+        assert "expired" in r.json()["detail"]
+    # A refused change rolls back whole, the expiry it found included: the sweep records it.
+    receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "active"
