@@ -79,7 +79,7 @@ def _bearer(request: Request) -> str | None:
 
 
 def get_optional_principal(
-    request: Request, session: SessionDep, keyring: KeyringDep, settings: SettingsDep
+    request: Request, session: SessionDep, signer: SignerDep
 ) -> Principal | None:
     credential = _bearer(request)
     if credential is None:
@@ -87,9 +87,7 @@ def get_optional_principal(
     if credential.startswith(accounts.API_KEY_PREFIX):
         principal = accounts.principal_from_api_key(session, credential)
     else:
-        principal = accounts.principal_from_access_token(
-            session, keyring=keyring, issuer=settings.issuer, token=credential
-        )
+        principal = accounts.principal_from_access_token(session, signer=signer, token=credential)
     request.state.principal_role = principal.role.value
     return principal
 
@@ -117,7 +115,11 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return dependency
 
 
+# The role aliases every router uses. "Holder" is the holder side: the holder itself or a
+# representative acting for it (both have role holder; see accounts/principal.py).
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+Holder = Annotated[Principal, Depends(require_roles(Role.holder))]
 HolderOrAdmin = Annotated[Principal, Depends(require_roles(Role.holder, Role.admin))]
+HolderOrStudio = Annotated[Principal, Depends(require_roles(Role.holder, Role.studio))]
 Studio = Annotated[Principal, Depends(require_roles(Role.studio))]
 AuditorOrAdmin = Annotated[Principal, Depends(require_roles(Role.auditor, Role.admin))]

@@ -14,6 +14,7 @@ from consent_service.agreements.router import router as agreements_router
 from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
+from consent_service.consents.sweep import ExpirySweeper
 from consent_service.crypto.router import router as keys_router
 from consent_service.errors import install_error_handlers
 from consent_service.holders.router import router as holders_router
@@ -40,9 +41,15 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`.
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
     services: Services = app.state.services
-    services.read_engine.dispose()  # the main engine is the caller's (tests reuse it)
+    sweeper: ExpirySweeper = app.state.expiry_sweeper
+    if services.settings.expiry_sweep_seconds > 0:
+        sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
+        services.read_engine.dispose()  # the main engine is the caller's (tests reuse it)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -58,6 +65,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=_lifespan,
     )
     app.state.services = services
+    # The one thread the app runs besides requests: due expiries are persisted by writes and
+    # by this sweep, never by reads (consents/lifecycle.py). Started and stopped by the lifespan.
+    app.state.expiry_sweeper = ExpirySweeper(
+        open_session=services.session,
+        signer=services.signer,
+        interval=services.settings.expiry_sweep_seconds,
+    )
 
     install_error_handlers(app)
     # licences first: route matching is linear and POST /v1/licences/verify is the hot path.

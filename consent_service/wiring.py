@@ -1,8 +1,9 @@
 """The composition root: `build_services(settings)` makes every long-lived part of the service once.
 
-`create_app` calls it and keeps the result as `app.state.services`, the only thing the app keeps
-on `app.state`; the dependencies in deps.py read typed fields from it (`SignerDep` is
-`services.signer`, `SessionDep` a session from `services.session()`). The CLI commands that
+`create_app` calls it and keeps the result as `app.state.services` (beside it only the expiry
+sweeper thread that the app's lifespan starts and stops); the dependencies in deps.py read
+typed fields from it (`SignerDep` is `services.signer`, `SessionDep` a session from
+`services.session()`). The CLI commands that
 touch the database call it too, so a command and a request run on the same parts.
 
 Nothing registers itself at import and nothing is created lazily on first use: what runs is
@@ -96,6 +97,7 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.resolved_database_url)
     keyring = Keyring(load_master_key(settings))
     keyring.bootstrap(engine)
+    signer = Signer(keyring=keyring, issuer=settings.issuer)
     read_engine = make_read_engine(engine)
     storage = storage_from_settings(settings)
 
@@ -109,16 +111,14 @@ def build_services(settings: Settings) -> Services:
         engine=engine,
         read_engine=read_engine,
         keyring=keyring,
-        signer=Signer(keyring=keyring, issuer=settings.issuer),
+        signer=signer,
         vault_storage=storage,
         grant_listeners=(licences.cascade_grant_status,),
         principal_resolvers=MappingProxyType(
             {"holder": holders.resolve_login, "representative": representatives.resolve_login}
         ),
         licence_lookup=licences.active_licence_for_attribute,
-        online_verifier=licences.OnlineVerifier(
-            engine=read_engine, keyring=keyring, settings=settings
-        ),
+        online_verifier=licences.OnlineVerifier(engine=read_engine, signer=signer),
         readiness_checks=MappingProxyType(checks),
         verify_rate_limiter=RateLimiter(settings.verify_rate_limit_per_minute),
         login_rate_limiters=LoginRateLimiters(

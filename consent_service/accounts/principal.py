@@ -31,3 +31,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.admin
+
+    def acts_for(self, holder_id: str) -> bool:
+        """True when this is the holder `holder_id` itself or a representative acting for it."""
+        return self.role is Role.holder and self.holder_id == holder_id
+
+    def is_org(self, org_id: str) -> bool:
+        """True when this principal speaks for the organization (studio or auditor) `org_id`."""
+        return self.role in (Role.studio, Role.auditor) and self.organization_id == org_id

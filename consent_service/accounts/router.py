@@ -16,7 +16,7 @@ from consent_service.accounts.schemas import (
     TokenOut,
     VerifierCreate,
 )
-from consent_service.deps import Admin, KeyringDep, ServicesDep, SessionDep, SettingsDep
+from consent_service.deps import Admin, KeyringDep, ServicesDep, SessionDep, SettingsDep, SignerDep
 from consent_service.errors import problem_responses
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.pagination import Page
@@ -135,7 +135,7 @@ def token(
     username: Annotated[str, Form(min_length=3, max_length=320, description="Your email")],
     password: Annotated[str, Form(min_length=1, max_length=1024)],
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     settings: SettingsDep,
     services: ServicesDep,
 ) -> TokenOut:
@@ -146,8 +146,7 @@ def token(
     )
     access_token, expires_in = accounts.issue_access_token(
         session,
-        keyring=keyring,
-        issuer=settings.issuer,
+        signer=signer,
         ttl_seconds=settings.access_token_ttl_seconds,
         email=username,
         password=password,

@@ -17,6 +17,7 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import blind_index
 from consent_service.crypto.keyring import BLIND_INDEX, Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.crypto.signing import SignatureError
 from consent_service.db import utcnow
 from consent_service.errors import InvalidCredentials, NotFound, Unauthenticated
@@ -247,8 +248,7 @@ def forget_logins(session: Session, principal_id: str) -> None:
 def issue_access_token(
     session: Session,
     *,
-    keyring: Keyring,
-    issuer: str,
+    signer: Signer,
     ttl_seconds: int,
     email: str,
     password: str,
@@ -258,34 +258,34 @@ def issue_access_token(
     An unknown email and a wrong password give the same error after the same work (one argon2
     verification), so the answer does not reveal who is registered.
     """
-    login = repository.get_login_by_email_index(session, email_index(session, keyring, email))
+    login = repository.get_login_by_email_index(
+        session, email_index(session, signer.keyring, email)
+    )
     ok = passwords.verify_password(login.password_hash if login else None, password)
     if login is None or not ok or login.disabled_at is not None:
         raise InvalidCredentials()
     now = utcnow()
     claims: dict[str, Any] = {
-        "iss": issuer,
-        "aud": f"{issuer}/v1",
+        "iss": signer.issuer,
+        "aud": f"{signer.issuer}/v1",
         "sub": login.id,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": secrets.token_urlsafe(12),
     }
-    return keyring.sign(session, claims, typ=ACCESS_TOKEN_TYP), ttl_seconds
+    return signer.sign(session, claims, typ=ACCESS_TOKEN_TYP), ttl_seconds
 
 
-def principal_from_access_token(
-    session: Session, *, keyring: Keyring, issuer: str, token: str
-) -> Principal:
+def principal_from_access_token(session: Session, *, signer: Signer, token: str) -> Principal:
     try:
-        _header, claims = keyring.verify(session, token, typ=ACCESS_TOKEN_TYP)
+        _header, claims = signer.verify(session, token, typ=ACCESS_TOKEN_TYP)
     except SignatureError as exc:
         raise Unauthenticated("The access token is not valid") from exc
     now = utcnow().timestamp()
     exp = claims.get("exp")
     if (
-        claims.get("iss") != issuer
-        or claims.get("aud") != f"{issuer}/v1"
+        claims.get("iss") != signer.issuer
+        or claims.get("aud") != f"{signer.issuer}/v1"
         or not isinstance(exp, int)
         or exp < now
         or not isinstance(claims.get("sub"), str)

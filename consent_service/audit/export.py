@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from consent_service.audit import repository, service
 from consent_service.audit.tree import LogTree, ensure_subtrees
-from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.signer import Signer
 
 BATCH_SIZE = 5000
 CSV_COLUMNS = (
@@ -87,14 +87,14 @@ class PreparedExport:
     filters: ExportFilter
 
 
-def prepare_export(session: Session, *, keyring: Keyring, filters: ExportFilter) -> PreparedExport:
+def prepare_export(session: Session, *, signer: Signer, filters: ExportFilter) -> PreparedExport:
     """Fix the tree size (before any event is read), cache subtrees, sign the checkpoint."""
     tree_size = repository.committed_size(session)
     subtrees = ensure_subtrees(session, tree_size)
     tree = LogTree(
         tree_size, subtrees, lambda start, end: repository.leaf_hashes(session, start, end)
     )
-    checkpoint = service.checkpoint_for(session, keyring=keyring, tree=tree)
+    checkpoint = service.checkpoint_for(session, signer=signer, tree=tree)
     return PreparedExport(checkpoint=checkpoint, subtrees=subtrees, filters=filters)
 
 

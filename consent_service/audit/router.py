@@ -21,9 +21,9 @@ from consent_service.audit.schemas import (
 from consent_service.deps import (
     AuditorOrAdmin,
     HolderOrAdmin,
-    KeyringDep,
     ServicesDep,
     SessionDep,
+    SignerDep,
 )
 from consent_service.errors import NotFound, problem_responses
 
@@ -35,8 +35,8 @@ SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default
 @router.get(
     "/v1/audit/checkpoint", response_model=Checkpoint, responses=problem_responses(401, 404)
 )
-def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, keyring: KeyringDep) -> Checkpoint:
-    return Checkpoint(**service.latest_checkpoint(session, keyring=keyring))
+def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, signer: SignerDep) -> Checkpoint:
+    return Checkpoint(**service.latest_checkpoint(session, signer=signer))
 
 
 @router.get(
@@ -93,7 +93,7 @@ def list_events(
 def export_log(
     _: AuditorOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     services: ServicesDep,
     occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
     occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
@@ -104,7 +104,7 @@ def export_log(
     filters = export.make_filter(
         occurred_from=occurred_from, occurred_to=occurred_to, holder_id=holder_id, action=action
     )
-    prepared = export.prepare_export(session, keyring=keyring, filters=filters)
+    prepared = export.prepare_export(session, signer=signer, filters=filters)
     engine = services.engine
     headers = {
         "Audit-Checkpoint": prepared.checkpoint["signature"],
@@ -131,11 +131,11 @@ def holder_audit_proof(
     holder_id: str,
     principal: HolderOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     seq: Annotated[int, Query(ge=0, le=2**53 - 1)],
 ) -> HolderEventProof:
     if principal.role is Role.holder and principal.holder_id != holder_id:
         raise NotFound()
     return HolderEventProof(
-        **service.holder_inclusion_proof(session, keyring=keyring, holder_id=holder_id, seq=seq)
+        **service.holder_inclusion_proof(session, signer=signer, holder_id=holder_id, seq=seq)
     )

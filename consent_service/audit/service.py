@@ -23,7 +23,7 @@ from consent_service.audit.models import AuditEvent
 from consent_service.audit.offline import CHECKPOINT_TYP
 from consent_service.audit.tree import LogTree, open_tree
 from consent_service.canonical import canonical_json
-from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
 from consent_service.errors import DomainError, NotFound
 
@@ -149,7 +149,7 @@ class ProofOutOfRange(DomainError):
     code, status, title = "proof_out_of_range", 400, "Tree size or seq outside the log"
 
 
-def checkpoint_for(session: Session, *, keyring: Keyring, tree: LogTree) -> dict[str, Any]:
+def checkpoint_for(session: Session, *, signer: Signer, tree: LogTree) -> dict[str, Any]:
     """A signed checkpoint `{tree_size, root_hash, timestamp, signature}` for `tree`.
 
     `signature` is a compact ES256 JWS (typ `checkpoint+jwt`) whose payload holds exactly the
@@ -160,7 +160,7 @@ def checkpoint_for(session: Session, *, keyring: Keyring, tree: LogTree) -> dict
         "root_hash": tree.root().hex(),
         "timestamp": rfc3339(utcnow()),
     }
-    return {**body, "signature": keyring.sign(session, body, typ=CHECKPOINT_TYP)}
+    return {**body, "signature": signer.sign(session, body, typ=CHECKPOINT_TYP)}
 
 
 def current_tree(session: Session) -> LogTree:
@@ -168,9 +168,9 @@ def current_tree(session: Session) -> LogTree:
     return open_tree(session, repository.committed_size(session))
 
 
-def latest_checkpoint(session: Session, *, keyring: Keyring) -> dict[str, Any]:
+def latest_checkpoint(session: Session, *, signer: Signer) -> dict[str, Any]:
     """The signed checkpoint of the log as committed now."""
-    return checkpoint_for(session, keyring=keyring, tree=current_tree(session))
+    return checkpoint_for(session, signer=signer, tree=current_tree(session))
 
 
 def _tree_at(session: Session, tree_size: int | None) -> LogTree:
@@ -237,7 +237,7 @@ def events_for_holder_document(session: Session, holder_id: str) -> list[dict[st
 
 
 def holder_inclusion_proof(
-    session: Session, *, keyring: Keyring, holder_id: str, seq: int
+    session: Session, *, signer: Signer, holder_id: str, seq: int
 ) -> dict[str, Any]:
     """The event `seq` filed under `holder_id`, its inclusion proof and a signed checkpoint.
 
@@ -251,5 +251,5 @@ def holder_inclusion_proof(
     return {
         **event_line(row.seq, row.leaf_hash, row.event_json),
         "inclusion_proof": [h.hex() for h in tree.inclusion_proof(seq)],
-        "checkpoint": checkpoint_for(session, keyring=keyring, tree=tree),
+        "checkpoint": checkpoint_for(session, signer=signer, tree=tree),
     }

@@ -11,25 +11,16 @@ consents_app = typer.Typer(no_args_is_help=True, help="Consents (grants).")
 def expire() -> None:
     """Mark every grant whose term has ended `expired` (and revoke what hangs off it).
 
-    Reads also apply expiry, so this only makes the change visible to listeners (licences,
-    status lists) without waiting for a read. Safe to run at any time, e.g. from cron.
+    Reads show a grant past its end as expired without writing; this records it (with its
+    audit event and receipt) and tells the listeners (licences, status lists). `serve` runs
+    the same sweep on a timer (CONSENT_EXPIRY_SWEEP_SECONDS). Safe to run at any time.
     """
     from consent_service.cli import open_services
-    from consent_service.consents.service import expire_due_grants
-    from consent_service.db import utcnow
+    from consent_service.consents.sweep import sweep_expired
 
     services = open_services()  # its sessions carry the grant listeners (licences' cascade)
-    total = 0
-    while True:
-        with services.session() as session:
-            ids = expire_due_grants(
-                session, utcnow(), keyring=services.keyring, issuer=services.settings.issuer
-            )
-            session.commit()
-        for grant_id in ids:
-            typer.echo(grant_id)
-        total += len(ids)
-        if not ids:
-            break
+    ids = sweep_expired(services.session, services.signer)
     services.close()
-    typer.echo(f"{total} consent(s) expired", err=True)
+    for grant_id in ids:
+        typer.echo(grant_id)
+    typer.echo(f"{len(ids)} consent(s) expired", err=True)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from consent_service.consents import repository
 from consent_service.consents.models import ConsentGrant, ConsentReceipt
-from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
 from consent_service.ids import new_id
 
@@ -111,10 +111,9 @@ def receipt_claims(
 def issue_receipt(
     session: Session,
     *,
-    keyring: Keyring,
+    signer: Signer,
     grant: ConsentGrant,
     receipt_id: str,
-    issuer: str,
     jurisdiction: str,
     studio_name: str,
     audit_seq: int,
@@ -124,7 +123,7 @@ def issue_receipt(
     claims = receipt_claims(
         grant,
         receipt_id=receipt_id,
-        issuer=issuer,
+        issuer=signer.issuer,
         jurisdiction=jurisdiction,
         studio_name=studio_name,
         audit_seq=audit_seq,
@@ -135,7 +134,7 @@ def issue_receipt(
         grant_id=grant.id,
         consent_state=grant.status,
         audit_seq=audit_seq,
-        token=keyring.sign(session, claims, typ=RECEIPT_TYP),
+        token=signer.sign(session, claims, typ=RECEIPT_TYP),
         issued_at=now,
     )
     repository.add(session, row)

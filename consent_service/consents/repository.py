@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -55,17 +55,34 @@ def _page(
     return stmt.order_by(col(model.created_at).desc(), col(model.id).desc()).limit(limit)
 
 
-def _filtered(
-    model: type[_Listed], *, holder_id: str | None, studio_id: str | None, status: str | None
+def _owned_by(
+    stmt: SelectOfScalar[_Listed],
+    model: type[_Listed],
+    *,
+    holder_id: str | None,
+    studio_id: str | None,
 ) -> SelectOfScalar[_Listed]:
-    stmt = select(model)
+    """Only the rows of this holder and/or this studio: ownership is part of the query."""
     if holder_id is not None:
         stmt = stmt.where(model.holder_id == holder_id)
     if studio_id is not None:
         stmt = stmt.where(model.studio_id == studio_id)
-    if status is not None:
-        stmt = stmt.where(model.status == status)
     return stmt
+
+
+def _grant_status_now_is(status: str, now: datetime) -> ColumnElement[bool]:
+    """The grant's state as of `now` is `status` (lifecycle.status_now, in SQL).
+
+    An active or suspended grant whose `valid_until` has passed reads as expired until the
+    sweep records it.
+    """
+    stored = col(ConsentGrant.status)
+    past_its_end = col(ConsentGrant.valid_until) <= now
+    if status == "expired":
+        return or_(stored == "expired", and_(stored.in_(NOT_ENDED), past_its_end))
+    if status in NOT_ENDED:
+        return and_(stored == status, col(ConsentGrant.valid_until) > now)
+    return stored == status
 
 
 def list_requests(
@@ -77,8 +94,12 @@ def list_requests(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[ConsentRequest]:
-    stmt = _filtered(ConsentRequest, holder_id=holder_id, studio_id=studio_id, status=status)
-    return session.exec(_page(stmt, ConsentRequest, after, limit)).all()
+    requests = _owned_by(
+        select(ConsentRequest), ConsentRequest, holder_id=holder_id, studio_id=studio_id
+    )
+    if status is not None:
+        requests = requests.where(ConsentRequest.status == status)
+    return session.exec(_page(requests, ConsentRequest, after, limit)).all()
 
 
 def studio_has_request_or_grant(session: Session, *, studio_id: str, holder_id: str) -> bool:
@@ -136,14 +157,15 @@ def due_grant_ids(
     limit: int = 1000,
 ) -> Sequence[str]:
     """Grants still active or suspended whose effective end has passed."""
-    stmt = select(ConsentGrant.id).where(
-        col(ConsentGrant.status).in_(NOT_ENDED), col(ConsentGrant.valid_until) <= now
-    )
+    still_open = col(ConsentGrant.status).in_(NOT_ENDED)
+    past_its_end = col(ConsentGrant.valid_until) <= now
+    due = select(ConsentGrant.id).where(still_open, past_its_end)
     if holder_id is not None:
-        stmt = stmt.where(ConsentGrant.holder_id == holder_id)
+        due = due.where(ConsentGrant.holder_id == holder_id)
     if studio_id is not None:
-        stmt = stmt.where(ConsentGrant.studio_id == studio_id)
-    return session.exec(stmt.order_by(col(ConsentGrant.valid_until)).limit(limit)).all()
+        due = due.where(ConsentGrant.studio_id == studio_id)
+    soonest_first = due.order_by(col(ConsentGrant.valid_until)).limit(limit)
+    return session.exec(soonest_first).all()
 
 
 def list_grants(
@@ -151,12 +173,16 @@ def list_grants(
     *,
     holder_id: str | None,
     studio_id: str | None,
-    status: str | None,
+    status_now: str | None,
+    now: datetime,
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[ConsentGrant]:
-    stmt = _filtered(ConsentGrant, holder_id=holder_id, studio_id=studio_id, status=status)
-    return session.exec(_page(stmt, ConsentGrant, after, limit)).all()
+    """Grants of this holder/studio, newest first, whose state as of `now` is `status_now`."""
+    grants = _owned_by(select(ConsentGrant), ConsentGrant, holder_id=holder_id, studio_id=studio_id)
+    if status_now is not None:
+        grants = grants.where(_grant_status_now_is(status_now, now))
+    return session.exec(_page(grants, ConsentGrant, after, limit)).all()
 
 
 # -- receipts ----------------------------------------------------------------------------------

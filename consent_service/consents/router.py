@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from sqlmodel import Session
 
-from consent_service.accounts.principal import Principal, Role
+from consent_service.accounts.principal import Principal
 from consent_service.consents import service as consents
+from consent_service.consents.lifecycle import (
+    Action,
+    status_changed_at_now,
+    status_now,
+    transition,
+)
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
 from consent_service.consents.receipts import RECEIPT_TYP
 from consent_service.consents.schemas import (
@@ -25,22 +32,22 @@ from consent_service.consents.schemas import (
     StatusChangeOut,
 )
 from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.signer import Signer
+from consent_service.db import utcnow
 from consent_service.deps import (
     CurrentPrincipal,
+    Holder,
+    HolderOrAdmin,
+    HolderOrStudio,
     KeyringDep,
     SessionDep,
-    SettingsDep,
+    SignerDep,
     Studio,
-    require_roles,
 )
 from consent_service.errors import problem_responses
 from consent_service.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/v1", tags=["consents"])
-
-HolderSide = Annotated[Principal, Depends(require_roles(Role.holder))]
-HolderOrStudio = Annotated[Principal, Depends(require_roles(Role.holder, Role.studio))]
-HolderSideOrAdmin = Annotated[Principal, Depends(require_roles(Role.holder, Role.admin))]
 
 
 def _request_out(session: Session, keyring: Keyring, row: ConsentRequest) -> ConsentRequestOut:
@@ -60,13 +67,20 @@ def _request_out(session: Session, keyring: Keyring, row: ConsentRequest) -> Con
         ),
         created_at=row.created_at,
         decided_at=row.decided_at,
-        decline_reason=consents.decline_reason(session, keyring, row),
+        decline_reason=consents.decline_reason(session, keyring=keyring, row=row),
         consent_id=row.grant_id,
     )
 
 
-def _consent_out(grant: ConsentGrant) -> ConsentOut:
-    return ConsentOut.model_validate(grant, from_attributes=True)
+def _consent_out(grant: ConsentGrant, now: datetime) -> ConsentOut:
+    """The grant as of `now`: a grant past its end shows `expired` (nothing is written)."""
+    shown = ConsentOut.model_validate(grant, from_attributes=True)
+    return shown.model_copy(
+        update={
+            "status": status_now(grant, now),
+            "status_changed_at": status_changed_at_now(grant, now),
+        }
+    )
 
 
 def _receipt_out(receipt: ConsentReceipt) -> ReceiptOut:
@@ -84,16 +98,6 @@ def _receipt_out(receipt: ConsentReceipt) -> ReceiptOut:
     )
 
 
-def _changed_out(result: consents.StatusChanged) -> StatusChangeOut:
-    assert result.receipt is not None
-    return StatusChangeOut(
-        id=result.grant.id,
-        status=result.grant.status,
-        revoked_licences=result.revoked_licences,
-        receipt=result.receipt.token,
-    )
-
-
 # -- requests ----------------------------------------------------------------------------------
 
 
@@ -108,13 +112,10 @@ def create_request(
     body: ConsentRequestCreate,
     studio: Studio,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
 ) -> ConsentRequestOut:
-    row = consents.create_request(
-        session, keyring=keyring, issuer=settings.issuer, studio=studio, body=body
-    )
-    return _request_out(session, keyring, row)
+    row = consents.create_request(session, signer=signer, studio=studio, body=body)
+    return _request_out(session, signer.keyring, row)
 
 
 @router.get(
@@ -133,10 +134,10 @@ def list_requests(
         Literal["pending", "accepted", "declined"] | None, Query(alias="status")
     ] = None,
 ) -> Page[ConsentRequestOut]:
-    rows, next_cursor = consents.list_requests(
+    page = consents.list_requests(
         session, principal=principal, status=request_status, cursor=cursor, limit=limit
     )
-    return Page(items=[_request_out(session, keyring, r) for r in rows], next_cursor=next_cursor)
+    return page.map(lambda row: _request_out(session, keyring, row))
 
 
 @router.get(
@@ -162,22 +163,20 @@ def accept_request(
     request_id: str,
     body: AcceptBody,
     request: Request,
-    principal: HolderSide,
+    principal: Holder,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
 ) -> AcceptOut:
     grant, receipt = consents.accept_request(
         session,
-        keyring=keyring,
-        issuer=settings.issuer,
+        signer=signer,
         principal=principal,
         request_id=request_id,
         body=body,
         client_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", ""),
     )
-    return AcceptOut(consent=_consent_out(grant), receipt=receipt.token)
+    return AcceptOut(consent=_consent_out(grant, grant.accepted_at), receipt=receipt.token)
 
 
 @router.post(
@@ -187,7 +186,7 @@ def accept_request(
 )
 def decline_request(
     request_id: str,
-    principal: HolderSide,
+    principal: Holder,
     session: SessionDep,
     keyring: KeyringDep,
     body: DeclineBody | None = None,
@@ -214,8 +213,6 @@ def decline_request(
 def list_consents(
     principal: HolderOrStudio,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     consent_status: Annotated[
@@ -223,32 +220,43 @@ def list_consents(
         Query(alias="status"),
     ] = None,
 ) -> Page[ConsentOut]:
-    rows, next_cursor = consents.list_consents(
-        session,
-        principal=principal,
-        status=consent_status,
-        cursor=cursor,
-        limit=limit,
-        keyring=keyring,
-        issuer=settings.issuer,
+    now = utcnow()
+    page = consents.list_consents(
+        session, principal=principal, status=consent_status, cursor=cursor, limit=limit, now=now
     )
-    return Page(items=[_consent_out(r) for r in rows], next_cursor=next_cursor)
+    return page.map(lambda grant: _consent_out(grant, now))
 
 
 @router.get(
     "/consents/{consent_id}", response_model=ConsentOut, responses=problem_responses(401, 404)
 )
-def get_consent(
+def get_consent(consent_id: str, principal: CurrentPrincipal, session: SessionDep) -> ConsentOut:
+    grant = consents.get_consent(session, principal=principal, consent_id=consent_id)
+    return _consent_out(grant, utcnow())
+
+
+def _change(
+    session: Session,
+    signer: Signer,
+    principal: Principal,
     consent_id: str,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-) -> ConsentOut:
-    grant = consents.get_consent(
-        session, principal=principal, consent_id=consent_id, keyring=keyring, issuer=settings.issuer
+    action: Action,
+    reason: str | None = None,
+) -> StatusChangeOut:
+    result = transition(
+        session,
+        signer=signer,
+        grant_id=consent_id,
+        action=action,
+        principal=principal,
+        reason=reason,
     )
-    return _consent_out(grant)
+    return StatusChangeOut(
+        id=result.grant.id,
+        status=result.grant.status,
+        revoked_licences=result.revoked_licences,
+        receipt=result.receipt.token,
+    )
 
 
 @router.post(
@@ -259,16 +267,12 @@ def get_consent(
 )
 def withdraw_consent(
     consent_id: str,
-    principal: HolderSide,
+    principal: Holder,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
     body: EmptyBody | None = None,
 ) -> StatusChangeOut:
-    result = consents.withdraw_consent(
-        session, keyring=keyring, issuer=settings.issuer, principal=principal, consent_id=consent_id
-    )
-    return _changed_out(result)
+    return _change(session, signer, principal, consent_id, Action.withdraw)
 
 
 @router.post(
@@ -280,20 +284,11 @@ def withdraw_consent(
 def revoke_consent(
     consent_id: str,
     body: ReasonBody,
-    principal: HolderSideOrAdmin,
+    principal: HolderOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
 ) -> StatusChangeOut:
-    result = consents.revoke_consent(
-        session,
-        keyring=keyring,
-        issuer=settings.issuer,
-        principal=principal,
-        consent_id=consent_id,
-        reason=body.reason,
-    )
-    return _changed_out(result)
+    return _change(session, signer, principal, consent_id, Action.revoke, body.reason)
 
 
 @router.post(
@@ -304,21 +299,13 @@ def revoke_consent(
 )
 def suspend_consent(
     consent_id: str,
-    principal: HolderSideOrAdmin,
+    principal: HolderOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
     body: DeclineBody | None = None,
 ) -> StatusChangeOut:
-    result = consents.suspend_consent(
-        session,
-        keyring=keyring,
-        issuer=settings.issuer,
-        principal=principal,
-        consent_id=consent_id,
-        reason=body.reason if body else None,
-    )
-    return _changed_out(result)
+    reason = body.reason if body else None
+    return _change(session, signer, principal, consent_id, Action.suspend, reason)
 
 
 @router.post(
@@ -329,16 +316,12 @@ def suspend_consent(
 )
 def resume_consent(
     consent_id: str,
-    principal: HolderSideOrAdmin,
+    principal: HolderOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
     body: EmptyBody | None = None,
 ) -> StatusChangeOut:
-    result = consents.resume_consent(
-        session, keyring=keyring, issuer=settings.issuer, principal=principal, consent_id=consent_id
-    )
-    return _changed_out(result)
+    return _change(session, signer, principal, consent_id, Action.resume)
 
 
 @router.get(
@@ -347,6 +330,6 @@ def resume_consent(
     responses=problem_responses(401, 404),
     summary=f"The latest signed consent receipt (compact JWS, typ {RECEIPT_TYP})",
 )
-def get_receipt(consent_id: str, principal: HolderSide, session: SessionDep) -> ReceiptOut:
+def get_receipt(consent_id: str, principal: Holder, session: SessionDep) -> ReceiptOut:
     receipt = consents.latest_receipt(session, principal=principal, consent_id=consent_id)
     return _receipt_out(receipt)

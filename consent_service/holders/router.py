@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, status
 
 from consent_service.accounts.principal import Role
+from consent_service.db import utcnow
 from consent_service.deps import Admin, CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
 from consent_service.errors import problem_responses
 from consent_service.holders import service as holders
@@ -32,7 +31,7 @@ def _record(holder: Holder, data: holders.HolderData, assurance: str) -> HolderR
         date_of_birth=data.date_of_birth,
         date_of_death=data.date_of_death,
         jurisdiction=holder.jurisdiction,
-        status=holders.status_on(data, date.today()),
+        status=holders.status_on(data, utcnow().date()),
         verification=holder.verification,
         assurance=assurance,
         created_at=holder.created_at,
@@ -53,7 +52,7 @@ def register_holder(
     holder, data = holders.register_holder(session, keyring=keyring, actor=principal, data=body)
     return HolderRegistered(
         id=holder.id,
-        status=holders.status_on(data, date.today()),
+        status=holders.status_on(data, utcnow().date()),
         verification=holder.verification,
         created_at=holder.created_at,
     )
@@ -75,7 +74,7 @@ def get_holder(
         )
         return HolderPublic(
             id=holder.id,
-            status=holders.status_on(data, date.today()),
+            status=holders.status_on(data, utcnow().date()),
             verification=holder.verification,
             assurance=assurance_of(session, holder.id),
         )

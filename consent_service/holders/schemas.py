@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from consent_service.consents.rules import is_jurisdiction
+from consent_service.db import utcnow
 
 
 class HolderStatus(StrEnum):
@@ -47,7 +48,7 @@ class HolderRegister(BaseModel):
 
     @model_validator(mode="after")
     def _dates_make_sense(self) -> HolderRegister:
-        today = date.today()
+        today = utcnow().date()
         if self.date_of_birth > today:
             raise ValueError("date_of_birth is in the future")
         if self.date_of_birth < date(1880, 1, 1):

@@ -33,6 +33,24 @@ class HolderErased(NotFound):
     code, title = "holder_erased", "This holder was erased"
 
 
+def get_live(session: Session, holder_id: str, *, lock: bool = False) -> Holder:
+    """The holder, not erased: `NotFound` when unknown, `HolderErased` once erased.
+
+    With `lock` the row is held (SELECT ... FOR UPDATE) so erasure cannot interleave. After
+    erasure nothing new may be made for that holder id (CONSENT_RULES.md).
+    """
+    holder = (
+        repository.get_for_update(session, holder_id)
+        if lock
+        else repository.get(session, holder_id)
+    )
+    if holder is None:
+        raise NotFound("No such holder")
+    if holder.erased_at is not None:
+        raise HolderErased()
+    return holder
+
+
 @dataclass(frozen=True, slots=True)
 class HolderData:
     """A holder's personal fields in clear; lives only for the duration of a request."""
@@ -151,9 +169,7 @@ def register_holder(
 
 def may_read_full_record(principal: Principal, holder_id: str) -> bool:
     return principal.is_admin or (
-        principal.role is Role.holder
-        and principal.holder_id == holder_id
-        and principal.representative_kind is None
+        principal.acts_for(holder_id) and principal.representative_kind is None
     )
 
 

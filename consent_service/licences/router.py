@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from consent_service.db import utcnow
 from consent_service.deps import (
     CurrentPrincipal,
-    KeyringDep,
     ReadSessionDep,
     ServicesDep,
     SessionDep,
     SettingsDep,
+    SignerDep,
     Studio,
 )
 from consent_service.errors import RateLimited, problem_responses
@@ -36,7 +36,6 @@ from consent_service.pagination import (
     LimitQuery,
     Page,
     decode_cursor,
-    encode_cursor,
 )
 
 router = APIRouter(tags=["licences"])
@@ -50,7 +49,7 @@ def _record(licence: Licence, issuer: str) -> LicenceRecord:
         holder_id=licence.holder_id,
         studio_id=licence.studio_id,
         scope=licence.scope,
-        status=licences.shown_status(licence, utcnow()),
+        status=licences.status_now(licence, utcnow()),
         valid_from=licence.valid_from,
         expires_at=licence.valid_until,
         issued_at=licence.created_at,
@@ -85,12 +84,9 @@ def issue_licence(
     body: LicenceIssue,
     studio: Studio,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
 ) -> LicenceIssued:
-    issued = licences.issue_licence(
-        session=session, keyring=keyring, issuer=settings.issuer, studio=studio, body=body
-    )
+    issued = licences.issue_licence(session=session, signer=signer, studio=studio, body=body)
     licence = issued.licence
     return LicenceIssued(
         id=licence.id,
@@ -153,10 +149,9 @@ def list_licences(
         principal=principal,
         consent_id=consent_id,
         after=decode_cursor(cursor),
-        limit=limit,
+        limit=limit + 1,
     )
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
-    return Page(items=[_record(r, settings.issuer) for r in rows], next_cursor=next_cursor)
+    return Page.from_rows(rows, limit).map(lambda row: _record(row, settings.issuer))
 
 
 @router.get(
@@ -203,12 +198,10 @@ def revoke_licence(
     summary="A signed status list (statuslist+jwt), cacheable for its ttl",
 )
 def get_status_list(
-    list_id: str, session: ReadSessionDep, keyring: KeyringDep, settings: SettingsDep
+    list_id: str, session: ReadSessionDep, signer: SignerDep, settings: SettingsDep
 ) -> Response:
     ttl = settings.status_list_ttl_seconds
-    token = licences.status_list_token(
-        session=session, keyring=keyring, issuer=settings.issuer, list_id=list_id, ttl=ttl
-    )
+    token = licences.status_list_token(session=session, signer=signer, list_id=list_id, ttl=ttl)
     return Response(
         content=token,
         media_type=STATUS_LIST_MEDIA_TYPE,

@@ -23,13 +23,12 @@ from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
-from consent_service.config import Settings
 from consent_service.consents import repository as consents_repository
 from consent_service.consents import rules as consent_rules
+from consent_service.consents.errors import ConsentNotActive, ConsentNotFound
 from consent_service.consents.events import GrantStatusChange
 from consent_service.consents.models import ConsentGrant
-from consent_service.consents.service import ConsentNotActive, ConsentNotFound
-from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 from consent_service.errors import NotFound, RuleViolation
 from consent_service.ids import new_id
@@ -184,7 +183,7 @@ class IssuedLicence:
 
 
 def issue_licence(
-    *, session: Session, keyring: Keyring, issuer: str, studio: Principal, body: LicenceIssue
+    *, session: Session, signer: Signer, studio: Principal, body: LicenceIssue
 ) -> IssuedLicence:
     """Issue a licence to the grantee studio under an active grant (see module docstring)."""
     # Lock the grant first: a concurrent withdrawal waits for this licence, then revokes it.
@@ -216,9 +215,9 @@ def issue_licence(
         status_changed_at=now,
     )
     repository.add(session, licence)
-    uri = status_list_uri(issuer, status_list.id)
+    uri = status_list_uri(signer.issuer, status_list.id)
     claims = {
-        "iss": issuer,
+        "iss": signer.issuer,
         "sub": grant.holder_id,
         "aud": grant.studio_id,
         "jti": licence.id,
@@ -229,7 +228,7 @@ def issue_licence(
         "scope": scope,
         "status": {"status_list": {"idx": index, "uri": uri}},
     }
-    token = keyring.sign(session, claims, typ=LICENCE_TYP)
+    token = signer.sign(session, claims, typ=LICENCE_TYP)
     audit.record(
         session,
         actor_id=studio.actor_id,
@@ -289,7 +288,7 @@ def list_licences(
     )
 
 
-def shown_status(licence: Licence, now: datetime) -> str:
+def status_now(licence: Licence, now: datetime) -> str:
     """The status a reader sees: `expired` for an active licence past its end."""
     if licence.status == LicenceStatus.active.value and licence.valid_until <= now:
         return "expired"
@@ -418,9 +417,7 @@ def licences_of_holder(session: Session, holder_id: str) -> Sequence[Licence]:
 
 
 # -- status lists and online verification -----------------------------------------------------
-def status_list_token(
-    *, session: Session, keyring: Keyring, issuer: str, list_id: str, ttl: int
-) -> str:
+def status_list_token(*, session: Session, signer: Signer, list_id: str, ttl: int) -> str:
     """The signed status list (`statuslist+jwt`) as it stands now."""
     status_list = repository.get_status_list(session, list_id)
     if status_list is None:
@@ -431,14 +428,14 @@ def status_list_token(
     )
     lst = encode_lst(entries, size=status_list.size, bits=status_list.bits)
     claims = status_list_claims(
-        issuer=issuer,
-        uri=status_list_uri(issuer, list_id),
+        issuer=signer.issuer,
+        uri=status_list_uri(signer.issuer, list_id),
         lst=lst,
         bits=status_list.bits,
         ttl=ttl,
         now=utcnow(),
     )
-    return keyring.sign(session, claims, typ=STATUS_LIST_TYP)
+    return signer.sign(session, claims, typ=STATUS_LIST_TYP)
 
 
 class _SessionOnDemand:
@@ -467,10 +464,9 @@ class OnlineVerifier:
     primary-key lookup per verification, never cached.
     """
 
-    def __init__(self, *, engine: Engine, keyring: Keyring, settings: Settings) -> None:
+    def __init__(self, *, engine: Engine, signer: Signer) -> None:
         self.engine = engine
-        self.keyring = keyring
-        self.settings = settings
+        self.signer = signer
         # Parsed headers are remembered per verifier (the signature is still checked each time).
         self.headers = verifier.HeaderCache()
 
@@ -484,9 +480,9 @@ class OnlineVerifier:
         try:
             return verifier.check_licence(
                 token,
-                key_for=lambda kid: self.keyring.public_key(cast(Session, session), kid),
+                key_for=lambda kid: self.signer.public_key(cast(Session, session), kid),
                 status_of=self._status_of,
-                issuer=self.settings.issuer,
+                issuer=self.signer.issuer,
                 use=use,
                 now=utcnow(),
                 headers=self.headers,

@@ -18,10 +18,16 @@ from pydantic import ValidationError
 from consent_service.accounts import service as accounts
 from consent_service.consents import notice
 from consent_service.consents import service as consents
+from consent_service.consents.lifecycle import (
+    Action,
+    status_changed_at_now,
+    status_now,
+    transition,
+)
 from consent_service.consents.models import ConsentRequest
 from consent_service.consents.schemas import AcceptBody, DeclineBody
 from consent_service.db import utcnow
-from consent_service.deps import KeyringDep, ServicesDep, SessionDep, SettingsDep
+from consent_service.deps import KeyringDep, ServicesDep, SessionDep, SettingsDep, SignerDep
 from consent_service.errors import InvalidCredentials
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
@@ -113,7 +119,7 @@ def login_form(
 def login(
     request: Request,
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     settings: SettingsDep,
     services: ServicesDep,
     email: Annotated[str, Form(max_length=320)] = "",
@@ -131,8 +137,7 @@ def login(
     try:
         access_token, ttl = accounts.issue_access_token(
             session,
-            keyring=keyring,
-            issuer=settings.issuer,
+            signer=signer,
             ttl_seconds=settings.access_token_ttl_seconds,
             email=email.strip(),
             password=password,
@@ -146,7 +151,7 @@ def login(
             next_url=destination,
             status_code=401,
         )
-    if web.holder_principal(session, keyring, settings, access_token) is None:
+    if web.holder_principal(session, signer, access_token) is None:
         return _login_page(
             request,
             settings,
@@ -178,35 +183,29 @@ def home(
     request: Request,
     portal: HolderSession,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
     requests_cursor: CursorParam = None,
     consents_cursor: CursorParam = None,
 ) -> Response:
     principal = portal.principal
-    pending, next_requests = consents.list_requests(
+    now = utcnow()
+    pending = consents.list_requests(
         session, principal=principal, status="pending", cursor=requests_cursor, limit=PAGE_SIZE
     )
-    grants, next_consents = consents.list_consents(
-        session,
-        principal=principal,
-        status=None,
-        cursor=consents_cursor,
-        limit=PAGE_SIZE,
-        keyring=keyring,
-        issuer=settings.issuer,
+    grants = consents.list_consents(
+        session, principal=principal, status=None, cursor=consents_cursor, limit=PAGE_SIZE, now=now
     )
-    studio_ids = {row.studio_id for row in pending} | {row.studio_id for row in grants}
+    studio_ids = {row.studio_id for row in pending.items} | {row.studio_id for row in grants.items}
     return render(
         request,
         "home.html",
         {
             "portal": portal,
-            "pending": pending,
-            "grants": grants,
+            "pending": pending.items,
+            "grants": grants.items,
+            "statuses": {grant.id: status_now(grant, now) for grant in grants.items},
             "studios": {sid: accounts.organization_name(session, sid) or sid for sid in studio_ids},
-            "next_requests": next_requests,
-            "next_consents": next_consents,
+            "next_requests": pending.next_cursor,
+            "next_consents": grants.next_cursor,
         },
     )
 
@@ -292,8 +291,7 @@ def accept(
     request: Request,
     portal: HolderForm,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
     notice_sha256: Annotated[str, Form(max_length=128)] = "",
     signed_name: FormText = "",
     court: FormText = "",
@@ -317,8 +315,7 @@ def accept(
         )
     grant, _receipt = consents.accept_request(
         session,
-        keyring=keyring,
-        issuer=settings.issuer,
+        signer=signer,
         principal=portal.principal,
         request_id=request_id,
         body=body,
@@ -369,18 +366,11 @@ def consent_page(
     request: Request,
     portal: HolderSession,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    grant = consents.get_consent(
-        session,
-        principal=portal.principal,
-        consent_id=consent_id,
-        keyring=keyring,
-        issuer=settings.issuer,
-    )
+    grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
     now = utcnow()
+    status = status_now(grant, now)
     rows = licences.list_licences(
         session=session, principal=portal.principal, consent_id=grant.id, after=None, limit=100
     )
@@ -390,9 +380,11 @@ def consent_page(
         {
             "portal": portal,
             "grant": grant,
+            "status": status,
+            "status_since": status_changed_at_now(grant, now),
             "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
-            "licences": [(lic, licences.shown_status(lic, now)) for lic in rows],
-            "can_withdraw": grant.status in WITHDRAWABLE,
+            "licences": [(lic, licences.status_now(lic, now)) for lic in rows],
+            "can_withdraw": status in WITHDRAWABLE,
             "done": _done(done),
         },
     )
@@ -403,15 +395,14 @@ def withdraw(
     consent_id: str,
     portal: HolderForm,
     session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
+    signer: SignerDep,
 ) -> Response:
-    result = consents.withdraw_consent(
+    result = transition(
         session,
-        keyring=keyring,
-        issuer=settings.issuer,
+        signer=signer,
+        grant_id=consent_id,
+        action=Action.withdraw,
         principal=portal.principal,
-        consent_id=consent_id,
     )
     return _see_other(f"/portal/consents/{result.grant.id}?done=withdrawn")
 

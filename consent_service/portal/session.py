@@ -29,7 +29,8 @@ from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
 from consent_service.crypto.keyring import PORTAL_CSRF, Keyring
-from consent_service.deps import KeyringDep, SessionDep, SettingsDep
+from consent_service.crypto.signer import Signer
+from consent_service.deps import SessionDep, SignerDep
 from consent_service.errors import Unauthenticated
 
 SESSION_COOKIE = "consent_portal"
@@ -63,30 +64,28 @@ def _tokens_equal(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-def holder_principal(
-    session: Session, keyring: Keyring, settings: Settings, access_token: str
-) -> Principal | None:
+def holder_principal(session: Session, signer: Signer, access_token: str) -> Principal | None:
     """The holder (or representative) behind `access_token`; None for anything else."""
     try:
-        principal = accounts.principal_from_access_token(
-            session, keyring=keyring, issuer=settings.issuer, token=access_token
-        )
+        principal = accounts.principal_from_access_token(session, signer=signer, token=access_token)
     except Unauthenticated:
         return None
     return principal if principal.role is Role.holder and principal.holder_id else None
 
 
 def optional_session(
-    request: Request, session: SessionDep, keyring: KeyringDep, settings: SettingsDep
+    request: Request, session: SessionDep, signer: SignerDep
 ) -> PortalSession | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 4096:
         return None
-    principal = holder_principal(session, keyring, settings, token)
+    principal = holder_principal(session, signer, token)
     if principal is None:
         return None
     request.state.principal_role = principal.role.value
-    return PortalSession(principal=principal, csrf_token=csrf_token_for(session, keyring, token))
+    return PortalSession(
+        principal=principal, csrf_token=csrf_token_for(session, signer.keyring, token)
+    )
 
 
 OptionalPortalSession = Annotated[PortalSession | None, Depends(optional_session)]

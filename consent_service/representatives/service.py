@@ -26,14 +26,10 @@ from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound
 from consent_service.holders import repository as holders_repository
+from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.holders.schemas import HolderStatus
-from consent_service.holders.service import (
-    EmailAlreadyRegistered,
-    HolderErased,
-    decrypt_holder,
-    status_on,
-)
+from consent_service.holders.service import EmailAlreadyRegistered
 from consent_service.ids import new_id
 from consent_service.representatives import repository
 from consent_service.representatives.models import Representative
@@ -67,9 +63,7 @@ def _aad(rep_id: str, field: str) -> bytes:
 def may_manage(principal: Principal, holder_id: str) -> bool:
     """The holder themself (not a representative of theirs) or an admin."""
     return principal.is_admin or (
-        principal.role is Role.holder
-        and principal.holder_id == holder_id
-        and principal.representative_kind is None
+        principal.acts_for(holder_id) and principal.representative_kind is None
     )
 
 
@@ -88,7 +82,8 @@ def _refuse_minor_managing_guardian(
     guardian's authority comes from a court or a verifier, not from the child)."""
     if kind != "guardian" or actor.is_admin or actor.representative_kind is not None:
         return
-    if status_on(decrypt_holder(session, keyring, holder), date.today()) is HolderStatus.minor:
+    data = holders.decrypt_holder(session, keyring, holder)
+    if holders.status_on(data, utcnow().date()) is HolderStatus.minor:
         raise MinorCannotManageGuardian()
 
 
@@ -103,11 +98,7 @@ def add_representative(
     """Record a representative with its authority evidence and give it a password login."""
     if not may_manage(actor, holder_id):
         raise NotFound("No such holder")
-    holder = holders_repository.get_for_update(session, holder_id)
-    if holder is None:
-        raise NotFound("No such holder")
-    if holder.erased_at is not None:
-        raise HolderErased()
+    holder = holders.get_live(session, holder_id, lock=True)
     _refuse_minor_managing_guardian(
         session, keyring=keyring, actor=actor, holder=holder, kind=data.kind
     )
@@ -190,11 +181,7 @@ def decrypt_representative(key: bytes, row: Representative) -> RepresentativeDat
 def _holder_key_for(session: Session, keyring: Keyring, actor: Principal, holder_id: str) -> bytes:
     if not may_manage(actor, holder_id):
         raise NotFound("No such holder")
-    holder = holders_repository.get(session, holder_id)
-    if holder is None:
-        raise NotFound("No such holder")
-    if holder.erased_at is not None:
-        raise HolderErased()
+    holders.get_live(session, holder_id)
     return keyring.data_key(session, holder_id)
 
 

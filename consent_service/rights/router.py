@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from consent_service.deps import HolderOrAdmin, KeyringDep, SessionDep, SettingsDep
+from consent_service.deps import HolderOrAdmin, KeyringDep, SessionDep, SignerDep
 from consent_service.errors import problem_responses
 from consent_service.rights import service as rights
 from consent_service.rights.schemas import Erased
@@ -47,17 +47,15 @@ def erase_holder(
     holder_id: str,
     principal: HolderOrAdmin,
     session: SessionDep,
-    keyring: KeyringDep,
+    signer: SignerDep,
     storage: StorageDep,
-    settings: SettingsDep,
 ) -> Erased:
     holder = rights.erase_holder(
         session,
-        keyring=keyring,
+        signer=signer,
         storage=storage,
-        issuer=settings.issuer,
         principal=principal,
         holder_id=holder_id,
     )
-    assert holder.erased_at is not None
+    assert holder.erased_at is not None  # for mypy: erase_holder sets it
     return Erased(id=holder.id, erased_at=holder.erased_at)

@@ -33,9 +33,11 @@ from consent_service.accounts.principal import Principal
 from consent_service.audit.actions import Action
 from consent_service.audit.repository import events_for_holder
 from consent_service.audit.service import event_document
+from consent_service.consents import lifecycle
 from consent_service.consents import of_holder as consents_of_holder
 from consent_service.consents import service as consents
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
 from consent_service.errors import NotFound
 from consent_service.holders import repository as holders_repository
@@ -134,7 +136,7 @@ def export_holder(
                 "notice": {"text": req.notice_text, "sha256": req.notice_sha256},
                 "created_at": _time(req.created_at),
                 "decided_at": _time(req.decided_at),
-                "decline_reason": consents.decline_reason(session, keyring, req),
+                "decline_reason": consents.decline_reason(session, keyring=keyring, row=req),
                 "consent_id": req.grant_id,
             }
             for req in consents_of_holder.requests(session, holder_id)
@@ -144,14 +146,14 @@ def export_holder(
                 "id": grant.id,
                 "request_id": grant.request_id,
                 "studio_id": grant.studio_id,
-                "status": consents.effective_status(grant, now),
+                "status": lifecycle.status_now(grant, now),
                 "terms": grant.terms,
                 "notice_sha256": grant.notice_sha256,
                 "accepted_at": _time(grant.accepted_at),
                 "valid_from": _time(grant.valid_from),
                 "valid_until": _time(grant.valid_until),
                 "signature": grant.signature,
-                "signed_name": consents.signed_name(session, keyring, grant),
+                "signed_name": consents.signed_name(session, keyring=keyring, grant=grant),
                 "status_changed_at": _time(grant.status_changed_at),
                 "status_reason": grant.status_reason,
                 "receipts": receipts.get(grant.id, []),
@@ -166,7 +168,7 @@ def export_holder(
                 "scope": lic.scope,
                 "valid_from": _time(lic.valid_from),
                 "valid_until": _time(lic.valid_until),
-                "status": licences.shown_status(lic, now),
+                "status": licences.status_now(lic, now),
                 "created_at": _time(lic.created_at),
             }
             for lic in licences.licences_of_holder(session, holder_id)
@@ -204,9 +206,8 @@ def export_holder(
 def erase_holder(
     session: Session,
     *,
-    keyring: Keyring,
+    signer: Signer,
     storage: Storage,
-    issuer: str,
     principal: Principal,
     holder_id: str,
 ) -> Holder:
@@ -219,8 +220,8 @@ def erase_holder(
         _sweep_objects(storage, holder_id)  # finish a sweep a crash may have cut short
         return holder
     # 2. Withdraw every open grant; the licence listeners revoke what hangs off them.
-    withdrawn = consents.withdraw_all_for_erasure(
-        session, holder_id=holder_id, actor_id=principal.actor_id, keyring=keyring, issuer=issuer
+    withdrawn = lifecycle.withdraw_all_for_erasure(
+        session, signer=signer, holder_id=holder_id, principal=principal
     )
     # 3. No more logins, and no link left from an email to this id: the holder's and their
     #    representatives'.
@@ -236,6 +237,7 @@ def erase_holder(
     # 4b. Verification cases keep their decision, not the document metadata or the evidence.
     verification.forget_holder(session, holder_id)
     # 5. Crypto-shredding: destroy the holder's data key.
+    keyring = signer.keyring
     keyring.destroy_data_key(session, holder_id)
     try:
         keyring.data_key(session, holder_id)

@@ -9,17 +9,16 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from consent_service.accounts.principal import Principal, Role
 from consent_service.deps import (
     CurrentPrincipal,
+    Holder,
     KeyringDep,
     ServicesDep,
     SessionDep,
     SettingsDep,
-    require_roles,
 )
 from consent_service.errors import problem_responses
-from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor
 from consent_service.vault import service as vault
 from consent_service.vault.models import Reference
 from consent_service.vault.schemas import Attribute, ReferenceOut
@@ -28,7 +27,6 @@ from consent_service.vault.upload import receive_upload
 
 router = APIRouter(tags=["reference data"])
 
-HolderPrincipal = Annotated[Principal, Depends(require_roles(Role.holder))]
 EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -93,7 +91,7 @@ async def upload_reference(
     holder_id: str,
     request: Request,
     response: Response,
-    principal: HolderPrincipal,
+    principal: Holder,
     session: SessionDep,
     keyring: KeyringDep,
     storage: StorageDep,
@@ -139,7 +137,7 @@ async def upload_reference(
 )
 def list_references(
     holder_id: str,
-    principal: HolderPrincipal,
+    principal: Holder,
     session: SessionDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -151,11 +149,7 @@ def list_references(
         limit=limit + 1,
         after=decode_cursor(cursor),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    return Page(items=[_out(r) for r in rows], next_cursor=next_cursor)
+    return Page.from_rows(rows, limit).map(_out)
 
 
 @router.get(
@@ -204,7 +198,7 @@ def download_reference(
     summary="Delete a reference: its key is destroyed and the stored object removed",
 )
 def delete_reference(
-    reference_id: str, principal: HolderPrincipal, session: SessionDep, storage: StorageDep
+    reference_id: str, principal: Holder, session: SessionDep, storage: StorageDep
 ) -> Response:
     vault.delete_reference(session, storage=storage, principal=principal, reference_id=reference_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -37,7 +37,7 @@ from consent_service.crypto.keyring import CONTENT_HMAC, KeyDestroyed, Keyring
 from consent_service.crypto.stream import DEFAULT_CHUNK_SIZE, decrypt_reader, encrypt_stream
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound, ValidationFailed
-from consent_service.holders import repository as holders_repository
+from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.ids import new_id
 from consent_service.vault import repository, sanitize
@@ -112,17 +112,21 @@ def on_commit(session: Session, action: Callable[[], None]) -> None:
 # -- who may do what --------------------------------------------------------------------------
 
 
-def acts_for_holder(principal: Principal, holder_id: str) -> bool:
-    """The holder themself, or a representative acting for them (a guardian for a minor)."""
-    return principal.role is Role.holder and principal.holder_id == holder_id
-
-
 def live_holder(session: Session, principal: Principal, holder_id: str) -> Holder:
     """The holder, if `principal` acts for them and they are not erased; 404 otherwise."""
-    holder = holders_repository.get(session, holder_id)
-    if holder is None or holder.erased_at is not None or not acts_for_holder(principal, holder_id):
+    if not principal.acts_for(holder_id):
         raise HolderNotFound()
-    return holder
+    return _live_or(session, holder_id, HolderNotFound)
+
+
+def _live_or(
+    session: Session, holder_id: str, missing: type[NotFound], *, lock: bool = False
+) -> Holder:
+    """`holders.get_live`, answering this domain's own 404 (`missing`) for a gone holder."""
+    try:
+        return holders.get_live(session, holder_id, lock=lock)
+    except NotFound as exc:
+        raise missing() from exc
 
 
 # -- upload -----------------------------------------------------------------------------------
@@ -393,9 +397,7 @@ def _record_stored(
 ) -> StoredReference:
     holder_id = reference.holder_id
     # 4. Lock the holder (serialises duplicate checks and erasure) and re-check it is live.
-    holder = holders_repository.get_for_update(session, holder_id)
-    if holder is None or holder.erased_at is not None:
-        raise HolderNotFound()
+    _live_or(session, holder_id, HolderNotFound, lock=True)
     try:
         holder_key = keyring.data_key(session, holder_id)
     except KeyDestroyed as exc:
@@ -477,7 +479,7 @@ def open_reference(
     if reference is None:
         raise ReferenceNotFound()
     licence_id: str | None = None
-    if acts_for_holder(principal, reference.holder_id):
+    if principal.acts_for(reference.holder_id):
         pass
     elif principal.role is Role.studio and principal.organization_id:
         licence_id = licence_lookup(
@@ -487,8 +489,8 @@ def open_reference(
             raise ReferenceNotFound()
     else:
         raise ReferenceNotFound()
-    holder = holders_repository.get(session, reference.holder_id)
-    if holder is None or holder.erased_at is not None or reference.wrapped_key is None:
+    _live_or(session, reference.holder_id, ReferenceNotFound)
+    if reference.wrapped_key is None:
         raise ReferenceNotFound()
     try:
         holder_key = keyring.data_key(session, reference.holder_id)
@@ -567,7 +569,7 @@ def delete_reference(
 ) -> None:
     """Tombstone the row, destroy the object key, then remove the object once committed."""
     reference = repository.get_live(session, reference_id)
-    if reference is None or not acts_for_holder(principal, reference.holder_id):
+    if reference is None or not principal.acts_for(reference.holder_id):
         raise ReferenceNotFound()
     reference = repository.get_live_of_holder_for_update(session, reference_id, reference.holder_id)
     if reference is None:

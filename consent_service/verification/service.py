@@ -817,7 +817,7 @@ def assurance_view(
     holder = holders_repository.get(session, holder_id)
     allowed = holder is not None and (
         principal.role in (Role.admin, Role.auditor)
-        or vault.acts_for_holder(principal, holder_id)
+        or principal.acts_for(holder_id)
         or (
             principal.role is Role.studio
             and principal.organization_id is not None

@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from consent_service.consents import service
+from consent_service.consents import lifecycle
+from consent_service.main import create_app
 from tests.consents.conftest import accept, ask, signature
 
 
@@ -23,13 +24,11 @@ def test_sweep_expires_grants_past_their_end_and_tells_the_listeners(
 ):
     cid = grant["consent"]["id"]
     end = datetime.fromisoformat(grant["consent"]["valid_until"])
-    assert service.expire_due_grants(db_session, end - timedelta(seconds=1)) == []
-    expired = service.expire_due_grants(
-        db_session,
-        end + timedelta(seconds=1),
-        keyring=app.state.services.keyring,
-        issuer="http://testserver",
+    signer = app.state.services.signer
+    assert (
+        lifecycle.expire_due_grants(db_session, signer=signer, now=end - timedelta(seconds=1)) == []
     )
+    expired = lifecycle.expire_due_grants(db_session, signer=signer, now=end + timedelta(seconds=1))
     db_session.commit()
     assert expired == [cid]
     assert [(c.old_status, c.new_status, c.actor_id) for c in listener_calls] == [
@@ -41,11 +40,11 @@ def test_sweep_expires_grants_past_their_end_and_tells_the_listeners(
     assert r.status_code == 409 and r.json()["code"] == "consent_not_active"
     receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers).json()
     assert receipt["consent_state"] == "expired"
-    assert service.expire_due_grants(db_session, end + timedelta(days=1)) == []
+    assert lifecycle.expire_due_grants(db_session, signer=signer, now=end + timedelta(days=1)) == []
     db_session.rollback()
 
 
-def test_expiry_applies_on_read_and_through_the_cli(
+def test_reads_show_expiry_without_writing_and_the_cli_records_it(
     client: TestClient, app, settings, master_key, holder, studio
 ):
     soon = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -59,12 +58,19 @@ def test_expiry_applies_on_read_and_through_the_cli(
     while datetime.now(UTC) <= datetime.fromisoformat(soon.replace("Z", "+00:00")):
         time.sleep(0.2)
 
-    # Read path: the grant reads as expired without any sweep having run.
-    by_read, by_cli = consents
-    assert client.get(f"/v1/consents/{by_read}", headers=holder.headers).json()["status"] == (
-        "expired"
-    )
-    # Operator path: `consent-service consents expire` finds the other one.
+    # Read path: the grant reads as expired without any sweep having run, and the read
+    # wrote nothing: no receipt was signed for the expiry, and listing by status agrees.
+    by_read, other = consents
+    got = client.get(f"/v1/consents/{by_read}", headers=holder.headers).json()
+    assert got["status"] == "expired"
+    assert got["status_changed_at"] == got["valid_until"]
+    receipt = client.get(f"/v1/consents/{by_read}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "active"
+    listed = client.get("/v1/consents?status=active", headers=holder.headers).json()["items"]
+    assert {c["id"] for c in listed}.isdisjoint(consents)
+    listed = client.get("/v1/consents?status=expired", headers=holder.headers).json()["items"]
+    assert {c["id"] for c in listed} >= set(consents)
+    # Operator path: `consent-service consents expire` records both.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
     env.update(
         {
@@ -82,10 +88,12 @@ def test_expiry_applies_on_read_and_through_the_cli(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [by_cli]
-    assert client.get(f"/v1/consents/{by_cli}", headers=studio.headers).json()["status"] == (
+    assert sorted(result.stdout.split()) == sorted(consents)
+    assert client.get(f"/v1/consents/{other}", headers=studio.headers).json()["status"] == (
         "expired"
     )
+    receipt = client.get(f"/v1/consents/{by_read}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "expired"
 
 
 def test_erasure_withdraws_every_open_grant_and_refuses_new_requests(
@@ -100,7 +108,6 @@ def test_erasure_withdraws_every_open_grant_and_refuses_new_requests(
 
     r = client.delete(f"/v1/holders/{holder.id}", headers=holder.headers)
     assert r.status_code == 200, r.text
-
     # The active and the suspended grant are withdrawn by the erasure; the one withdrawn
     # before stays withdrawn.
     for cid in (first, second, third):
@@ -138,3 +145,49 @@ def test_concurrent_double_accept_yields_exactly_one_grant(live_server, client, 
     assert sorted(results) == [201, 409, 409, 409]
     grants = client.get("/v1/consents", headers=holder.headers).json()["items"]
     assert len(grants) == 1 and grants[0]["request_id"] == req["id"]
+
+
+def test_serve_sweeps_due_expiries_on_a_timer_and_stops_with_the_app(
+    client: TestClient, settings, holder, studio
+):
+    start = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    req = ask(client, studio, holder.id, valid_from=start, valid_until=soon).json()
+    cid = accept(client, holder.headers, req).json()["consent"]["id"]
+    timed = create_app(settings.model_copy(update={"expiry_sweep_seconds": 0.2}))
+    try:
+        with TestClient(timed):
+            sweeper = timed.state.expiry_sweeper
+            assert sweeper.running
+            deadline = time.monotonic() + 30
+            state = "active"
+            while state != "expired" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers)
+                state = receipt.json()["consent_state"]
+            # The timer recorded it: a signed receipt for the expiry, by the system.
+            assert state == "expired"
+        assert not sweeper.running  # the lifespan's end stopped the thread
+    finally:
+        timed.state.services.close()
+
+
+def test_a_status_change_on_a_grant_past_its_end_is_refused_as_expired(
+    client: TestClient, holder, studio
+):
+    start = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    req = ask(client, studio, holder.id, valid_from=start, valid_until=soon).json()
+    cid = accept(client, holder.headers, req).json()["consent"]["id"]
+    while datetime.now(UTC) <= datetime.fromisoformat(soon.replace("Z", "+00:00")):
+        time.sleep(0.2)
+    receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "active"  # nothing recorded yet: reads never write
+
+    for action in ("suspend", "withdraw"):
+        r = client.post(f"/v1/consents/{cid}/{action}", headers=holder.headers)
+        assert r.status_code == 409 and r.json()["code"] == "consent_not_active"
+        assert "expired" in r.json()["detail"]
+    # A refused change rolls back whole, the expiry it found included: the sweep records it.
+    receipt = client.get(f"/v1/consents/{cid}/receipt", headers=holder.headers).json()
+    assert receipt["consent_state"] == "active"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import httpx
 import jwt
 from fastapi.testclient import TestClient
 
+from consent_service.crypto.signer import Signer
+from consent_service.licences.service import OnlineVerifier
 from tests.licences.conftest import Grant
 
 Issue = Callable[..., dict[str, Any]]
@@ -113,7 +116,14 @@ def test_cli_verifies_from_files_and_sees_a_withdrawal_after_refetching(
 
 def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     # Licences name the issuer they were signed for: serve this app as that issuer.
-    app.state.services.settings.issuer = live_server
+    services = app.state.services
+    signer = Signer(keyring=services.keyring, issuer=live_server)
+    app.state.services = replace(
+        services,
+        settings=services.settings.model_copy(update={"issuer": live_server}),
+        signer=signer,
+        online_verifier=OnlineVerifier(engine=services.read_engine, signer=signer),
+    )
     r = httpx.post(
         f"{live_server}/v1/licences",
         json={

@@ -1,0 +1,39 @@
+"""The consent domain's problems (each with its own `code`, see errors.DomainError)."""
+
+from __future__ import annotations
+
+from consent_service.errors import Conflict, DomainError, NotFound
+
+
+class RequestNotFound(NotFound):
+    code, title = "consent_request_not_found", "No such consent request"
+
+
+class ConsentNotFound(NotFound):
+    code, title = "consent_not_found", "No such consent"
+
+
+class RequestAlreadyDecided(Conflict):
+    code, title = "request_already_decided", "This request was already accepted or declined"
+
+
+class NoticeHashMismatch(DomainError):
+    code, status, title = (
+        "notice_hash_mismatch",
+        422,
+        "The notice hash does not match the notice served with this request",
+    )
+
+
+class ConsentNotActive(Conflict):
+    code, title = "consent_not_active", "The consent is not in a state that allows this"
+
+
+class NotPermitted(DomainError):
+    """The caller sees the object but its role may not do this (e.g. an agent signing)."""
+
+    code, status, title = "not_permitted", 403, "Your role may not do this"
+
+
+class UnsupportedLanguage(DomainError):
+    code, status, title = "unsupported_language", 422, "No notice template in this language"

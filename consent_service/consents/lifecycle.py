@@ -1,0 +1,382 @@
+"""The consent lifecycle as a state machine: one table of moves and one guarded `transition`.
+
+A grant is born `active` (consents.service.accept_request) and then moves only through the
+rows of `TRANSITIONS`. Every move, whoever asks for it, goes through `transition()`, which
+
+1. locks the grant row (SELECT ... FOR UPDATE) and checks the caller sees it (else 404),
+2. checks the caller may do this action (else 403 `not_permitted`),
+3. applies a due expiry first, so the answer is about the expired grant (409; the refusal
+   rolls back with the rest of the unit of work, so the sweep is what records it; erasure
+   withdraws whatever is still open),
+4. answers "already there" with the same state and the latest receipt (idempotency),
+5. checks the from-state (else 409 `consent_not_active`),
+6. changes the row, tells the listeners (`events.grant_status_changed`: licences follow the
+   grant), writes the audit event and signs a receipt for the holder: one transaction.
+
+Reads never move a grant: they show `status_now(grant, now)`. Expiry is persisted by the
+sweep (`expire_due_grants`, run by `consent-service consents expire` and on a timer by
+`serve`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from consent_service import audit
+from consent_service.accounts import repository as accounts_repository
+from consent_service.accounts.principal import Principal
+from consent_service.audit.actions import Action as AuditAction
+from consent_service.consents import repository
+from consent_service.consents.errors import ConsentNotActive, ConsentNotFound, NotPermitted
+from consent_service.consents.events import GrantStatusChange, grant_status_changed
+from consent_service.consents.models import ConsentGrant, ConsentReceipt
+from consent_service.consents.receipts import issue_receipt, new_receipt_id
+from consent_service.crypto.signer import Signer
+from consent_service.db import utcnow
+from consent_service.holders import repository as holders_repository
+from consent_service.representatives import service as representatives
+
+NOT_ENDED = repository.NOT_ENDED
+SYSTEM_ACTOR = "system"
+
+
+def status_now(grant: ConsentGrant, now: datetime) -> str:
+    """The grant's state as of `now`: an active or suspended grant past its end is expired.
+
+    What every read shows; the stored status catches up when the sweep runs.
+    """
+    if grant.status in NOT_ENDED and grant.valid_until <= now:
+        return "expired"
+    return grant.status
+
+
+def status_changed_at_now(grant: ConsentGrant, now: datetime) -> datetime:
+    """When the state `status_now` shows began (the end of the term for a due expiry)."""
+    if status_now(grant, now) != grant.status:
+        return grant.valid_until
+    return grant.status_changed_at
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+class Action(StrEnum):
+    withdraw = "withdraw"
+    revoke = "revoke"
+    suspend = "suspend"
+    resume = "resume"
+    expire = "expire"
+    # Erasure of the holder withdraws what is still open (rights.service.erase_holder).
+    erasure_withdraw = "erasure_withdraw"
+
+
+# (principal, grant) -> None, or raises NotPermitted. None as principal is the system itself.
+Guard = Callable[[Principal | None, ConsentGrant], None]
+
+
+def _signer_of_this_grant(principal: Principal | None, grant: ConsentGrant) -> None:
+    role = representatives.signer_role(principal) if principal is not None else None
+    if role is None or (role != "self" and role != grant.signature.get("role")):
+        raise NotPermitted("only the holder or the role that signed the grant may withdraw it")
+
+
+def _guardian_executor_or_admin(principal: Principal | None, grant: ConsentGrant) -> None:
+    if principal is None:
+        raise NotPermitted("revocation is for a guardian, an executor or an admin")
+    if not principal.is_admin and principal.representative_kind not in ("guardian", "executor"):
+        raise NotPermitted("revocation is for a guardian, an executor or an admin")
+    if principal.representative_kind == "guardian" and grant.holder_status != "minor":
+        # A guardian's authority covers what was granted while the holder was a minor.
+        raise NotPermitted("a guardian may revoke only what was granted for a minor")
+
+
+def _holder_side_signer_or_admin(principal: Principal | None, grant: ConsentGrant) -> None:
+    if principal is None or not (
+        principal.is_admin or representatives.signer_role(principal) is not None
+    ):
+        raise NotPermitted("an agent may not suspend or resume a consent")
+
+
+def _system(principal: Principal | None, grant: ConsentGrant) -> None:
+    if principal is not None:
+        raise NotPermitted("only the expiry sweep expires a consent")
+
+
+def _erasure(principal: Principal | None, grant: ConsentGrant) -> None:
+    """Erasure was authorised by the rights service (the holder itself or an admin)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    action: Action
+    from_states: frozenset[str]
+    to_state: str
+    audit_action: AuditAction
+    who: str  # in words, for readers and the docs
+    guard: Guard
+    # What the listeners do with what hangs off the grant (licences.service.cascade_grant_status).
+    cascades: str
+    # Callers who may not see the grant get 404 (holder side and admin; the system sees all).
+    admins_see_it: bool = True
+    # Persist a due expiry before this move (erasure withdraws whatever is still open).
+    expires_first: bool = True
+
+
+_ENDS = "active and suspended licences are revoked"
+TRANSITIONS: dict[Action, Transition] = {
+    t.action: t
+    for t in (
+        Transition(
+            Action.withdraw,
+            frozenset(NOT_ENDED),
+            "withdrawn",
+            AuditAction.consent_withdrawn,
+            who="the holder, or the representative role that signed the grant (G Art. 7(3))",
+            guard=_signer_of_this_grant,
+            cascades=_ENDS,
+            admins_see_it=False,  # admins revoke; withdrawal is the holder's act
+        ),
+        Transition(
+            Action.revoke,
+            frozenset(NOT_ENDED),
+            "revoked",
+            AuditAction.consent_revoked,
+            who="a guardian (grants made for a minor), an executor, or an admin; with a reason",
+            guard=_guardian_executor_or_admin,
+            cascades=_ENDS,
+        ),
+        Transition(
+            Action.suspend,
+            frozenset({"active"}),
+            "suspended",
+            AuditAction.consent_suspended,
+            who="the holder or a representative who may sign, or an admin",
+            guard=_holder_side_signer_or_admin,
+            cascades="active licences are suspended",
+        ),
+        Transition(
+            Action.resume,
+            frozenset({"suspended"}),
+            "active",
+            AuditAction.consent_resumed,
+            who="the holder or a representative who may sign, or an admin",
+            guard=_holder_side_signer_or_admin,
+            cascades="licences the grant suspended are active again",
+        ),
+        Transition(
+            Action.expire,
+            frozenset(NOT_ENDED),
+            "expired",
+            AuditAction.consent_expired,
+            who="the system, once valid_until has passed (end of term, 18th birthday, "
+            "end of post-mortem rights)",
+            guard=_system,
+            cascades=_ENDS,
+            expires_first=False,
+        ),
+        Transition(
+            Action.erasure_withdraw,
+            frozenset(NOT_ENDED),
+            "withdrawn",
+            AuditAction.consent_withdrawn,
+            who="the erasure of the holder (the holder itself or an admin)",
+            guard=_erasure,
+            cascades=_ENDS,
+            expires_first=False,
+        ),
+    )
+}
+# The verified-signers issue adds `end_by_death` (to `ended_by_death`, by a verifier or the
+# executor) as one more row here; its route calls `transition` like the others.
+
+
+# -- the one move ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    grant: ConsentGrant
+    revoked_licences: list[str]
+    receipt: ConsentReceipt
+
+
+def transition(
+    session: Session,
+    *,
+    signer: Signer,
+    grant_id: str,
+    action: Action,
+    principal: Principal | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> StatusChanged:
+    """Apply `action` to the grant `grant_id` for `principal` (None: the system). See the module."""
+    rule = TRANSITIONS[action]
+    now = now or utcnow()
+    grant = _locked_visible_grant(session, grant_id, principal, rule)
+    rule.guard(principal, grant)
+    if rule.expires_first and status_now(grant, now) != grant.status:
+        _apply(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
+    if grant.status == rule.to_state:
+        return StatusChanged(grant, [], _latest_receipt(session, grant))
+    if grant.status not in rule.from_states:
+        word = "already " if rule.to_state not in NOT_ENDED else ""
+        raise ConsentNotActive(f"the consent is {word}{grant.status}")
+    if action is Action.expire and status_now(grant, now) != "expired":
+        raise ConsentNotActive("the consent has not reached its end")
+    return _apply(session, signer, grant, rule, principal, reason, now)
+
+
+def _locked_visible_grant(
+    session: Session, grant_id: str, principal: Principal | None, rule: Transition
+) -> ConsentGrant:
+    grant = repository.get_grant_for_update(session, grant_id)
+    if grant is None:
+        raise ConsentNotFound()
+    if principal is None or rule.action is Action.erasure_withdraw:
+        return grant
+    if principal.acts_for(grant.holder_id) or (rule.admins_see_it and principal.is_admin):
+        return grant
+    raise ConsentNotFound()
+
+
+def _apply(
+    session: Session,
+    signer: Signer,
+    grant: ConsentGrant,
+    rule: Transition,
+    principal: Principal | None,
+    reason: str | None,
+    now: datetime,
+) -> StatusChanged:
+    """Move the LOCKED grant: row, listeners, audit event and receipt, one transaction."""
+    actor_id = principal.actor_id if principal is not None else SYSTEM_ACTOR
+    old_status = grant.status
+    grant.status = rule.to_state
+    grant.status_changed_at = now
+    grant.status_reason = reason
+    repository.add(session, grant)
+    changed = grant_status_changed(
+        session,
+        GrantStatusChange(
+            grant_id=grant.id,
+            holder_id=grant.holder_id,
+            studio_id=grant.studio_id,
+            old_status=old_status,
+            new_status=rule.to_state,
+            actor_id=actor_id,
+            reason=reason,
+        ),
+    )
+    receipt_id = new_receipt_id()
+    payload: dict[str, object] = {
+        "from": old_status,
+        "to": rule.to_state,
+        "licences_changed": changed,
+        "receipt_id": receipt_id,
+        **_extra_payload(rule, principal),
+    }
+    if reason:
+        # The reason is free text: the log keeps its hash, the grant row keeps the text.
+        payload["reason_sha256"] = hashlib.sha256(reason.encode("utf-8")).hexdigest()
+    event = audit.record(
+        session,
+        actor_id=actor_id,
+        action=rule.audit_action,
+        subjects={
+            "holder_id": grant.holder_id,
+            "consent_id": grant.id,
+            "studio_id": grant.studio_id,
+        },
+        payload=payload,
+    )
+    holder = holders_repository.get(session, grant.holder_id)
+    org = accounts_repository.get_organization(session, grant.studio_id)
+    receipt = issue_receipt(
+        session,
+        signer=signer,
+        grant=grant,
+        receipt_id=receipt_id,
+        jurisdiction=holder.jurisdiction if holder else "",
+        studio_name=org.name if org else grant.studio_id,
+        audit_seq=event.seq,
+    )
+    return StatusChanged(grant=grant, revoked_licences=changed, receipt=receipt)
+
+
+def _extra_payload(rule: Transition, principal: Principal | None) -> dict[str, object]:
+    if rule.action is Action.withdraw and principal is not None:
+        return {"signer_role": representatives.signer_role(principal)}
+    if rule.action is Action.erasure_withdraw:
+        return {"cause": "erasure"}
+    return {}
+
+
+def _latest_receipt(session: Session, grant: ConsentGrant) -> ConsentReceipt:
+    receipt = repository.latest_receipt(session, grant.id)
+    if receipt is None:  # every grant is born with one; defensive
+        raise ConsentNotFound("No receipt for this consent")
+    return receipt
+
+
+# -- sweeps ------------------------------------------------------------------------------------
+
+
+def expire_due_grants(
+    session: Session,
+    *,
+    signer: Signer,
+    now: datetime,
+    holder_id: str | None = None,
+    studio_id: str | None = None,
+) -> list[str]:
+    """Persist `expired` for every active/suspended grant whose effective end has passed.
+
+    End of term, the 18th birthday of a minor and the end of post-mortem rights are all folded
+    into `valid_until` when the grant is made, so one comparison covers them (NF). Each grant
+    is locked and re-checked; listeners are told; a receipt is signed for each.
+    """
+    expired: list[str] = []
+    for grant_id in repository.due_grant_ids(
+        session, now=now, holder_id=holder_id, studio_id=studio_id
+    ):
+        grant = repository.get_grant_for_update(session, grant_id)
+        if grant is None or grant.status not in NOT_ENDED or status_now(grant, now) != "expired":
+            continue  # changed since the ids were read
+        transition(
+            session, signer=signer, grant_id=grant_id, action=Action.expire, principal=None, now=now
+        )
+        expired.append(grant_id)
+    return expired
+
+
+def withdraw_all_for_erasure(
+    session: Session, *, signer: Signer, holder_id: str, principal: Principal
+) -> list[str]:
+    """Withdraw every active or suspended grant of a holder being erased; return their ids.
+
+    Called by erasure inside its own transaction, before the holder key is destroyed.
+    """
+    withdrawn: list[str] = []
+    now = utcnow()
+    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
+        grant = repository.get_grant_for_update(session, grant_id)
+        if grant is None or grant.status not in NOT_ENDED:
+            continue
+        transition(
+            session,
+            signer=signer,
+            grant_id=grant_id,
+            action=Action.erasure_withdraw,
+            principal=principal,
+            reason="erasure",
+            now=now,
+        )
+        withdrawn.append(grant_id)
+    return withdrawn
