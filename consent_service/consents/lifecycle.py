@@ -4,7 +4,8 @@ A grant is born `active` (consents.service.accept_request) and then moves only t
 rows of `TRANSITIONS`. Every move, whoever asks for it, goes through `transition()`, which
 
 1. locks the grant row (SELECT ... FOR UPDATE) and checks the caller sees it (else 404),
-2. checks the caller may do this action (else 403 `not_permitted`),
+2. checks the caller may do this action (else 403 `not_permitted`) and, for a representative,
+   that a verifier approved their authority (else 403 `authority_not_verified`),
 3. applies a due expiry first, so the answer is about the expired grant (409; the refusal
    rolls back with the rest of the unit of work, so the sweep is what records it; erasure
    withdraws whatever is still open),
@@ -221,6 +222,7 @@ def transition(
     now = now or utcnow()
     grant = _locked_visible_grant(session, grant_id, principal, rule)
     rule.guard(principal, grant)
+    representatives.require_reviewed_authority(session, principal)
     if rule.expires_first and status_now(grant, now) != grant.status:
         _apply(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
     if grant.status == rule.to_state:
