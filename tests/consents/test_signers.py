@@ -43,9 +43,10 @@ def test_minor_needs_a_guardian_and_a_court_approval_and_is_capped_at_18(
     approve_court_approval(client, admin_headers, other_req["id"], guardian)
     r = accept(client, guardian.headers, req)
     assert r.status_code == 409 and r.json()["code"] == "court_approval_not_verified"
-    assert client.get(f"/v1/consent-requests/{req['id']}", headers=minor.headers).json()[
-        "status"
-    ] == "pending"
+    assert (
+        client.get(f"/v1/consent-requests/{req['id']}", headers=minor.headers).json()["status"]
+        == "pending"
+    )
     approve_court_approval(client, admin_headers, req["id"], guardian)
     r = accept(
         client,
