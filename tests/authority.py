@@ -36,10 +36,12 @@ def new_verifier(client: TestClient, admin_headers: dict[str, str]) -> dict[str,
     return bearer(r.json()["key"])
 
 
-def approve_case(client: TestClient, verifier: dict[str, str], case_id: str) -> dict[str, Any]:
+def approve_case(
+    client: TestClient, verifier: dict[str, str], case_id: str, **body: Any
+) -> dict[str, Any]:
     r = client.post(
         f"/v1/verifications/{case_id}/approve",
-        json={"reason": "the document names the representative"},
+        json={"reason": "the evidence matches", **body},
         headers=verifier,
     )
     assert r.status_code == 200, r.text
