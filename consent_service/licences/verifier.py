@@ -13,8 +13,9 @@ scope rules of `licences/scope.py` (standard library only). Copy the three into 
 base and they keep working; `make lint` (import-linter) holds them to it.
 
 `check_licence` runs the checks in a fixed order (form, key, signature, issuer, time, status,
-the holder's assurance when a level is demanded, scope) and answers a `Verdict` with one code; the server's online check uses the very same
-function with a database status lookup, so both give the same codes for the same token.
+the holder's assurance when a level is demanded, scope) and answers a `Verdict` with one code;
+the server's online check uses the very same function with a database status lookup, so both
+give the same codes for the same token.
 `Verifier` adds the offline sources: a JWKS and status lists, fetched over HTTP and cached for
 their `ttl`, or read from files. When a source cannot be had or trusted it raises
 `CannotCheck` (the CLI exits 2): that is never a verdict about the licence.

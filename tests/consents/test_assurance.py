@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from jose import jwt
 
+from consent_service import migrations
 from consent_service.config import Settings
 from tests.authority import approve_case, new_verifier
 from tests.conftest import HolderAccount, Org
@@ -268,3 +269,24 @@ def test_withdrawn_evidence_suspends_the_grants_that_relied_on_it(
     _liveness_verified(client, admin_headers, holder)
     r = client.post(f"/v1/consents/{strict_id}/resume", headers=holder.headers)
     assert r.status_code == 200 and r.json()["status"] == "active"
+
+
+def test_migration_0008_keeps_existing_requests_and_sends_existing_representatives_to_review(
+    app, client: TestClient, holder: HolderAccount, studio: Org, add_representative, database_url
+):
+    # Data made before 0008: a request, a representative recorded with typed authority.
+    attorney = add_representative(holder.id, "attorney", holder.headers)
+    req = _ask(client, studio, holder.id).json()
+    app.state.services.engine.dispose()
+    migrations.downgrade(database_url, "0007")
+    migrations.upgrade(database_url)
+    app.state.services.engine.dispose()
+
+    shown = client.get(f"/v1/consent-requests/{req['id']}", headers=holder.headers).json()
+    assert shown["min_assurance"] is None and shown["required_assurance"] == "self_asserted"
+    assert _level(client, holder) == "self_asserted"
+    # The existing attorney signs in, but needs review before it signs again.
+    r = accept(client, attorney.headers, req)
+    assert r.status_code == 403 and r.json()["code"] == "authority_not_verified"
+    r = accept(client, holder.headers, req)
+    assert r.status_code == 201, r.text
