@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that appear in examples (docker-compose.yml, docs) and must never protect real data.
@@ -79,11 +79,24 @@ class Settings(BaseSettings):
     # Master key in AWS KMS: when set, it wraps every other key instead of CONSENT_MASTER_KEY.
     kms_key_id: str | None = None
     kms_endpoint_url: str | None = Field(default=None, description="test/LocalStack endpoint")
+    # The least identity assurance a holder needs to accept any consent request (a request may
+    # ask for more with `min_assurance`). Unset: `self_asserted` in development,
+    # `liveness_verified` in production (docs/operations.md, docs/verification.md).
+    min_assurance: Literal["self_asserted", "document_verified", "liveness_verified"] | None = None
 
     @field_validator("issuer")
     @classmethod
     def _strip_issuer(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_min_assurance(self) -> Settings:
+        """The floor follows the environment unless set: production asks for a live capture."""
+        if self.min_assurance is None:
+            self.min_assurance = (
+                "liveness_verified" if self.env is Environment.production else "self_asserted"
+            )
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -95,6 +95,10 @@ def test_readme_walkthrough_runs_end_to_end(tmp_path: Path):
     out = result.stdout
     assert result.returncode == 0, f"stdout:\n{out}\nstderr:\n{result.stderr}"
     lines = out.splitlines()
+    # A verifier approved the identity document and the live capture, in that order.
+    # (curl prints the JSON of step 1 without a newline: count line ends.)
+    assert len(re.findall(r"approved$", out, flags=re.M)) == 2, out
+    assert "liveness_verified" in lines, out
     assert "VALID" in lines, out
     assert "offline: licence valid, render may proceed" in out
     assert "withdrawn" in lines and "REVOKED" in lines, out

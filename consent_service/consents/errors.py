@@ -37,3 +37,18 @@ class NotPermitted(DomainError):
 
 class UnsupportedLanguage(DomainError):
     code, status, title = "unsupported_language", 422, "No notice template in this language"
+
+
+class HolderNotVerified(Conflict):
+    """The holder's identity assurance is below what the request and the deployment need."""
+
+    code, title = "holder_not_verified", "The holder's identity is not verified to the level needed"
+
+
+class CourtApprovalNotVerified(Conflict):
+    """A minor's grant needs a court approval, reviewed by a verifier, naming the request."""
+
+    code, title = (
+        "court_approval_not_verified",
+        "No approved court approval names this request",
+    )

@@ -4,7 +4,8 @@ A grant is born `active` (consents.service.accept_request) and then moves only t
 rows of `TRANSITIONS`. Every move, whoever asks for it, goes through `transition()`, which
 
 1. locks the grant row (SELECT ... FOR UPDATE) and checks the caller sees it (else 404),
-2. checks the caller may do this action (else 403 `not_permitted`),
+2. checks the caller may do this action (else 403 `not_permitted`) and, for a representative,
+   that a verifier approved their authority (else 403 `authority_not_verified`),
 3. applies a due expiry first, so the answer is about the expired grant (409; the refusal
    rolls back with the rest of the unit of work, so the sweep is what records it; erasure
    withdraws whatever is still open),
@@ -33,7 +34,12 @@ from consent_service.accounts import repository as accounts_repository
 from consent_service.accounts.principal import Principal
 from consent_service.audit.actions import Action as AuditAction
 from consent_service.consents import repository
-from consent_service.consents.errors import ConsentNotActive, ConsentNotFound, NotPermitted
+from consent_service.consents.errors import (
+    ConsentNotActive,
+    ConsentNotFound,
+    HolderNotVerified,
+    NotPermitted,
+)
 from consent_service.consents.events import GrantStatusChange, grant_status_changed
 from consent_service.consents.models import ConsentGrant, ConsentReceipt
 from consent_service.consents.receipts import issue_receipt, new_receipt_id
@@ -41,6 +47,8 @@ from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 from consent_service.holders import repository as holders_repository
 from consent_service.representatives import service as representatives
+from consent_service.verification import service as verification
+from consent_service.verification.levels import Assurance, at_least
 
 NOT_ENDED = repository.NOT_ENDED
 SYSTEM_ACTOR = "system"
@@ -74,6 +82,8 @@ class Action(StrEnum):
     expire = "expire"
     # Erasure of the holder withdraws what is still open (rights.service.erase_holder).
     erasure_withdraw = "erasure_withdraw"
+    # The holder's identity assurance fell below what the grant's acceptance required.
+    assurance_suspend = "assurance_suspend"
 
 
 # (principal, grant) -> None, or raises NotPermitted. None as principal is the system itself.
@@ -105,7 +115,7 @@ def _holder_side_signer_or_admin(principal: Principal | None, grant: ConsentGran
 
 def _system(principal: Principal | None, grant: ConsentGrant) -> None:
     if principal is not None:
-        raise NotPermitted("only the expiry sweep expires a consent")
+        raise NotPermitted("only the system makes this move")
 
 
 def _erasure(principal: Principal | None, grant: ConsentGrant) -> None:
@@ -190,6 +200,16 @@ TRANSITIONS: dict[Action, Transition] = {
             cascades=_ENDS,
             expires_first=False,
         ),
+        Transition(
+            Action.assurance_suspend,
+            frozenset({"active"}),
+            "suspended",
+            AuditAction.consent_suspended,
+            who="the system, when the holder's identity assurance falls below the level the "
+            "grant's acceptance required (evidence withdrawn)",
+            guard=_system,
+            cascades="active licences are suspended",
+        ),
     )
 }
 # The verified-signers issue adds `end_by_death` (to `ended_by_death`, by a verifier or the
@@ -221,6 +241,9 @@ def transition(
     now = now or utcnow()
     grant = _locked_visible_grant(session, grant_id, principal, rule)
     rule.guard(principal, grant)
+    representatives.require_reviewed_authority(session, principal)
+    if action is Action.resume:
+        _require_assurance_for_resume(session, grant)
     if rule.expires_first and status_now(grant, now) != grant.status:
         _apply(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
     if grant.status == rule.to_state:
@@ -315,7 +338,27 @@ def _extra_payload(rule: Transition, principal: Principal | None) -> dict[str, o
         return {"signer_role": representatives.signer_role(principal)}
     if rule.action is Action.erasure_withdraw:
         return {"cause": "erasure"}
+    if rule.action is Action.assurance_suspend:
+        return {"cause": ASSURANCE_LOWERED}
     return {}
+
+
+ASSURANCE_LOWERED = "assurance_lowered"
+
+
+def _require_assurance_for_resume(session: Session, grant: ConsentGrant) -> None:
+    """A grant resumes only while the holder has the level its acceptance required."""
+    required = grant.signature.get("required_assurance")
+    if required is None:
+        return
+    level = verification.assurance_of(session, grant.holder_id)
+    if not at_least(level, Assurance(required)):
+        raise HolderNotVerified(
+            f"this consent was given at identity assurance {required}; the holder now has "
+            f"{level.value}: get verified again before resuming it",
+            required_assurance=required,
+            holder_assurance=level.value,
+        )
 
 
 def _latest_receipt(session: Session, grant: ConsentGrant) -> ConsentReceipt:
@@ -354,6 +397,39 @@ def expire_due_grants(
         )
         expired.append(grant_id)
     return expired
+
+
+def suspend_below_assurance(
+    session: Session, *, signer: Signer, holder_id: str, now: datetime | None = None
+) -> list[str]:
+    """Suspend every ACTIVE grant of the holder whose acceptance required a level the holder
+    no longer has (IDENTITY.md: down when evidence goes); return their ids.
+
+    Called in the transaction that lowered the level (a verification case withdrawn), so the
+    grants, their licences, the audit events (`cause: assurance_lowered`) and the receipts
+    move with it. Grants signed by a representative recorded no required level: untouched.
+    """
+    level = verification.assurance_of(session, holder_id)
+    suspended: list[str] = []
+    now = now or utcnow()
+    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
+        grant = repository.get_grant_for_update(session, grant_id)
+        required = grant.signature.get("required_assurance") if grant is not None else None
+        if grant is None or grant.status != "active" or required is None:
+            continue
+        if at_least(level, Assurance(required)) or status_now(grant, now) != "active":
+            continue
+        transition(
+            session,
+            signer=signer,
+            grant_id=grant_id,
+            action=Action.assurance_suspend,
+            principal=None,
+            reason=ASSURANCE_LOWERED,
+            now=now,
+        )
+        suspended.append(grant_id)
+    return suspended
 
 
 def withdraw_all_for_erasure(

@@ -37,6 +37,9 @@ class ConsentRequest(SQLModel, table=True):
     # Free text from the holder: ciphertext under the holder's data key.
     decline_reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     grant_id: str | None = Field(default=None, max_length=40)
+    # The identity assurance the studio asks of the holder (verification/levels.py); None: only
+    # the deployment's floor (CONSENT_MIN_ASSURANCE) applies.
+    min_assurance: str | None = Field(default=None, max_length=32)
 
 
 class ConsentGrant(SQLModel, table=True):
@@ -62,7 +65,9 @@ class ConsentGrant(SQLModel, table=True):
     # Effective window: valid_until is after the caps (18th birthday, post-mortem end).
     valid_from: datetime = Field(sa_type=UTCDateTime)
     valid_until: datetime = Field(sa_type=UTCDateTime, index=True)
-    # {role, method, signed_at, evidence_hash, representative_id}: no personal data in clear.
+    # {role, method, signed_at, evidence_hash, representative_id, required_assurance,
+    # holder_assurance}: no personal data in clear. `required_assurance` is the level the
+    # holder's own signature was checked against (None when a representative signed).
     signature: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     signed_name_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     court_approval_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

@@ -20,6 +20,7 @@ from consent_service.consents.models import ConsentGrant, ConsentReceipt
 from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
 from consent_service.ids import new_id
+from consent_service.verification import service as verification
 
 RECEIPT_TYP = "consent-receipt+jwt"
 KANTARA_VERSION = "KI-CR-v1.1.0"
@@ -40,6 +41,7 @@ def receipt_claims(
     studio_name: str,
     audit_seq: int,
     issued_at: int,
+    holder_assurance: str,
 ) -> dict[str, Any]:
     """The receipt payload for the grant's current state (no personal data in clear)."""
     terms = grant.terms
@@ -105,6 +107,8 @@ def receipt_claims(
         },
         "retention": RETENTION,
         "audit_seq": audit_seq,
+        # The holder's identity assurance when this receipt was issued (docs/verification.md).
+        "holder_assurance": holder_assurance,
     }
 
 
@@ -128,6 +132,7 @@ def issue_receipt(
         studio_name=studio_name,
         audit_seq=audit_seq,
         issued_at=int(now.timestamp()),
+        holder_assurance=verification.assurance_of(session, grant.holder_id).value,
     )
     row = ConsentReceipt(
         id=receipt_id,

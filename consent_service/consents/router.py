@@ -41,6 +41,7 @@ from consent_service.deps import (
     HolderOrStudio,
     KeyringDep,
     SessionDep,
+    SettingsDep,
     SignerDep,
     Studio,
 )
@@ -50,7 +51,9 @@ from consent_service.pagination import CursorQuery, LimitQuery, Page
 router = APIRouter(prefix="/v1", tags=["consents"])
 
 
-def _request_out(session: Session, keyring: Keyring, row: ConsentRequest) -> ConsentRequestOut:
+def _request_out(
+    session: Session, keyring: Keyring, row: ConsentRequest, floor: str | None
+) -> ConsentRequestOut:
     return ConsentRequestOut(
         id=row.id,
         holder_id=row.holder_id,
@@ -69,6 +72,8 @@ def _request_out(session: Session, keyring: Keyring, row: ConsentRequest) -> Con
         decided_at=row.decided_at,
         decline_reason=consents.decline_reason(session, keyring=keyring, row=row),
         consent_id=row.grant_id,
+        min_assurance=row.min_assurance,
+        required_assurance=consents.required_assurance(row, floor),
     )
 
 
@@ -113,9 +118,10 @@ def create_request(
     studio: Studio,
     session: SessionDep,
     signer: SignerDep,
+    settings: SettingsDep,
 ) -> ConsentRequestOut:
     row = consents.create_request(session, signer=signer, studio=studio, body=body)
-    return _request_out(session, signer.keyring, row)
+    return _request_out(session, signer.keyring, row, settings.min_assurance)
 
 
 @router.get(
@@ -128,6 +134,7 @@ def list_requests(
     principal: HolderOrStudio,
     session: SessionDep,
     keyring: KeyringDep,
+    settings: SettingsDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     request_status: Annotated[
@@ -137,7 +144,7 @@ def list_requests(
     page = consents.list_requests(
         session, principal=principal, status=request_status, cursor=cursor, limit=limit
     )
-    return page.map(lambda row: _request_out(session, keyring, row))
+    return page.map(lambda row: _request_out(session, keyring, row, settings.min_assurance))
 
 
 @router.get(
@@ -146,10 +153,14 @@ def list_requests(
     responses=problem_responses(401, 404),
 )
 def get_request(
-    request_id: str, principal: CurrentPrincipal, session: SessionDep, keyring: KeyringDep
+    request_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
 ) -> ConsentRequestOut:
     row = consents.get_request(session, principal=principal, request_id=request_id)
-    return _request_out(session, keyring, row)
+    return _request_out(session, keyring, row, settings.min_assurance)
 
 
 @router.post(
@@ -166,10 +177,12 @@ def accept_request(
     principal: Holder,
     session: SessionDep,
     signer: SignerDep,
+    settings: SettingsDep,
 ) -> AcceptOut:
     grant, receipt = consents.accept_request(
         session,
         signer=signer,
+        floor=settings.min_assurance,
         principal=principal,
         request_id=request_id,
         body=body,
@@ -189,6 +202,7 @@ def decline_request(
     principal: Holder,
     session: SessionDep,
     keyring: KeyringDep,
+    settings: SettingsDep,
     body: DeclineBody | None = None,
 ) -> ConsentRequestOut:
     row = consents.decline_request(
@@ -198,7 +212,7 @@ def decline_request(
         request_id=request_id,
         reason=body.reason if body else None,
     )
-    return _request_out(session, keyring, row)
+    return _request_out(session, keyring, row, settings.min_assurance)
 
 
 # -- grants ------------------------------------------------------------------------------------

@@ -740,24 +740,22 @@ def check_signer(
     *,
     holder_status: str,
     signer_role: str,
-    court_approval: dict[str, Any] | None,
     has_estate_authority: bool,
 ) -> None:
-    """Who may sign for this holder (CONSENT_RULES.md "Who may consent")."""
+    """Who may sign for this holder (CONSENT_RULES.md "Who may consent").
+
+    The role only: that the signer's authority and a minor's court approval were reviewed
+    by a verifier is checked by the consent service (verification cases), after this.
+    """
     if holder_status == "minor":
-        # Minor: a guardian's signature AND a court-approval record. (enforce; NF, TN, G Art. 8)
+        # Minor: a guardian's signature AND a court approval, which the consent service
+        # checks is an approved `court_approval` case naming the request. (enforce; NF, TN,
+        # G Art. 8)
         if signer_role != "guardian":
             raise TermsRefused(
                 "guardian_required",
                 "the holder is a minor: a guardian must sign",
                 source="NF, TN, G Art. 8",
-            )
-        if not court_approval:
-            raise TermsRefused(
-                "court_approval_required",
-                "consent for a minor needs a court-approval record (court, case_number, date)",
-                source="NF, TN, G Art. 8",
-                field="court_approval",
             )
     elif holder_status == "deceased":
         # Deceased: the estate representative with recorded authority. (enforce; NF, CA, NY, SAG)

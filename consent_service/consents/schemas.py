@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from consent_service.consents import rules
 from consent_service.consents.notice import DEFAULT_LANGUAGE
+from consent_service.verification.levels import Assurance
 
 Token = Field(min_length=1, max_length=64)
 
@@ -112,6 +113,11 @@ class ConsentRequestCreate(BaseModel):
     holder_id: str = Field(min_length=1, max_length=40)
     terms: Terms
     language: str = Field(default=DEFAULT_LANGUAGE, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    min_assurance: Assurance | None = Field(
+        default=None,
+        description="The least identity assurance the holder must have to accept "
+        "(docs/verification.md); the deployment's floor applies when it is higher",
+    )
 
 
 class WarningOut(BaseModel):
@@ -140,6 +146,11 @@ class ConsentRequestOut(BaseModel):
     decided_at: datetime | None
     decline_reason: str | None = None
     consent_id: str | None = None
+    min_assurance: Assurance | None = Field(default=None, description="What the studio asked")
+    required_assurance: Assurance = Field(
+        description="What accepting needs now: the higher of the request's min_assurance and "
+        "the deployment's floor, checked on the holder when the holder signs"
+    )
 
 
 class SignatureIn(BaseModel):
@@ -196,6 +207,10 @@ class SignatureOut(BaseModel):
     signed_at: datetime
     evidence_hash: str
     representative_id: str | None = None
+    # The level the holder's own signature was checked against (None: a representative with
+    # reviewed authority signed), and the holder's level when they signed.
+    required_assurance: str | None = None
+    holder_assurance: str | None = None
 
 
 class ConsentOut(BaseModel):

@@ -26,6 +26,8 @@ from consent_service.canonical import canonical_json
 from consent_service.consents import notice, repository, rules
 from consent_service.consents.errors import (
     ConsentNotFound,
+    CourtApprovalNotVerified,
+    HolderNotVerified,
     NoticeHashMismatch,
     NotPermitted,
     RequestAlreadyDecided,
@@ -45,6 +47,8 @@ from consent_service.holders.models import Holder
 from consent_service.ids import new_id
 from consent_service.pagination import Page, decode_cursor
 from consent_service.representatives import service as representatives
+from consent_service.verification import service as verification
+from consent_service.verification.levels import Assurance, at_least, highest
 
 # -- who is asking -----------------------------------------------------------------------------
 
@@ -134,6 +138,7 @@ def create_request(
         notice_text=text,
         notice_sha256=notice.sha256_of(text),
         created_at=now,
+        min_assurance=body.min_assurance.value if body.min_assurance else None,
     )
     repository.add(session, request)
     audit.record(
@@ -149,9 +154,16 @@ def create_request(
             "notice_sha256": request.notice_sha256,
             "notice_template_version": request.notice_template_version,
             "warnings": [w.code for w in assessment.warnings],
+            "min_assurance": request.min_assurance,
         },
     )
     return request
+
+
+def required_assurance(row: ConsentRequest, floor: str | None) -> Assurance:
+    """What accepting `row` needs of the holder now: the higher of the request's ask and the
+    deployment's floor (`CONSENT_MIN_ASSURANCE`)."""
+    return highest(row.min_assurance, floor)
 
 
 def get_request(session: Session, *, principal: Principal, request_id: str) -> ConsentRequest:
@@ -222,6 +234,7 @@ def decline_request(
         raise RequestNotFound()
     if representatives.signer_role(principal) is None:
         raise NotPermitted("an agent may not decide on a consent request")
+    representatives.require_reviewed_authority(session, principal)
     if row.status != "pending":
         raise RequestAlreadyDecided(f"the request is already {row.status}")
     row.status = "declined"
@@ -273,12 +286,17 @@ class _Acceptance:
     signer_role: str
     assessment: rules.Assessment
     now: datetime
+    # The level the holder's own signature was checked against (None: a representative with
+    # reviewed authority signed) and the holder's level at acceptance.
+    required_assurance: Assurance | None
+    holder_assurance: Assurance
 
 
 def accept_request(
     session: Session,
     *,
     signer: Signer,
+    floor: str | None,
     principal: Principal,
     request_id: str,
     body: AcceptBody,
@@ -287,7 +305,7 @@ def accept_request(
 ) -> tuple[ConsentGrant, ConsentReceipt]:
     """Accept a pending request: check, build the grant, record it (audit event, receipt)."""
     accepted = _check_acceptance(
-        session, signer=signer, principal=principal, request_id=request_id, body=body
+        session, signer=signer, floor=floor, principal=principal, request_id=request_id, body=body
     )
     grant = _build_grant(
         session,
@@ -305,7 +323,13 @@ def accept_request(
 
 
 def _check_acceptance(
-    session: Session, *, signer: Signer, principal: Principal, request_id: str, body: AcceptBody
+    session: Session,
+    *,
+    signer: Signer,
+    floor: str | None,
+    principal: Principal,
+    request_id: str,
+    body: AcceptBody,
 ) -> _Acceptance:
     """The checks, in order; each failure is its own problem and nothing is written.
 
@@ -313,9 +337,14 @@ def _check_acceptance(
     2. The holder is not erased (lock the holder row: erasure cannot interleave).
     3. Still pending (a request is accepted or declined once: 409).
     4. The quoted notice hash is exactly the served notice's (422 notice_hash_mismatch).
-    5. The caller may sign for this holder today (guardian + court approval for a minor,
-       executor with estate authority for the deceased).
-    6. The terms still pass the rules today; the effective term is computed with its caps.
+    5. The caller's role may sign for this holder today (guardian for a minor, executor for
+       the deceased, the holder or an attorney for a living adult: 422).
+    6. A representative's authority was reviewed and approved by a verifier (403
+       authority_not_verified); a minor's grant has a reviewed court approval naming this
+       request (409 court_approval_not_verified).
+    7. When the holder signs, their identity assurance meets the required level (409
+       holder_not_verified): see `_check_assurance`.
+    8. The terms still pass the rules today; the effective term is computed with its caps.
     """
     row = repository.get_request_for_update(session, request_id)
     if row is None or not principal.acts_for(row.holder_id):
@@ -341,9 +370,24 @@ def _check_acceptance(
     rules.check_signer(
         holder_status=ctx.facts.status,
         signer_role=role,
-        court_approval=body.court_approval.model_dump(mode="json") if body.court_approval else None,
         has_estate_authority=representatives.has_estate_authority(representative),
     )
+    representatives.require_reviewed_authority(session, principal)
+    if ctx.facts.status == "minor" and not verification.court_approval_approved(session, row.id):
+        raise CourtApprovalNotVerified(
+            "a minor's grant needs a court approval naming this request, uploaded at "
+            f"POST /v1/consent-requests/{row.id}/court-approval and approved by a verifier",
+            request_id=row.id,
+        )
+    level = verification.assurance_of(session, holder.id)
+    required = required_assurance(row, floor) if principal.representative_id is None else None
+    if required is not None and not at_least(level, required):
+        raise HolderNotVerified(
+            _how_to_verify(holder.id, required, level),
+            required_assurance=required.value,
+            holder_assurance=level.value,
+            how_to_verify=_verification_routes(holder.id, required),
+        )
     assessment = rules.assess_terms(
         row.terms,
         holder=ctx.facts,
@@ -351,7 +395,46 @@ def _check_acceptance(
         now=now,
         agreement=agreements.named_by(session, row.terms),
     )
-    return _Acceptance(row, holder, ctx.facts, role, assessment, now)
+    return _Acceptance(row, holder, ctx.facts, role, assessment, now, required, level)
+
+
+def _verification_routes(holder_id: str, required: Assurance) -> list[dict[str, str]]:
+    """The steps that reach `required` (each reviewed by a verifier)."""
+    steps = [
+        {
+            "step": "identity_document",
+            "route": f"POST /v1/holders/{holder_id}/identity-documents",
+            "gives": Assurance.document_verified.value,
+        }
+    ]
+    if required is Assurance.liveness_verified:
+        steps += [
+            {
+                "step": "challenge",
+                "route": f"POST /v1/holders/{holder_id}/challenges",
+                "gives": "a one-time phrase to speak (valid 10 minutes)",
+            },
+            {
+                "step": "capture",
+                "route": f"POST /v1/holders/{holder_id}/captures",
+                "gives": Assurance.liveness_verified.value,
+            },
+        ]
+    return steps
+
+
+def _how_to_verify(holder_id: str, required: Assurance, level: Assurance) -> str:
+    text = (
+        f"accepting this request needs identity assurance {required.value}; the holder has "
+        f"{level.value}. Upload an identity document (POST /v1/holders/{holder_id}/"
+        "identity-documents)"
+    )
+    if required is Assurance.liveness_verified:
+        text += (
+            f", ask for a challenge (POST /v1/holders/{holder_id}/challenges) and upload a "
+            f"capture of yourself speaking its phrase (POST /v1/holders/{holder_id}/captures)"
+        )
+    return text + "; a verifier reviews them, then accept again"
 
 
 def _build_grant(
@@ -393,6 +476,10 @@ def _build_grant(
                 session, keyring=keyring, client_ip=client_ip, user_agent=user_agent
             ),
             "representative_id": principal.representative_id,
+            "required_assurance": (
+                accepted.required_assurance.value if accepted.required_assurance else None
+            ),
+            "holder_assurance": accepted.holder_assurance.value,
         },
         signed_name_enc=encrypt(
             key, body.signature.signed_name.encode(), aad=aad_for("grant", grant_id, "signed_name")
@@ -447,6 +534,8 @@ def _record_acceptance(
             "signature_method": body.signature.method,
             "evidence_hash": grant.signature["evidence_hash"],
             "court_approval": body.court_approval is not None,
+            "required_assurance": grant.signature["required_assurance"],
+            "holder_assurance": grant.signature["holder_assurance"],
             "valid_from": rfc3339(grant.valid_from),
             "valid_until": rfc3339(grant.valid_until),
             "warnings": [w.code for w in accepted.assessment.warnings],

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from consent_service.licences.verifier import CannotCheck, ProposedUse, Verifier
+from consent_service.licences.verifier import ASSURANCE_LEVELS, CannotCheck, ProposedUse, Verifier
 
 EXIT_VALID, EXIT_NOT_VALID, EXIT_CANNOT_CHECK = 0, 1, 2
 
@@ -41,6 +41,15 @@ def verify(
     status_list: Annotated[
         Path | None, typer.Option("--status-list", help="Status-list token file (offline)")
     ] = None,
+    min_assurance: Annotated[
+        str | None,
+        typer.Option(
+            "--min-assurance",
+            help="Least holder identity assurance the licence must carry: "
+            + " | ".join(ASSURANCE_LEVELS)
+            + " (verdict INSUFFICIENT_ASSURANCE, exit 1, when lower or not stated)",
+        ),
+    ] = None,
 ) -> None:
     """Verify a licence offline; prints JSON, exits 0 valid / 1 not valid / 2 cannot check."""
     if token == "-":
@@ -50,6 +59,8 @@ def verify(
         proposed = ProposedUse.parse(use) if use else None
     except ValueError as exc:
         raise _cannot_check(f"--use: {exc}") from exc
+    if min_assurance is not None and min_assurance not in ASSURANCE_LEVELS:
+        raise _cannot_check(f"--min-assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
     try:
         if issuer is not None and jwks is None and status_list is None:
             verifier = Verifier.for_issuer(issuer)
@@ -57,7 +68,7 @@ def verify(
             verifier = Verifier.from_files(jwks, status_list)
         else:
             raise _cannot_check("give either --issuer URL, or --jwks FILE and --status-list FILE")
-        verdict = verifier.verify(token, proposed)
+        verdict = verifier.verify(token, proposed, min_assurance=min_assurance)
     except CannotCheck as exc:
         raise _cannot_check(str(exc)) from exc
     typer.echo(json.dumps(verdict.to_dict()))

@@ -124,7 +124,9 @@ async def verify_licence(
             at=body.use.at,
         )
 
-    verdict = await run_in_threadpool(services.online_verifier.verify, body.token, use)
+    verdict = await run_in_threadpool(
+        services.online_verifier.verify, body.token, use, body.min_assurance
+    )
     # Already JSON-ready and in the shape of VerifyResponse (which documents it): skip a
     # second validation of what we built ourselves.
     return JSONResponse(verdict.to_dict())

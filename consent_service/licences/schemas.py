@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -100,6 +100,13 @@ class VerifyRequest(BaseModel):
     # No length limit here: any string gets a verdict (MALFORMED when it is not a licence).
     token: str
     use: ProposedUseBody | None = None
+    min_assurance: Literal["self_asserted", "document_verified", "liveness_verified"] | None = (
+        Field(
+            default=None,
+            description="Least holder identity assurance the licence must carry "
+            "(INSUFFICIENT_ASSURANCE when lower or not stated)",
+        )
+    )
 
 
 class VerifyResponse(BaseModel):
@@ -114,3 +121,8 @@ class VerifyResponse(BaseModel):
     expires_at: datetime | None = None
     checked_at: datetime
     use_checked: bool = False
+    holder_assurance: str | None = Field(
+        default=None,
+        description="The holder's identity assurance when the licence was issued (its "
+        "`holder_assurance` claim; None on licences issued before the claim existed)",
+    )

@@ -43,6 +43,7 @@ from consent_service.licences.status_list import (
     encode_lst,
     status_list_claims,
 )
+from consent_service.verification import service as verification
 
 LICENCE_TYP = verifier.LICENCE_TYP
 _STATUS_VALUE = {
@@ -227,6 +228,9 @@ def issue_licence(
         "consent": grant.id,
         "scope": scope,
         "status": {"status_list": {"idx": index, "uri": uri}},
+        # The holder's identity assurance now (docs/verification.md); a pipeline may demand a
+        # level offline (`consent-service verify --min-assurance`).
+        "holder_assurance": verification.assurance_of(session, grant.holder_id).value,
     }
     token = signer.sign(session, claims, typ=LICENCE_TYP)
     audit.record(
@@ -474,7 +478,9 @@ class OnlineVerifier:
         status = repository.licence_status(self.engine, jti)
         return None if status is None else _STATUS_VALUE.get(status, verifier.STATUS_INVALID)
 
-    def verify(self, token: str, use: verifier.ProposedUse | None) -> verifier.Verdict:
+    def verify(
+        self, token: str, use: verifier.ProposedUse | None, min_assurance: str | None = None
+    ) -> verifier.Verdict:
         """A verdict for `token` (and the proposed `use`); never raises for any token string."""
         session = _SessionOnDemand(self.engine)
         try:
@@ -486,6 +492,7 @@ class OnlineVerifier:
                 use=use,
                 now=utcnow(),
                 headers=self.headers,
+                min_assurance=min_assurance,
             )
         finally:
             session.close()

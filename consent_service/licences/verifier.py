@@ -13,8 +13,9 @@ scope rules of `licences/scope.py` (standard library only). Copy the three into 
 base and they keep working; `make lint` (import-linter) holds them to it.
 
 `check_licence` runs the checks in a fixed order (form, key, signature, issuer, time, status,
-scope) and answers a `Verdict` with one code; the server's online check uses the very same
-function with a database status lookup, so both give the same codes for the same token.
+the holder's assurance when a level is demanded, scope) and answers a `Verdict` with one code;
+the server's online check uses the very same function with a database status lookup, so both
+give the same codes for the same token.
 `Verifier` adds the offline sources: a JWKS and status lists, fetched over HTTP and cached for
 their `ttl`, or read from files. When a source cannot be had or trusted it raises
 `CannotCheck` (the CLI exits 2): that is never a verdict about the licence.
@@ -54,6 +55,7 @@ NOT_YET_VALID = "NOT_YET_VALID"
 REVOKED = "REVOKED"
 SUSPENDED = "SUSPENDED"
 SCOPE_MISMATCH = "SCOPE_MISMATCH"
+INSUFFICIENT_ASSURANCE = "INSUFFICIENT_ASSURANCE"
 BAD_SIGNATURE = "BAD_SIGNATURE"
 UNKNOWN_KEY = "UNKNOWN_KEY"
 MALFORMED = "MALFORMED"
@@ -64,10 +66,15 @@ CODES = (
     REVOKED,
     SUSPENDED,
     SCOPE_MISMATCH,
+    INSUFFICIENT_ASSURANCE,
     BAD_SIGNATURE,
     UNKNOWN_KEY,
     MALFORMED,
 )
+# The holder's identity assurance levels, lowest first (the registry's verification/levels.py,
+# repeated here so that this module stays free of the server). A licence carries the holder's
+# level when it was issued in its `holder_assurance` claim; older licences have none.
+ASSURANCE_LEVELS = ("self_asserted", "document_verified", "liveness_verified")
 
 # Status values of the Token Status List draft (section "Status Types").
 STATUS_VALID = 0
@@ -218,6 +225,7 @@ class Verdict:
     scope: dict[str, Any] | None = None
     expires_at: datetime | None = None
     use_checked: bool = False
+    holder_assurance: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -237,6 +245,7 @@ class Verdict:
             "expires_at": _rfc3339(self.expires_at) if self.expires_at else None,
             "checked_at": _rfc3339(self.checked_at),
             "use_checked": self.use_checked,
+            "holder_assurance": self.holder_assurance,
         }
 
 
@@ -289,14 +298,18 @@ def check_licence(
     use: ProposedUse | None = None,
     now: datetime | None = None,
     headers: HeaderCache | None = None,
+    min_assurance: str | None = None,
 ) -> Verdict:
     """Verify a licence and answer a `Verdict`; never raises for any token value.
 
     `key_for(kid)` gives the public key for a kid (None when unknown); `status_of(jti, ref)`
     gives the status value; `issuer`, when given, must equal the `iss` claim; `headers`, when
-    given, remembers headers that passed the form checks. `CannotCheck` raised by a lookup
-    passes through (it says nothing about the licence).
+    given, remembers headers that passed the form checks; `min_assurance`, when given (one of
+    `ASSURANCE_LEVELS`, else ValueError), is the least `holder_assurance` the licence must
+    carry. `CannotCheck` raised by a lookup passes through (it says nothing about the licence).
     """
+    if min_assurance is not None and min_assurance not in ASSURANCE_LEVELS:
+        raise ValueError(f"min_assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
     checked_at = (now or datetime.now(UTC)).astimezone(UTC)
 
     def verdict(code: str, detail: str) -> Verdict:
@@ -362,6 +375,7 @@ def check_licence(
         scope=scope,
         expires_at=expires_at,
         use_checked=use is not None,
+        holder_assurance=_assurance_claim(claims),
     )
 
     def with_code(code: str, detail: str) -> Verdict:
@@ -385,13 +399,29 @@ def check_licence(
         return with_code(SUSPENDED, "the licence is suspended")
     if status != STATUS_VALID:
         return with_code(REVOKED, "the licence was revoked")
-    # 7. Scope of the proposed use.
+    # 7. The holder's identity assurance when the licence was issued, when one is demanded.
+    if min_assurance is not None and (
+        found.holder_assurance is None
+        or ASSURANCE_LEVELS.index(found.holder_assurance) < ASSURANCE_LEVELS.index(min_assurance)
+    ):
+        return with_code(
+            INSUFFICIENT_ASSURANCE,
+            f"the holder's identity assurance is {found.holder_assurance or 'not stated'}, "
+            f"{min_assurance} is demanded",
+        )
+    # 8. Scope of the proposed use.
     if use is not None:
         reason = use_outside_scope(scope, use)
         if reason is not None:
             return with_code(SCOPE_MISMATCH, reason)
         return with_code(VALID, "the licence is valid and covers the proposed use")
     return found
+
+
+def _assurance_claim(claims: Mapping[str, Any]) -> str | None:
+    """The licence's `holder_assurance` claim when it names a known level, else None."""
+    value = claims.get("holder_assurance")
+    return value if isinstance(value, str) and value in ASSURANCE_LEVELS else None
 
 
 # -- status lists ----------------------------------------------------------------------------
@@ -633,7 +663,9 @@ class Verifier:
         return status_list.status_at(ref.idx)
 
     # the check ---------------------------------------------------------------------------
-    def verify(self, token: str, use: ProposedUse | None = None) -> Verdict:
+    def verify(
+        self, token: str, use: ProposedUse | None = None, *, min_assurance: str | None = None
+    ) -> Verdict:
         """Verify one licence; raises `CannotCheck` when the key set or status list is missing."""
         return check_licence(
             token,
@@ -643,4 +675,5 @@ class Verifier:
             use=use,
             now=datetime.fromtimestamp(self.clock(), UTC),
             headers=self._headers,
+            min_assurance=min_assurance,
         )

@@ -292,6 +292,7 @@ def accept(
     portal: HolderForm,
     session: SessionDep,
     signer: SignerDep,
+    settings: SettingsDep,
     notice_sha256: Annotated[str, Form(max_length=128)] = "",
     signed_name: FormText = "",
     court: FormText = "",
@@ -316,6 +317,7 @@ def accept(
     grant, _receipt = consents.accept_request(
         session,
         signer=signer,
+        floor=settings.min_assurance,
         principal=portal.principal,
         request_id=request_id,
         body=body,

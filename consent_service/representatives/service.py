@@ -38,6 +38,7 @@ from consent_service.representatives.schemas import (
     PostMortemRights,
     RepresentativeCreate,
 )
+from consent_service.verification import service as verification
 
 # The signature role each kind signs with; an agent has none (it cannot sign).
 SIGNER_ROLE_OF_KIND = {
@@ -253,6 +254,32 @@ def post_mortem_rights_until(
 def has_estate_authority(rep: Representative | None) -> bool:
     # Authority evidence is mandatory at creation, so an unrevoked executor row has it.
     return rep is not None and rep.kind == "executor" and rep.revoked_at is None
+
+
+class AuthorityNotVerified(DomainError):
+    """A representative acts only once a verifier approved the evidence of their authority."""
+
+    code, status, title = (
+        "authority_not_verified",
+        403,
+        "Your authority to act for the holder has not been approved by a verifier yet",
+    )
+
+
+def require_reviewed_authority(session: Session, principal: Principal | None) -> None:
+    """A representative signs, declines, withdraws, suspends, resumes or revokes for the holder
+    only once a verifier approved the evidence of their authority (IDENTITY.md "Authority of
+    representatives"): 403 `authority_not_verified` before, with the route to upload it.
+    The holder themself, admins and the system pass."""
+    if principal is None or principal.representative_id is None:
+        return
+    if not verification.representative_authority_approved(session, principal.representative_id):
+        raise AuthorityNotVerified(
+            "upload the evidence of your authority at POST /v1/holders/"
+            f"{principal.holder_id}/representatives/{principal.representative_id}/evidence; "
+            "you can act for the holder once a verifier approved it",
+            representative_id=principal.representative_id,
+        )
 
 
 def signer_role(principal: Principal) -> str | None:

@@ -40,3 +40,9 @@ def assurance_level(approved_kinds: Iterable[str]) -> Assurance:
 def at_least(level: Assurance, minimum: Assurance) -> bool:
     """Whether `level` meets `minimum` (for `min_assurance` checks)."""
     return ORDER.index(level) >= ORDER.index(minimum)
+
+
+def highest(*levels: Assurance | str | None) -> Assurance:
+    """The highest of the given levels (None counts as `self_asserted`, what everyone has)."""
+    found = [Assurance(level) for level in levels if level is not None]
+    return max(found, key=ORDER.index, default=Assurance.self_asserted)

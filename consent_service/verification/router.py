@@ -12,11 +12,13 @@ from fastapi.responses import StreamingResponse
 
 from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
+from consent_service.consents import lifecycle
 from consent_service.deps import (
     CurrentPrincipal,
     KeyringDep,
     SessionDep,
     SettingsDep,
+    SignerDep,
     require_roles,
 )
 from consent_service.errors import PayloadTooLarge, problem_responses
@@ -377,6 +379,7 @@ def withdraw_case(
     principal: HolderPrincipal,
     session: SessionDep,
     storage: StorageDep,
+    signer: SignerDep,
     body: WithdrawBody | None = None,
 ) -> CaseOut:
     case = verification.withdraw_case(
@@ -387,6 +390,9 @@ def withdraw_case(
         case_id=case_id,
         reason=(body or WithdrawBody()).reason,
     )
+    # Down when evidence goes: grants accepted on the strength of the lost level are
+    # suspended in this same transaction (docs/verification.md).
+    lifecycle.suspend_below_assurance(session, signer=signer, holder_id=holder_id)
     return CaseOut(**_case_out(case))
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consent_service.consents import events
+from tests.authority import approve_authority
 from tests.conftest import HolderAccount, Org, bearer, login
 
 DESCRIPTION = (
@@ -92,10 +93,23 @@ def grant(
 
 
 @pytest.fixture
-def add_representative(client: TestClient) -> Callable[..., HolderAccount]:
-    """Record a representative for a holder and log it in; returns its account."""
+def add_representative(
+    client: TestClient, admin_headers: dict[str, str]
+) -> Callable[..., HolderAccount]:
+    """Record a representative for a holder and log it in; returns its account.
 
-    def add(holder_id: str, kind: str, headers: dict[str, str], **overrides: Any) -> HolderAccount:
+    `approved=True`: it also uploads the evidence of its authority and a verifier approves it
+    (tests/authority.py), so it may sign, decline and withdraw for the holder.
+    """
+
+    def add(
+        holder_id: str,
+        kind: str,
+        headers: dict[str, str],
+        *,
+        approved: bool = False,
+        **overrides: Any,
+    ) -> HolderAccount:
         email = f"{kind}-{secrets.token_hex(4)}@example.org"
         body: dict[str, Any] = {
             "kind": kind,
@@ -118,7 +132,7 @@ def add_representative(client: TestClient) -> Callable[..., HolderAccount]:
         r = client.post(f"/v1/holders/{holder_id}/representatives", json=body, headers=headers)
         assert r.status_code == 201, r.text
         token = login(client, email, body["password"])
-        return HolderAccount(
+        account = HolderAccount(
             id=r.json()["id"],
             email=email,
             password=body["password"],
@@ -126,6 +140,9 @@ def add_representative(client: TestClient) -> Callable[..., HolderAccount]:
             headers=bearer(token),
             body=r.json(),
         )
+        if approved:
+            approve_authority(client, admin_headers, holder_id, account)
+        return account
 
     return add
 

@@ -68,6 +68,7 @@ def _executor(add_representative, estate_id, admin_headers, until: str):
         estate_id,
         "executor",
         admin_headers,
+        approved=True,
         post_mortem_rights={
             "until": until,
             "registry": "Probate registry",

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from consent_service.consents import rules
 from consent_service.holders.service import eighteenth_birthday
 from tests.agreements.support import register_agreement
+from tests.authority import approve_court_approval
 from tests.consents.conftest import (
-    COURT_APPROVAL,
     DESCRIPTION,
     accept,
     ask,
@@ -372,7 +372,7 @@ def test_a_minor_under_a_covering_agreement_still_has_the_minors_caps(
         valid_until=years_from_now(5, days=30),
     )
     _refused(r, "term_too_long")
-    guardian = add_representative(minor.id, "guardian", admin_headers)
+    guardian = add_representative(minor.id, "guardian", admin_headers, approved=True)
     req = ask(
         client,
         studio,
@@ -380,5 +380,6 @@ def test_a_minor_under_a_covering_agreement_still_has_the_minors_caps(
         representation={"kind": "union", "agreement_id": agreement["id"]},
         valid_until=years_from_now(2),
     ).json()
-    r = accept(client, guardian.headers, req, court_approval=COURT_APPROVAL)
+    approve_court_approval(client, admin_headers, req["id"], guardian)
+    r = accept(client, guardian.headers, req)
     assert r.status_code == 201, r.text

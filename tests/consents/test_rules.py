@@ -192,43 +192,38 @@ def test_check_term_allows_exactly_ten_years_from_signing_for_an_adult():
 
 
 @pytest.mark.parametrize(
-    ("status", "role", "court", "estate", "code"),
+    ("status", "role", "estate", "code"),
     [
-        ("minor", "self", {"court": "x"}, False, "guardian_required"),
-        ("minor", "guardian", None, False, "court_approval_required"),
-        ("minor", "agent", {"court": "x"}, False, "guardian_required"),
-        ("deceased", "self", None, False, "estate_authority_required"),
-        ("deceased", "executor", None, False, "estate_authority_required"),
-        ("deceased", "guardian", None, True, "estate_authority_required"),
-        ("living_adult", "guardian", None, False, "signer_not_authorised"),
-        ("living_adult", "agent", None, False, "signer_not_authorised"),
-        ("living_adult", "executor", None, True, "signer_not_authorised"),
+        ("minor", "self", False, "guardian_required"),
+        ("minor", "agent", False, "guardian_required"),
+        ("minor", "executor", True, "guardian_required"),
+        ("deceased", "self", False, "estate_authority_required"),
+        ("deceased", "executor", False, "estate_authority_required"),
+        ("deceased", "guardian", True, "estate_authority_required"),
+        ("living_adult", "guardian", False, "signer_not_authorised"),
+        ("living_adult", "agent", False, "signer_not_authorised"),
+        ("living_adult", "executor", True, "signer_not_authorised"),
     ],
 )
-def test_only_the_right_signer_may_consent(status, role, court, estate, code):
+def test_only_the_right_signer_may_consent(status, role, estate, code):
+    # The role only; the reviewed authority and the minor's court approval are verification
+    # cases, checked through the API (tests/consents/test_signers.py).
     with pytest.raises(rules.TermsRefused) as exc:
-        rules.check_signer(
-            holder_status=status,
-            signer_role=role,
-            court_approval=court,
-            has_estate_authority=estate,
-        )
+        rules.check_signer(holder_status=status, signer_role=role, has_estate_authority=estate)
     assert exc.value.code == code
 
 
 @pytest.mark.parametrize(
-    ("status", "role", "court", "estate"),
+    ("status", "role", "estate"),
     [
-        ("minor", "guardian", {"court": "x"}, False),
-        ("deceased", "executor", None, True),
-        ("living_adult", "self", None, False),
-        ("living_adult", "representative", None, False),
+        ("minor", "guardian", False),
+        ("deceased", "executor", True),
+        ("living_adult", "self", False),
+        ("living_adult", "representative", False),
     ],
 )
-def test_the_right_signer_passes(status, role, court, estate):
-    rules.check_signer(
-        holder_status=status, signer_role=role, court_approval=court, has_estate_authority=estate
-    )
+def test_the_right_signer_passes(status, role, estate):
+    rules.check_signer(holder_status=status, signer_role=role, has_estate_authority=estate)
 
 
 def test_rendering_is_deterministic_and_versioned():

@@ -7,6 +7,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 
 from consent_service.holders.service import eighteenth_birthday
+from tests.authority import approve_authority, approve_court_approval
 from tests.consents.conftest import (
     COURT_APPROVAL,
     accept,
@@ -28,24 +29,34 @@ def test_minor_needs_a_guardian_and_a_court_approval_and_is_capped_at_18(
 
     r = accept(client, minor.headers, req, court_approval=COURT_APPROVAL)
     assert r.status_code == 422 and r.json()["code"] == "guardian_required"
+    # The guardian signs in, but its authority was not reviewed yet: 403, nothing written.
+    r = accept(client, guardian.headers, req, court_approval=COURT_APPROVAL)
+    assert r.status_code == 403 and r.json()["code"] == "authority_not_verified"
+    assert f"/representatives/{guardian.id}/evidence" in r.json()["detail"]
+    r = client.post(f"/v1/consent-requests/{req['id']}/decline", headers=guardian.headers)
+    assert r.status_code == 403 and r.json()["code"] == "authority_not_verified"
+    approve_authority(client, admin_headers, minor.id, guardian)
+    # A typed court approval is no longer enough: an approved case naming this request is.
+    r = accept(client, guardian.headers, req, court_approval=COURT_APPROVAL)
+    assert r.status_code == 409 and r.json()["code"] == "court_approval_not_verified"
+    other_req = ask(client, studio, minor.id, valid_until=years_from_now(2)).json()
+    approve_court_approval(client, admin_headers, other_req["id"], guardian)
     r = accept(client, guardian.headers, req)
-    assert r.status_code == 422 and r.json()["code"] == "court_approval_required"
+    assert r.status_code == 409 and r.json()["code"] == "court_approval_not_verified"
+    assert (
+        client.get(f"/v1/consent-requests/{req['id']}", headers=minor.headers).json()["status"]
+        == "pending"
+    )
+    approve_court_approval(client, admin_headers, req["id"], guardian)
     r = accept(
         client,
         guardian.headers,
         req,
         guardian={"representative_id": "rep_someoneelse"},
-        court_approval=COURT_APPROVAL,
     )
     assert r.status_code == 422 and r.json()["code"] == "guardian_required"
 
-    r = accept(
-        client,
-        guardian.headers,
-        req,
-        guardian={"representative_id": guardian.id},
-        court_approval=COURT_APPROVAL,
-    )
+    r = accept(client, guardian.headers, req, guardian={"representative_id": guardian.id})
     assert r.status_code == 201, r.text
     consent = r.json()["consent"]
     assert consent["signature"]["role"] == "guardian"
@@ -105,8 +116,15 @@ def test_deceased_holder_consents_only_through_the_executor_within_post_mortem_r
     for who in (estate, agent):
         r = accept(client, who.headers, req)
         assert r.status_code == 422 and r.json()["code"] == "estate_authority_required"
+    # The executor signs in, but signs only once a verifier approved its letters.
+    r = accept(client, executor.headers, req)
+    assert r.status_code == 403 and r.json()["code"] == "authority_not_verified"
+    approve_authority(client, admin_headers, estate.id, executor)
     r = accept(client, executor.headers, req)
     assert r.status_code == 201, r.text
+    # A deceased holder can do no liveness: the executor's reviewed authority stands in for
+    # the holder's own level, and the signature says so.
+    assert consent_required_assurance(r) is None
     consent = r.json()["consent"]
     assert consent["signature"]["role"] == "executor" and consent["holder_status"] == "deceased"
 
@@ -118,12 +136,16 @@ def test_deceased_holder_consents_only_through_the_executor_within_post_mortem_r
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
 
 
+def consent_required_assurance(response) -> str | None:
+    return response.json()["consent"]["signature"]["required_assurance"]
+
+
 def test_agent_cannot_sign_but_an_attorney_can_for_a_living_adult(
     client: TestClient, holder, studio, add_representative, request_consent
 ):
-    agent = add_representative(holder.id, "agent", holder.headers)
-    attorney = add_representative(holder.id, "attorney", holder.headers)
-    guardian = add_representative(holder.id, "guardian", holder.headers)
+    agent = add_representative(holder.id, "agent", holder.headers, approved=True)
+    attorney = add_representative(holder.id, "attorney", holder.headers, approved=True)
+    guardian = add_representative(holder.id, "guardian", holder.headers, approved=True)
     req = request_consent(holder.id)
     assert client.get(f"/v1/consent-requests/{req['id']}", headers=agent.headers).status_code == 200
     for who in (agent, guardian):

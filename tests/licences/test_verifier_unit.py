@@ -314,3 +314,32 @@ def test_the_header_cache_starts_over_when_full():
     )
     headers.remember("c", "kid-c")
     assert (headers.kid_of("a"), headers.kid_of("c"), len(headers)) == (None, "kid-c", 1)
+
+
+def test_a_demanded_assurance_is_met_only_by_an_equal_or_higher_claim():
+    signer = Signer()
+    offline = offline_for(signer)
+
+    def code(claims: dict[str, Any], level: str | None) -> str:
+        return offline.verify(signer.sign(claims, verifier.LICENCE_TYP), min_assurance=level).code
+
+    document = licence_claims(holder_assurance="document_verified")
+    assert code(document, None) == "VALID"
+    assert code(document, "self_asserted") == "VALID"
+    assert code(document, "document_verified") == "VALID"
+    assert code(document, "liveness_verified") == "INSUFFICIENT_ASSURANCE"
+    # A licence issued before the claim existed, or with a level nobody defined, meets none.
+    assert code(licence_claims(), "self_asserted") == "INSUFFICIENT_ASSURANCE"
+    assert code(licence_claims(holder_assurance="very_sure"), "self_asserted") == (
+        "INSUFFICIENT_ASSURANCE"
+    )
+    # A revoked licence stays REVOKED whatever its level (status comes first).
+    revoked = Verifier.from_documents(
+        jwks=signer.jwks, status_lists=[status_list_token(signer, [(7, 1)])]
+    )
+    token = signer.sign(document, verifier.LICENCE_TYP)
+    assert revoked.verify(token, min_assurance="liveness_verified").code == "REVOKED"
+    verdict = offline.verify(token, min_assurance="liveness_verified")
+    assert not verdict.valid and verdict.to_dict()["holder_assurance"] == "document_verified"
+    with pytest.raises(ValueError):
+        offline.verify(token, min_assurance="somewhat")

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from consent_service.consents.receipts import RECEIPT_TYP
 from consent_service.crypto import signing
+from tests.authority import approve_authority, approve_court_approval
 from tests.conftest import HolderAccount, Org
 from tests.portal.conftest import Portal, hidden_field, issue_licence, notice_in_page
 
@@ -252,23 +253,21 @@ def test_a_guardian_signs_for_a_minor_with_the_court_approval(
     page = portal.get(f"/portal/requests/{req['id']}").text
     assert '<label for="court">' in page and '<label for="court_date">' in page
     fields = {"notice_sha256": hidden_field(page, "notice_sha256"), "signed_name": "A Guardian"}
-    r = portal.submit(f"/portal/requests/{req['id']}/accept", **fields)
-    assert r.status_code == 422 and "court-approval record" in r.text
+    typed = {"court": "Family Court at Leeds", "case_number": "LS-2026-0042"}
+    typed["court_date"] = "2026-10-01"
+    # Signed in, but the guardian's authority was not reviewed yet: nothing is signed.
+    r = portal.submit(f"/portal/requests/{req['id']}/accept", **fields, **typed)
+    assert r.status_code == 403 and "authority" in r.text
+    approve_authority(client, admin_headers, minor.id, guardian)
+    # A typed court approval is not enough: the court's order must be reviewed.
+    r = portal.submit(f"/portal/requests/{req['id']}/accept", **fields, **typed)
+    assert r.status_code == 409 and "court approval" in r.text
     r = portal.submit(
-        f"/portal/requests/{req['id']}/accept",
-        **fields,
-        court="Family Court at Leeds",
-        case_number="",
-        court_date="2026-10-01",
+        f"/portal/requests/{req['id']}/accept", **fields, **{**typed, "case_number": ""}
     )
     assert r.status_code == 422 and "Court approval: give the court" in r.text
-    r = portal.submit(
-        f"/portal/requests/{req['id']}/accept",
-        **fields,
-        court="Family Court at Leeds",
-        case_number="LS-2026-0042",
-        court_date="2026-10-01",
-    )
+    approve_court_approval(client, admin_headers, req["id"], guardian)
+    r = portal.submit(f"/portal/requests/{req['id']}/accept", **fields)
     assert r.status_code == 303, r.text
     consent_id = r.headers["location"].split("/")[-1].split("?")[0]
     grant = client.get(f"/v1/consents/{consent_id}", headers=minor.headers).json()
