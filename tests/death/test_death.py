@@ -4,7 +4,6 @@ survives_death, through the HTTP API on the real database."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,10 +12,9 @@ from fastapi.testclient import TestClient
 
 from consent_service.consents import rules
 from tests.conftest import HolderAccount, Org, bearer, login, record_death
-from tests.licences.conftest import Grant
 from tests.licences.test_licences import b64json, verify
-from tests.verification.conftest import VerifierAccount, approve, audit_events, stored_names
 from tests.vault import media
+from tests.verification.conftest import VerifierAccount, approve, audit_events, stored_names
 
 DIED = "2026-01-15"
 
@@ -384,7 +382,10 @@ def test_a_bad_estate_registration_stores_nothing(client: TestClient, app, regis
     before = _counts(app)
     bad = [
         {**_estate_body(), "deceased": {**_estate_body()["deceased"], "jurisdiction": "XX"}},
-        {**_estate_body(), "deceased": {**_estate_body()["deceased"], "date_of_birth": "2999-01-01"}},
+        {
+            **_estate_body(),
+            "deceased": {**_estate_body()["deceased"], "date_of_birth": "2999-01-01"},
+        },
         _estate_body(password="short"),
         {"deceased": _estate_body()["deceased"]},
     ]
@@ -394,4 +395,3 @@ def test_a_bad_estate_registration_stores_nothing(client: TestClient, app, regis
     r = client.post("/v1/estates", json=_estate_body(email=taken.email))
     assert r.status_code == 409 and r.json()["code"] == "email_already_registered"
     assert _counts(app) == before
-
