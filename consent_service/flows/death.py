@@ -80,10 +80,8 @@ def _recorder(session: Session, principal: Principal, holder_id: str) -> Recorde
 def check(session: Session, *, signer: Signer, principal: Principal, holder_id: str) -> None:
     """Before the upload is received: the caller may record, the holder lives in the registry
     and has no death recorded yet (so a refused recording never streams a file)."""
-    if principal.role not in (Role.verifier, Role.holder):
-        raise NotFound("No such holder")
+    _recorder(session, principal, holder_id)  # first: others learn nothing about the id
     holder = holders.get_live(session, holder_id)
-    _recorder(session, principal, holder_id)
     holders.check_death_can_be_recorded(
         session, keyring=signer.keyring, holder=holder, date_of_death=None
     )
@@ -111,8 +109,8 @@ def record(
 ) -> DeathRecorded:
     """Record the death (see the module): all of it in the caller's transaction."""
     keyring = signer.keyring
-    holder = holders.get_live(session, holder_id)
     recorder = _recorder(session, principal, holder_id)
+    holder = holders.get_live(session, holder_id)
     date_of_death = holders.parse_date_of_death(upload.fields.get("date_of_death", ""))
     holders.check_death_can_be_recorded(
         session, keyring=keyring, holder=holder, date_of_death=date_of_death
