@@ -37,15 +37,28 @@ def run_migrations() -> None:
     url = _url()
     engine = make_engine(url) if url.startswith("sqlite") else sa.create_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename). With foreign keys enforced, the
+            # DROP of a table other rows point at fails, so enforcement is off while migrating
+            # (SQLite ignores this PRAGMA inside a transaction: it goes to the driver before
+            # any BEGIN) and the whole database is checked once the migrations ran.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             render_item=render_item,
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.commit()
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"migrations left rows with broken foreign keys: {broken[:5]}")
     engine.dispose()
 
 

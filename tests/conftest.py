@@ -231,9 +231,47 @@ def login(client: TestClient, email: str, password: str) -> str:
     return str(r.json()["access_token"])
 
 
+def death_certificate() -> bytes:
+    """A small PNG standing in for a scanned death certificate."""
+    from tests.vault import media
+
+    return media.png_with_text()
+
+
+def record_death(
+    client: TestClient, holder_id: str, date_of_death: str, headers: dict[str, str]
+) -> httpx.Response:
+    """POST /v1/holders/{id}/death with the certificate, as `headers` (a verifier, an executor)."""
+    return client.post(
+        f"/v1/holders/{holder_id}/death",
+        files={"file": ("certificate.png", death_certificate(), "image/png")},
+        data={"date_of_death": date_of_death},
+        headers=headers,
+    )
+
+
 @pytest.fixture
-def register_holder(client: TestClient) -> Callable[..., HolderAccount]:
+def death_recorder(client: TestClient, admin_headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a verifier who records deaths for the tests' deceased holders."""
+    r = client.post(
+        "/v1/verifiers",
+        json={"name": "Death Recorder", "email": f"dr-{secrets.token_hex(4)}@registry.example"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    return bearer(r.json()["key"])
+
+
+@pytest.fixture
+def register_holder(
+    client: TestClient, request: pytest.FixtureRequest
+) -> Callable[..., HolderAccount]:
+    """Register a holder and log it in. With `date_of_death`, the holder is registered alive
+    and a verifier then records the death with a certificate (deceased people are never
+    self-registered: flows/death.py)."""
+
     def register(**overrides: Any) -> HolderAccount:
+        died = overrides.pop("date_of_death", None)
         body: dict[str, Any] = {
             "legal_name": "Imogen Testperson",
             "email": f"holder-{secrets.token_hex(4)}@example.org",
@@ -246,6 +284,10 @@ def register_holder(client: TestClient) -> Callable[..., HolderAccount]:
         r = client.post("/v1/holders", json=body)
         assert r.status_code == 201, r.text
         token = login(client, body["email"], body["password"])
+        if died is not None:
+            recorder = request.getfixturevalue("death_recorder")
+            d = record_death(client, r.json()["id"], died, recorder)
+            assert d.status_code == 201, d.text
         return HolderAccount(
             id=r.json()["id"],
             email=body["email"],

@@ -19,6 +19,7 @@ PUBLIC = {
     ("GET", "/metrics"),  # scraped by Prometheus inside the network
     ("GET", "/.well-known/jwks.json"),  # public keys for offline verification
     ("POST", "/v1/holders"),  # self-registration
+    ("POST", "/v1/estates"),  # an executor registers an estate (acts only once approved)
     ("POST", "/v1/auth/token"),  # login
     ("POST", "/v1/licences/verify"),  # anyone may check a licence
     ("GET", "/v1/status-lists/{status_list_id}"),  # offline verifiers fetch it

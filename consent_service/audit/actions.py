@@ -47,3 +47,9 @@ class Action(StrEnum):
     verification_rejected = "verification.rejected"
     verification_withdrawn = "verification.withdrawn"
     verification_evidence_viewed = "verification.evidence_viewed"
+
+    # Death as a lifecycle event (flows/death.py, flows/estate.py).
+    holder_death_recorded = "holder.death_recorded"
+    estate_registered = "holder.estate_registered"
+    consent_ended_by_death = "consent.ended_by_death"
+    consent_cut_to_post_mortem_end = "consent.cut_to_post_mortem_end"

@@ -1,9 +1,9 @@
 """Grant status changes, announced to the parts that depend on a grant (licences today).
 
 The consent service calls `grant_status_changed(session, change)` inside the same transaction
-as the change (withdraw, revoke, suspend, resume, expire). The listeners update what hangs off
-the grant (licences' `cascade_grant_status` moves every licence under it) and return the ids
-they changed, which the withdrawal response reports as `revoked_licences`. This keeps
+as the change (withdraw, revoke, suspend, resume, expire, end by death). The listeners update
+what hangs off the grant (licences' `cascade_grant_status` moves every licence under it) and
+return the ids they changed, which the withdrawal response reports as `revoked_licences`. This keeps
 `consents` free of imports from `licences`.
 
 Nothing registers itself here. The composition root (`consent_service/wiring.py`) chooses the
@@ -27,7 +27,8 @@ class GrantStatusChange:
     holder_id: str
     studio_id: str
     old_status: str
-    new_status: str  # "active" | "withdrawn" | "revoked" | "suspended" | "expired"
+    # "active" | "withdrawn" | "revoked" | "suspended" | "expired" | "ended_by_death"
+    new_status: str
     actor_id: str
     reason: str | None = None
 

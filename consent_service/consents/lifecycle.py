@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts import repository as accounts_repository
-from consent_service.accounts.principal import Principal
+from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action as AuditAction
 from consent_service.consents import repository
 from consent_service.consents.errors import (
@@ -84,6 +84,8 @@ class Action(StrEnum):
     erasure_withdraw = "erasure_withdraw"
     # The holder's identity assurance fell below what the grant's acceptance required.
     assurance_suspend = "assurance_suspend"
+    # A recorded death ends what does not survive it (flows.death.record_death).
+    end_by_death = "end_by_death"
 
 
 # (principal, grant) -> None, or raises NotPermitted. None as principal is the system itself.
@@ -120,6 +122,15 @@ def _system(principal: Principal | None, grant: ConsentGrant) -> None:
 
 def _erasure(principal: Principal | None, grant: ConsentGrant) -> None:
     """Erasure was authorised by the rights service (the holder itself or an admin)."""
+
+
+def _death_recorder(principal: Principal | None, grant: ConsentGrant) -> None:
+    """The death recording flow authorised the recorder (a verifier, or an executor of the
+    holder whose authority a verifier approved); nobody else ends a grant by death."""
+    if principal is None or not (
+        principal.role is Role.verifier or principal.representative_kind == "executor"
+    ):
+        raise NotPermitted("only the recording of the holder's death ends a consent by death")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,10 +221,22 @@ TRANSITIONS: dict[Action, Transition] = {
             guard=_system,
             cascades="active licences are suspended",
         ),
+        Transition(
+            Action.end_by_death,
+            frozenset(NOT_ENDED),
+            "ended_by_death",
+            AuditAction.consent_ended_by_death,
+            who="the recording of the holder's death (a verifier, or the holder's executor "
+            "whose authority a verifier approved), for every grant whose terms lack "
+            "`survives_death: true`",
+            guard=_death_recorder,
+            cascades=_ENDS,
+            # The flow runs the expiry sweep for the holder first; a grant due since is expired
+            # by it, not ended by death.
+            expires_first=False,
+        ),
     )
 }
-# The verified-signers issue adds `end_by_death` (to `ended_by_death`, by a verifier or the
-# executor) as one more row here; its route calls `transition` like the others.
 
 
 # -- the one move ------------------------------------------------------------------------------
@@ -262,7 +285,7 @@ def _locked_visible_grant(
     grant = repository.get_grant_for_update(session, grant_id)
     if grant is None:
         raise ConsentNotFound()
-    if principal is None or rule.action is Action.erasure_withdraw:
+    if principal is None or rule.action in (Action.erasure_withdraw, Action.end_by_death):
         return grant
     if principal.acts_for(grant.holder_id) or (rule.admins_see_it and principal.is_admin):
         return grant
@@ -340,6 +363,8 @@ def _extra_payload(rule: Transition, principal: Principal | None) -> dict[str, o
         return {"cause": "erasure"}
     if rule.action is Action.assurance_suspend:
         return {"cause": ASSURANCE_LOWERED}
+    if rule.action is Action.end_by_death:
+        return {"cause": "death"}
     return {}
 
 
@@ -456,3 +481,87 @@ def withdraw_all_for_erasure(
         )
         withdrawn.append(grant_id)
     return withdrawn
+
+
+def end_or_cut_for_death(
+    session: Session,
+    *,
+    signer: Signer,
+    holder_id: str,
+    principal: Principal,
+    post_mortem_end: datetime | None,
+    now: datetime,
+) -> tuple[list[str], list[str]]:
+    """What a recorded death does to the holder's open grants; returns (ended ids, cut ids).
+
+    Called by the death recording flow inside its transaction, after the holder's date of
+    death is stored. First the expiry sweep for this holder (a grant already past its end is
+    `expired`, not ended by death). Then every active or suspended grant whose terms lack
+    `survives_death: true` ends as `ended_by_death` (licences revoked, receipt to the estate).
+    A grant that survives death keeps its state, with `valid_until` cut to `post_mortem_end`
+    (the end of the post-mortem rights); where there are none (`post_mortem_end` None, or
+    already past) it ends too.
+    """
+    expire_due_grants(session, signer=signer, now=now, holder_id=holder_id)
+    ended: list[str] = []
+    cut: list[str] = []
+    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
+        grant = repository.get_grant_for_update(session, grant_id)
+        if grant is None or grant.status not in NOT_ENDED:
+            continue
+        survives = bool(grant.terms.get("survives_death"))
+        if survives and post_mortem_end is not None and post_mortem_end > now:
+            if grant.valid_until > post_mortem_end:
+                _cut_valid_until(session, signer, grant, principal, post_mortem_end)
+                cut.append(grant_id)
+            continue
+        transition(
+            session,
+            signer=signer,
+            grant_id=grant_id,
+            action=Action.end_by_death,
+            principal=principal,
+            reason="death of the holder",
+            now=now,
+        )
+        ended.append(grant_id)
+    return ended, cut
+
+
+def _cut_valid_until(
+    session: Session,
+    signer: Signer,
+    grant: ConsentGrant,
+    principal: Principal,
+    until: datetime,
+) -> None:
+    """Shorten the LOCKED grant's effective end (terms unchanged): audit event and receipt.
+
+    The audit payload carries no date: the new end is the date of death plus a period, so it
+    would disclose the date of death; the receipt (for the estate) carries it.
+    """
+    grant.valid_until = until
+    repository.add(session, grant)
+    receipt_id = new_receipt_id()
+    event = audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action=AuditAction.consent_cut_to_post_mortem_end,
+        subjects={
+            "holder_id": grant.holder_id,
+            "consent_id": grant.id,
+            "studio_id": grant.studio_id,
+        },
+        payload={"cause": "death", "receipt_id": receipt_id},
+    )
+    holder = holders_repository.get(session, grant.holder_id)
+    org = accounts_repository.get_organization(session, grant.studio_id)
+    issue_receipt(
+        session,
+        signer=signer,
+        grant=grant,
+        receipt_id=receipt_id,
+        jurisdiction=holder.jurisdiction if holder else "",
+        studio_name=org.name if org else grant.studio_id,
+        audit_seq=event.seq,
+    )

@@ -52,7 +52,7 @@ class ConsentGrant(SQLModel, table=True):
     request_id: str = Field(foreign_key="consent_request.id", unique=True, max_length=40)
     holder_id: str = Field(foreign_key="holder.id", index=True, max_length=40)
     studio_id: str = Field(foreign_key="organization.id", index=True, max_length=40)
-    # "active" | "withdrawn" | "revoked" | "suspended" | "expired"
+    # "active" | "withdrawn" | "revoked" | "suspended" | "expired" | "ended_by_death"
     status: str = Field(default="active", max_length=16, index=True)
     terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     warnings: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))

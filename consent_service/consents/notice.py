@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any
 
+from consent_service.consents.rules import post_mortem_rule
+
 DEFAULT_LANGUAGE = "en"
-CURRENT_VERSION = "2026-11-v1"
+# 2026-11-v2 adds "If you die" (the `survives_death` term, IDENTITY.md "Death"); v1 stays so
+# that notices served under it re-render to the same bytes.
+CURRENT_VERSION = "2026-11-v2"
+V1 = "2026-11-v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,47 +78,78 @@ If you accept, you sign electronically. The service records who signed, how and 
 hashed fingerprint of your device (never your address in clear).
 """
 
+_EN_BODY_V2 = _EN_BODY.replace(
+    "   From $valid_from until $valid_until, unless you withdraw earlier.\n",
+    "   From $valid_from until $valid_until, unless you withdraw earlier.\n"
+    "   If you die: $if_you_die\n",
+)
+
+_EN_LABELS = {
+    "face": "face",
+    "voice": "voice",
+    "body": "body",
+    "employment_based": "employment-based (made in connection with your employment)",
+    "independently_created": "independently created",
+    "yes": "yes",
+    "no": "no",
+    "lawyer": "a lawyer, who initialled these terms",
+    "union": "your union, under collective agreement",
+    "agreement_covers": "which covers digital replicas",
+    "agreement_does_not_cover": "which does not cover digital replicas",
+    "none": "none (you are not represented by a lawyer or union)",
+    "WORLDWIDE": "worldwide",
+    "film_tv": "film and television",
+    "advertising": "advertising",
+    "video_game": "video games",
+    "dubbing_localisation": "dubbing and localisation",
+    "ai_training": "training AI models",
+    "news_documentary": "news and documentary",
+    "parody_satire": "parody and satire",
+    "music_video": "music videos",
+    "live_performance": "live performance",
+    "theatrical": "cinemas",
+    "streaming": "streaming services",
+    "broadcast": "broadcast television and radio",
+    "online": "websites",
+    "social_media": "social media",
+    "print": "print",
+    "in_game": "inside games",
+    "outdoor": "outdoor advertising",
+    "live_event": "live events",
+    "sexual_content": "sexual content",
+    "political_endorsement": "political endorsement",
+    "defamatory_content": "defamatory content",
+}
+# The "If you die" sentence of v2: whether the consent survives the holder's death and, if it
+# does, until when at the latest (the post-mortem period of the holder's jurisdiction, from
+# rules.POST_MORTEM_RIGHTS). Placeholders: $period, $jurisdiction, $source.
+_EN_DEATH = {
+    "ends": (
+        "this consent does not survive your death. It ends when your death is recorded, and "
+        "every licence issued under it stops being valid at once."
+    ),
+    "survives": (
+        "this consent survives your death. It continues after your death until the end date "
+        "above at the latest, and never past the end of your post-mortem rights: $period "
+        "after your death under the law of $jurisdiction ($source). Your executor may end it "
+        "sooner, never later."
+    ),
+    "survives_but_no_rights": (
+        "the studio asks that this consent survive your death, but the law of $jurisdiction "
+        "gives no post-mortem right the registry recognises: it ends when your death is "
+        "recorded, and every licence issued under it stops being valid at once."
+    ),
+}
+
 TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
+    (V1, "en"): NoticeTemplate(
+        version=V1, language="en", body=_EN_BODY, labels=_EN_LABELS, none_text="none"
+    ),
     (CURRENT_VERSION, "en"): NoticeTemplate(
         version=CURRENT_VERSION,
         language="en",
-        body=_EN_BODY,
-        labels={
-            "face": "face",
-            "voice": "voice",
-            "body": "body",
-            "employment_based": "employment-based (made in connection with your employment)",
-            "independently_created": "independently created",
-            "yes": "yes",
-            "no": "no",
-            "lawyer": "a lawyer, who initialled these terms",
-            "union": "your union, under collective agreement",
-            "agreement_covers": "which covers digital replicas",
-            "agreement_does_not_cover": "which does not cover digital replicas",
-            "none": "none (you are not represented by a lawyer or union)",
-            "WORLDWIDE": "worldwide",
-            "film_tv": "film and television",
-            "advertising": "advertising",
-            "video_game": "video games",
-            "dubbing_localisation": "dubbing and localisation",
-            "ai_training": "training AI models",
-            "news_documentary": "news and documentary",
-            "parody_satire": "parody and satire",
-            "music_video": "music videos",
-            "live_performance": "live performance",
-            "theatrical": "cinemas",
-            "streaming": "streaming services",
-            "broadcast": "broadcast television and radio",
-            "online": "websites",
-            "social_media": "social media",
-            "print": "print",
-            "in_game": "inside games",
-            "outdoor": "outdoor advertising",
-            "live_event": "live events",
-            "sexual_content": "sexual content",
-            "political_endorsement": "political endorsement",
-            "defamatory_content": "defamatory content",
-        },
+        body=_EN_BODY_V2,
+        labels={**_EN_LABELS, **{f"death.{k}": v for k, v in _EN_DEATH.items()}},
         none_text="none",
     ),
 }
@@ -176,6 +212,23 @@ def _wrap_description(text: str) -> str:
     return "\n   ".join(lines)
 
 
+def _if_you_die(terms: dict[str, Any], jurisdiction: str, tpl: NoticeTemplate) -> str:
+    if "death.ends" not in tpl.labels:  # a template from before the survives_death term
+        return ""
+    if not terms.get("survives_death"):
+        return _wrap_description(tpl.labels["death.ends"])
+    rule = post_mortem_rule(jurisdiction)
+    if rule is None:
+        text = Template(tpl.labels["death.survives_but_no_rights"]).substitute(
+            jurisdiction=jurisdiction or "your jurisdiction"
+        )
+        return _wrap_description(text)
+    text = Template(tpl.labels["death.survives"]).substitute(
+        period=f"{rule.years} years", jurisdiction=rule.jurisdiction, source=rule.source
+    )
+    return _wrap_description(text)
+
+
 def render(
     terms: dict[str, Any],
     *,
@@ -184,8 +237,13 @@ def render(
     issuer: str,
     language: str = DEFAULT_LANGUAGE,
     version: str = CURRENT_VERSION,
+    jurisdiction: str = "",
 ) -> str:
-    """The notice text for normalised `terms`; deterministic for the same inputs."""
+    """The notice text for normalised `terms`; deterministic for the same inputs.
+
+    `jurisdiction` is the holder's: from template 2026-11-v2 the notice says whether the
+    consent survives the holder's death and until when at the latest (its post-mortem period).
+    """
     tpl = TEMPLATES.get((version, language))
     if tpl is None:
         raise UnknownTemplate(f"no notice template {version!r} in language {language!r}")
@@ -209,6 +267,7 @@ def render(
         representation=_representation(terms["representation"], tpl),
         compensation=_compensation(terms.get("compensation"), tpl),
         issuer=issuer,
+        if_you_die=_if_you_die(terms, jurisdiction, tpl),
     )
     return text
 

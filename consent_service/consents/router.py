@@ -230,7 +230,7 @@ def list_consents(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     consent_status: Annotated[
-        Literal["active", "withdrawn", "revoked", "suspended", "expired"] | None,
+        Literal["active", "withdrawn", "revoked", "suspended", "expired", "ended_by_death"] | None,
         Query(alias="status"),
     ] = None,
 ) -> Page[ConsentOut]:

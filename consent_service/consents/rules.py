@@ -72,7 +72,9 @@ def is_jurisdiction(code: str) -> bool:
 DEFAULT_PROHIBITED_USES = ("sexual_content", "political_endorsement", "defamatory_content")
 REPLICA_TYPES = frozenset({"employment_based", "independently_created"})
 REPRESENTATION_KINDS = frozenset({"lawyer", "union", "none"})
-GRANT_STATUSES = frozenset({"active", "withdrawn", "revoked", "suspended", "expired"})
+GRANT_STATUSES = frozenset(
+    {"active", "withdrawn", "revoked", "suspended", "expired", "ended_by_death"}
+)
 # Signature roles (CONSENT_RULES.md "Signature").
 SIGNER_ROLES = frozenset({"self", "representative", "guardian", "executor"})
 

@@ -69,6 +69,12 @@ class Terms(BaseModel):
     compensation: Compensation | None = None
     valid_from: AwareDatetime | date = Field(description="RFC 3339 time or date (00:00 UTC)")
     valid_until: AwareDatetime | date
+    survives_death: bool = Field(
+        default=False,
+        description="Whether the consent outlives the holder: false (default) ends it when the "
+        "holder's death is recorded; true keeps it, cut to the end of the post-mortem rights "
+        "of the holder's jurisdiction (ended too where there are none). The notice says which.",
+    )
 
     def normalised(self) -> dict[str, Any]:
         """Canonical form stored and rendered: sorted unique lists, UTC times, tidy text."""
@@ -104,6 +110,7 @@ class Terms(BaseModel):
             ),
             "valid_from": moment(self.valid_from),
             "valid_until": moment(self.valid_until),
+            "survives_death": self.survives_death,
         }
 
 
@@ -218,7 +225,7 @@ class ConsentOut(BaseModel):
     request_id: str
     holder_id: str
     studio_id: str
-    status: Literal["active", "withdrawn", "revoked", "suspended", "expired"]
+    status: Literal["active", "withdrawn", "revoked", "suspended", "expired", "ended_by_death"]
     terms: dict[str, Any]
     warnings: list[WarningOut]
     notice_sha256: str

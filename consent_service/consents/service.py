@@ -126,6 +126,7 @@ def create_request(
         studio_name=_studio_name(session, studio.organization_id),
         issuer=signer.issuer,
         language=body.language,
+        jurisdiction=holder.jurisdiction,
     )
     request = ConsentRequest(
         id=new_id("req"),

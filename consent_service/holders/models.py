@@ -21,6 +21,9 @@ class Holder(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set by erasure: the row stays as a tombstone, the ciphertexts below become unreadable.
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the death was recorded with evidence (flows/death.py); the date itself is below,
+    # encrypted. Migration 0009 sets it for holders registered dead before that flow existed.
+    death_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     legal_name_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     stage_name_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

@@ -17,4 +17,11 @@ def get(session: Session, holder_id: str) -> Holder | None:
 
 
 def get_for_update(session: Session, holder_id: str) -> Holder | None:
-    return session.exec(select(Holder).where(Holder.id == holder_id).with_for_update()).first()
+    # populate_existing: the locked read is fresh even if this session loaded the row before.
+    stmt = (
+        select(Holder)
+        .where(Holder.id == holder_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()

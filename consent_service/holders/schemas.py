@@ -32,7 +32,12 @@ class HolderRegister(BaseModel):
         description="ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision code, upper case",
     )
     stage_name: str | None = Field(default=None, min_length=1, max_length=200)
-    date_of_death: date | None = None
+    date_of_death: date | None = Field(
+        default=None,
+        description="Refused (422 deceased_self_registration): a deceased person is registered "
+        "only by their executor, through POST /v1/estates, and the death recorded with evidence",
+        json_schema_extra={"deprecated": True},
+    )
 
     @field_validator("jurisdiction")
     @classmethod
@@ -53,11 +58,7 @@ class HolderRegister(BaseModel):
             raise ValueError("date_of_birth is in the future")
         if self.date_of_birth < date(1880, 1, 1):
             raise ValueError("date_of_birth is before 1880")
-        if self.date_of_death is not None:
-            if self.date_of_death < self.date_of_birth:
-                raise ValueError("date_of_death is before date_of_birth")
-            if self.date_of_death > today:
-                raise ValueError("date_of_death is in the future")
+        # date_of_death is refused by the service with its own code (deceased_self_registration).
         return self
 
 

@@ -16,7 +16,7 @@ from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import utcnow
-from consent_service.errors import Conflict, NotFound
+from consent_service.errors import Conflict, NotFound, ValidationFailed
 from consent_service.holders import repository
 from consent_service.holders.models import Holder
 from consent_service.holders.schemas import HolderRegister, HolderStatus
@@ -31,6 +31,29 @@ class EmailAlreadyRegistered(Conflict):
 
 class HolderErased(NotFound):
     code, title = "holder_erased", "This holder was erased"
+
+
+class DeceasedSelfRegistration(ValidationFailed):
+    code, title = (
+        "deceased_self_registration",
+        "A deceased person is registered only by their executor (POST /v1/estates)",
+    )
+
+
+class DeathAlreadyRecorded(Conflict):
+    code, title = "death_already_recorded", "The holder's death is already recorded"
+
+
+class DeathDateInFuture(ValidationFailed):
+    code, title = "death_date_in_future", "The date of death is after today"
+
+
+class DeathBeforeBirth(ValidationFailed):
+    code, title = "death_before_birth", "The date of death is before the date of birth"
+
+
+class InvalidDeathDate(ValidationFailed):
+    code, title = "invalid_death_date", "date_of_death must be a date (YYYY-MM-DD)"
 
 
 def get_live(session: Session, holder_id: str, *, lock: bool = False) -> Holder:
@@ -115,30 +138,58 @@ def decrypt_holder(session: Session, keyring: Keyring, holder: Holder) -> Holder
     )
 
 
-def register_holder(
-    session: Session, *, keyring: Keyring, actor: Principal | None, data: HolderRegister
-) -> tuple[Holder, HolderData]:
-    """Create a holder, its data key, its encrypted record and its password login."""
-    email = str(data.email)
-    if accounts.email_taken(session, keyring=keyring, email=email):
-        raise EmailAlreadyRegistered()
+def _new_holder(
+    session: Session,
+    *,
+    keyring: Keyring,
+    legal_name: str,
+    stage_name: str | None,
+    email: str | None,
+    date_of_birth: date,
+    jurisdiction: str,
+) -> Holder:
+    """The holder row, its data key and its encrypted fields (alive: no date of death)."""
     holder_id = new_id("hld")
     key = keyring.create_data_key(session, holder_id)
     holder = Holder(
         id=holder_id,
-        jurisdiction=data.jurisdiction,
-        legal_name_enc=_seal(key, holder_id, "legal_name", data.legal_name),
-        stage_name_enc=_seal(key, holder_id, "stage_name", data.stage_name),
+        jurisdiction=jurisdiction,
+        legal_name_enc=_seal(key, holder_id, "legal_name", legal_name),
+        stage_name_enc=_seal(key, holder_id, "stage_name", stage_name),
         email_enc=_seal(key, holder_id, "email", email),
-        date_of_birth_enc=_seal(key, holder_id, "date_of_birth", data.date_of_birth.isoformat()),
-        date_of_death_enc=_seal(
-            key,
-            holder_id,
-            "date_of_death",
-            data.date_of_death.isoformat() if data.date_of_death else None,
-        ),
+        date_of_birth_enc=_seal(key, holder_id, "date_of_birth", date_of_birth.isoformat()),
     )
     repository.add(session, holder)
+    return holder
+
+
+def register_holder(
+    session: Session, *, keyring: Keyring, actor: Principal | None, data: HolderRegister
+) -> tuple[Holder, HolderData]:
+    """Create a holder, its data key, its encrypted record and its password login.
+
+    A deceased person is never registered here (IDENTITY.md "Death"): their executor registers
+    the estate (flows/estate.py) and records the death with evidence (flows/death.py).
+    """
+    if data.date_of_death is not None:
+        raise DeceasedSelfRegistration(
+            "register the estate as its executor (POST /v1/estates), then record the death "
+            "with the death certificate (POST /v1/holders/{id}/death)",
+            field="date_of_death",
+        )
+    email = str(data.email)
+    if accounts.email_taken(session, keyring=keyring, email=email):
+        raise EmailAlreadyRegistered()
+    holder = _new_holder(
+        session,
+        keyring=keyring,
+        legal_name=data.legal_name,
+        stage_name=data.stage_name,
+        email=email,
+        date_of_birth=data.date_of_birth,
+        jurisdiction=data.jurisdiction,
+    )
+    holder_id = holder.id
     try:
         accounts.create_login(
             session,
@@ -162,9 +213,83 @@ def register_holder(
         stage_name=data.stage_name,
         email=email,
         date_of_birth=data.date_of_birth,
-        date_of_death=data.date_of_death,
+        date_of_death=None,
     )
     return holder, clear
+
+
+def register_estate_holder(
+    session: Session,
+    *,
+    keyring: Keyring,
+    legal_name: str,
+    stage_name: str | None,
+    date_of_birth: date,
+    jurisdiction: str,
+) -> Holder:
+    """The holder row of an estate, registered by its executor: no email and no login (the
+    deceased never signs in); the date of death comes later, with evidence (`record_death`)."""
+    holder = _new_holder(
+        session,
+        keyring=keyring,
+        legal_name=legal_name,
+        stage_name=stage_name,
+        email=None,
+        date_of_birth=date_of_birth,
+        jurisdiction=jurisdiction,
+    )
+    return holder
+
+
+def parse_date_of_death(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidDeathDate(field="date_of_death") from exc
+
+
+def check_death_can_be_recorded(
+    session: Session, *, keyring: Keyring, holder: Holder, date_of_death: date | None
+) -> HolderData:
+    """Refuse before anything is stored: a death already recorded (409), a date after today or
+    before birth (422). `date_of_death` None checks only the first (before an upload)."""
+    data = decrypt_holder(session, keyring, holder)
+    if holder.date_of_death_enc is not None or holder.death_recorded_at is not None:
+        raise DeathAlreadyRecorded()
+    if date_of_death is None:
+        return data
+    if date_of_death > utcnow().date():
+        raise DeathDateInFuture(
+            f"the date of death {date_of_death.isoformat()} is after today", field="date_of_death"
+        )
+    if date_of_death < data.date_of_birth:
+        raise DeathBeforeBirth(field="date_of_death")
+    return data
+
+
+def record_death(
+    session: Session, *, keyring: Keyring, holder_id: str, date_of_death: date
+) -> tuple[Holder, HolderData]:
+    """Store the date of death (ciphertext under the holder's key) on the LOCKED live holder.
+
+    Checked again under the lock, so two recordings racing cannot both pass. No audit event
+    here: the death recording flow writes one `holder.death_recorded` for the whole unit.
+    """
+    holder = get_live(session, holder_id, lock=True)
+    data = check_death_can_be_recorded(
+        session, keyring=keyring, holder=holder, date_of_death=date_of_death
+    )
+    key = keyring.data_key(session, holder.id)
+    holder.date_of_death_enc = _seal(key, holder.id, "date_of_death", date_of_death.isoformat())
+    holder.death_recorded_at = utcnow()
+    repository.add(session, holder)
+    return holder, HolderData(
+        legal_name=data.legal_name,
+        stage_name=data.stage_name,
+        email=data.email,
+        date_of_birth=data.date_of_birth,
+        date_of_death=date_of_death,
+    )
 
 
 def may_read_full_record(principal: Principal, holder_id: str) -> bool:

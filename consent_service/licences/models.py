@@ -59,7 +59,8 @@ class Licence(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Why the licence is no longer active: "licence_revoked" (on its own) or
-    # "consent_withdrawn" / "consent_revoked" / "consent_expired" (cascade from the grant).
+    # "consent_withdrawn" / "consent_revoked" / "consent_expired" / "consent_ended_by_death"
+    # (cascade from the grant).
     revocation_cause: str | None = Field(default=None, max_length=32)
     revocation_reason: str | None = Field(default=None, max_length=500)
     revoked_by: str | None = Field(default=None, max_length=40)

@@ -345,6 +345,7 @@ _CASCADE: dict[str, tuple[tuple[str, ...], str]] = {
     "withdrawn": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
     "revoked": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
     "expired": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
+    "ended_by_death": ((LicenceStatus.active.value, LicenceStatus.suspended.value), "revoked"),
     "suspended": ((LicenceStatus.active.value,), "suspended"),
     "active": ((LicenceStatus.suspended.value,), "active"),
 }
@@ -359,8 +360,8 @@ _CASCADE_ACTIONS = {
 def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[str]:
     """Move every licence under the grant with it, in the caller's transaction.
 
-    withdrawn/revoked/expired: active and suspended licences become revoked; suspended:
-    active licences become suspended; active again (resumed): suspended licences become
+    withdrawn/revoked/expired/ended_by_death: active and suspended licences become revoked;
+    suspended: active licences become suspended; active again (resumed): suspended licences become
     active (only a grant suspends a licence, so one revoked on its own stays revoked).
     Returns the ids of the licences changed.
     """

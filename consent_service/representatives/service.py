@@ -103,11 +103,39 @@ def add_representative(
     _refuse_minor_managing_guardian(
         session, keyring=keyring, actor=actor, holder=holder, kind=data.kind
     )
+    return _create_representative(
+        session, keyring=keyring, actor_id=actor.actor_id, holder_id=holder_id, data=data
+    )
+
+
+def add_estate_executor(
+    session: Session, *, keyring: Keyring, holder_id: str, data: RepresentativeCreate
+) -> RepresentativeData:
+    """The executor who registers an estate (flows/estate.py): recorded with its login in the
+    estate's transaction, the actor of its own registration. Like every representative it can
+    sign in but not act until a verifier approved its letters (representative_authority)."""
+    if data.kind != "executor":
+        raise ValueError("an estate is registered by its executor")
+    rep_id = new_id("rep")
+    return _create_representative(
+        session, keyring=keyring, actor_id=rep_id, holder_id=holder_id, data=data, rep_id=rep_id
+    )
+
+
+def _create_representative(
+    session: Session,
+    *,
+    keyring: Keyring,
+    actor_id: str,
+    holder_id: str,
+    data: RepresentativeCreate,
+    rep_id: str | None = None,
+) -> RepresentativeData:
     email = str(data.email)
     if accounts.email_taken(session, keyring=keyring, email=email):
         raise EmailAlreadyRegistered()
     key = keyring.data_key(session, holder_id)
-    rep_id = new_id("rep")
+    rep_id = rep_id or new_id("rep")
     evidence = data.authority_evidence.model_dump(mode="json")
     row = Representative(
         id=rep_id,
@@ -142,7 +170,7 @@ def add_representative(
         raise EmailAlreadyRegistered() from exc
     audit.record(
         session,
-        actor_id=actor.actor_id,
+        actor_id=actor_id,
         action=Action.representative_added,
         subjects={"holder_id": holder_id, "representative_id": rep_id},
         payload={
@@ -249,6 +277,13 @@ def post_mortem_rights_until(
     if typed is None or date_of_death is None:  # nothing recorded, or no death to count from
         return typed
     return rules.post_mortem_rights_until(jurisdiction, date_of_death, executor_end=typed)
+
+
+def executor_post_mortem_end(session: Session, holder_id: str) -> date | None:
+    """The end of the post-mortem rights an executor of the holder recorded, as typed (the
+    death flow cuts it to the law's end with `rules.post_mortem_rights_until`)."""
+    row = repository.latest_post_mortem_record(session, holder_id)
+    return row.post_mortem_rights_until if row else None
 
 
 def has_estate_authority(rep: Representative | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -44,12 +44,13 @@ from consent_service.verification.schemas import (
 )
 
 router = APIRouter(tags=["verification"])
+_T = TypeVar("_T")
 
 Verifier = Annotated[Principal, Depends(require_roles(Role.verifier))]
 HolderPrincipal = Annotated[Principal, Depends(require_roles(Role.holder))]
 
 # Upload routes (path suffixes), for the request-size middleware.
-UPLOAD_SUFFIXES = ("/captures", "/identity-documents", "/evidence", "/court-approval")
+UPLOAD_SUFFIXES = ("/captures", "/identity-documents", "/evidence", "/court-approval", "/death")
 
 
 def upload_body_limits(settings: Settings) -> dict[str, int]:
@@ -132,6 +133,30 @@ async def _receive_and_submit(
     submit: Callable[..., verification.OpenedCase],
 ) -> CaseSubmitted:
     """Authorise, end the read transaction, stream the body to disk, then submit it."""
+    opened = await receive_evidence_then(
+        request,
+        session=session,
+        settings=settings,
+        text_fields=text_fields,
+        check=check,
+        submit=submit,
+    )
+    return _submitted(opened)
+
+
+async def receive_evidence_then(
+    request: Request,
+    *,
+    session: Any,
+    settings: Settings,
+    text_fields: dict[str, int],
+    check: Callable[[], object],
+    submit: Callable[..., _T],
+) -> _T:
+    """The evidence upload path: authorise (`check`), end the read transaction, stream the
+    multipart body to disk (size limits per type), then `submit(upload=...)` in a thread.
+
+    Shared with the death recording route (flows/router.py)."""
     await run_in_threadpool(check)
     # On SQLite a transaction holds the write lock, which must not wait on a client's upload.
     await run_in_threadpool(session.commit)
@@ -149,10 +174,9 @@ async def _receive_and_submit(
     except ReferenceTooLarge as exc:
         raise EvidenceTooLarge(exc.detail) from exc
     try:
-        opened = await run_in_threadpool(partial(submit, upload=upload))
+        return await run_in_threadpool(partial(submit, upload=upload))
     finally:
         upload.discard()
-    return _submitted(opened)
 
 
 UPLOAD_PROBLEMS = problem_responses(400, 401, 404, 409, 413, 415, 422, 503)
@@ -464,8 +488,10 @@ def get_case(
     view = verification.get_case(session, keyring=keyring, verifier=verifier, case_id=case_id)
     subject = None
     if view.subject is not None:
-        name, born, jurisdiction = view.subject
-        subject = CaseSubject(legal_name=name, date_of_birth=born, jurisdiction=jurisdiction)
+        name, born, jurisdiction, died = view.subject
+        subject = CaseSubject(
+            legal_name=name, date_of_birth=born, jurisdiction=jurisdiction, date_of_death=died
+        )
     return CaseDetail(
         **_case_out(view.case),
         evidence=[_evidence_out(e, link=True) for e in view.evidence],

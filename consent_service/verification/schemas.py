@@ -90,11 +90,14 @@ class CaseOut(BaseModel):
 
 
 class CaseSubject(BaseModel):
-    """The registration data an identity document is checked against (that case kind only)."""
+    """The registration data an identity document, or a recorded death, is checked against."""
 
     legal_name: str
     date_of_birth: date
     jurisdiction: str
+    date_of_death: date | None = Field(
+        default=None, description="Death cases only: the date of death as recorded"
+    )
 
 
 class CaseDetail(CaseOut):

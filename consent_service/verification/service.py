@@ -140,13 +140,22 @@ def _require_verifier(principal: Principal) -> None:
 
 def _check_no_conflict(session: Session, verifier: Principal, case: VerificationCase) -> None:
     """Refuse a verifier whose email is that of the holder or of any of their representatives."""
+    check_verifier_without_conflict(
+        session, verifier, case.holder_id, representative_id=case.representative_id
+    )
+
+
+def check_verifier_without_conflict(
+    session: Session, verifier: Principal, holder_id: str, *, representative_id: str | None = None
+) -> None:
+    """403 for a verifier who is the holder or one of their representatives (by login email)."""
     mine = accounts.verifier_email_index(session, verifier.actor_id)
     if mine is None:
         return
-    people = [case.holder_id]
-    people += [rep.id for rep in representatives_repository.of_holder(session, case.holder_id)]
-    if case.representative_id:
-        people.append(case.representative_id)
+    people = [holder_id]
+    people += [rep.id for rep in representatives_repository.of_holder(session, holder_id)]
+    if representative_id:
+        people.append(representative_id)
     if mine in accounts.login_email_indexes(session, people):
         raise VerifierConflictOfInterest()
 
@@ -577,6 +586,54 @@ def submit_court_approval(
     )
 
 
+def submit_death_certificate(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    holder_id: str,
+    upload: ReceivedUpload,
+    approve_now: bool,
+) -> OpenedCase:
+    """The death certificate behind a recorded death: a `death` case with sealed evidence.
+
+    The death recording flow (flows/death.py) authorised the caller and checked the date
+    first. Recorded by a verifier (`approve_now`), the case is approved by that verifier at
+    once; recorded by an approved executor, it waits in the queue for a verifier's review.
+    """
+    evidence = _seal_evidence(
+        session,
+        keyring=keyring,
+        storage=storage,
+        holder_id=holder_id,
+        upload=upload,
+        families=DOCUMENT_FAMILIES,
+    )
+    opened = _open_case(
+        session,
+        principal=principal,
+        kind=CaseKind.death,
+        holder_id=holder_id,
+        evidence=evidence,
+        representative_id=principal.representative_id,
+        details={
+            "document_type": "death_certificate",
+            "recorded_by": "verifier" if approve_now else "executor",
+        },
+    )
+    if approve_now:
+        _transition(
+            session,
+            storage=storage,
+            actor=principal,
+            case=opened.case,
+            action="approve",
+            reason="death recorded by the verifier on this certificate",
+        )
+    return opened
+
+
 # -- the review queue -------------------------------------------------------------------------
 
 
@@ -606,8 +663,9 @@ class CaseView:
     case: VerificationCase
     evidence: list[Evidence]
     assurance: Assurance
-    # Identity documents only: (legal name, date of birth, jurisdiction) to compare against.
-    subject: tuple[str, date, str] | None = None
+    # Identity documents and deaths under review: (legal name, date of birth, jurisdiction,
+    # date of death as recorded) to compare the evidence against.
+    subject: tuple[str, date, str, date | None] | None = None
 
 
 def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id: str) -> CaseView:
@@ -617,7 +675,7 @@ def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id
     if case is None:
         raise CaseNotFound()
     _check_no_conflict(session, verifier, case)
-    subject = None
+    subject: tuple[str, date, str, date | None] | None = None
     if case.kind == CaseKind.identity_document and case.status == CaseStatus.pending:
         from consent_service.holders.service import decrypt_holder
 
@@ -625,7 +683,16 @@ def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id
         if holder is None:
             raise CaseNotFound()
         data = decrypt_holder(session, keyring, holder)
-        subject = (data.legal_name, data.date_of_birth, holder.jurisdiction)
+        subject = (data.legal_name, data.date_of_birth, holder.jurisdiction, None)
+    elif case.kind == CaseKind.death and case.status == CaseStatus.pending:
+        # An executor's recording under review: the certificate is checked against it.
+        from consent_service.holders.service import decrypt_holder
+
+        holder = holders_repository.get(session, case.holder_id)
+        if holder is None:
+            raise CaseNotFound()
+        data = decrypt_holder(session, keyring, holder)
+        subject = (data.legal_name, data.date_of_birth, holder.jurisdiction, data.date_of_death)
     return CaseView(
         case=case,
         evidence=list(repository.evidence_of_case(session, case.id)),

@@ -39,6 +39,11 @@ EXPORTED = {
     "verification.rejected",
     "verification.withdrawn",
     "verification.evidence_viewed",
+    # Death as a lifecycle event.
+    "holder.death_recorded",
+    "holder.estate_registered",
+    "consent.ended_by_death",
+    "consent.cut_to_post_mortem_end",
 }
 
 

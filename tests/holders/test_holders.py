@@ -54,10 +54,16 @@ def test_status_is_computed_from_dates(client: TestClient, register_holder):
     today = date.today()
     minor = register_holder(date_of_birth=today.replace(year=today.year - 12).isoformat())
     assert client.get(f"/v1/holders/{minor.id}", headers=minor.headers).json()["status"] == "minor"
+    # A deceased person is never self-registered (IDENTITY.md "Death"): own code, nothing stored.
     r = client.post(
         "/v1/holders", json={**VALID, "email": "estate@example.org", "date_of_death": "2020-01-01"}
     )
-    assert r.status_code == 201 and r.json()["status"] == "deceased"
+    assert r.status_code == 422 and r.json()["code"] == "deceased_self_registration"
+    # Registered alive, then the death recorded with evidence: deceased from that date.
+    estate = register_holder(email="estate@example.org", date_of_death="2020-01-01")
+    assert client.get(f"/v1/holders/{estate.id}", headers=estate.headers).json()["status"] == (
+        "deceased"
+    )
 
 
 def test_duplicate_email_is_refused_with_409_case_insensitively(client: TestClient):
@@ -103,7 +109,6 @@ def test_invalid_registrations_are_refused_and_nothing_is_written(client: TestCl
         ({**VALID, "date_of_birth": 19850203}, "date_of_birth"),
         ({**VALID, "jurisdiction": "Britain"}, "jurisdiction"),
         ({**VALID, "legal_name": ""}, "legal_name"),
-        ({**VALID, "date_of_death": "1980-01-01"}, ""),
         ({**VALID, "is_admin": True}, "is_admin"),
         ({k: v for k, v in VALID.items() if k != "email"}, "email"),
         ([VALID], ""),
@@ -116,6 +121,9 @@ def test_invalid_registrations_are_refused_and_nothing_is_written(client: TestCl
         assert problem["code"] == "validation_error" and problem["errors"]
         if field:
             assert any(e["field"] == field for e in problem["errors"]), (field, problem)
+    for died in ("1980-01-01", "2020-01-01", "2999-01-01"):
+        r = client.post("/v1/holders", json={**VALID, "date_of_death": died})
+        assert r.status_code == 422 and r.json()["code"] == "deceased_self_registration", r.text
     assert _table_counts(app) == before
 
 

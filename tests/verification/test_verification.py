@@ -373,6 +373,7 @@ def test_identity_document_is_deleted_from_the_vault_once_reviewed(
         "legal_name": holder.body["legal_name"],
         "date_of_birth": holder.body["date_of_birth"],
         "jurisdiction": holder.body["jurisdiction"],
+        "date_of_death": None,
     }
     assert detail["assurance"] == "self_asserted"
     link = detail["evidence"][0]["download"]
