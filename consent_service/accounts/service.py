@@ -318,3 +318,4 @@ def list_api_keys(session: Session, *, organization_id: str) -> list[ApiKey]:
     if repository.get_organization(session, organization_id) is None:
         raise NotFound("No such organization")
     return list(repository.list_api_keys_of_org(session, organization_id))
+

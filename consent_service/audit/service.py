@@ -225,6 +225,11 @@ def list_events(session: Session, *, after: int, limit: int) -> dict[str, Any]:
     return {"items": items, "next_after": next_after}
 
 
+def events_of_holder(session: Session, holder_id: str) -> Sequence[AuditEvent]:
+    """Every event filed under `holder_id`, in sequence order (the holder's export)."""
+    return repository.events_for_holder(session, holder_id)
+
+
 def events_for_holder_document(session: Session, holder_id: str) -> list[dict[str, Any]]:
     """Every event filed under `holder_id`, as export lines, for the holder's own export.
 

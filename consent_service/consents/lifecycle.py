@@ -30,7 +30,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from consent_service import audit
-from consent_service.accounts import repository as accounts_repository
+from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action as AuditAction
 from consent_service.consents import repository
@@ -45,7 +45,7 @@ from consent_service.consents.models import ConsentGrant, ConsentReceipt
 from consent_service.consents.receipts import issue_receipt, new_receipt_id
 from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
-from consent_service.holders import repository as holders_repository
+from consent_service.holders import service as holders
 from consent_service.representatives import service as representatives
 from consent_service.verification import service as verification
 from consent_service.verification.levels import Assurance, at_least
@@ -342,15 +342,15 @@ def _apply(
         },
         payload=payload,
     )
-    holder = holders_repository.get(session, grant.holder_id)
-    org = accounts_repository.get_organization(session, grant.studio_id)
+    holder = holders.find(session, grant.holder_id)
+    studio_name = accounts.organization_name(session, grant.studio_id) or grant.studio_id
     receipt = issue_receipt(
         session,
         signer=signer,
         grant=grant,
         receipt_id=receipt_id,
         jurisdiction=holder.jurisdiction if holder else "",
-        studio_name=org.name if org else grant.studio_id,
+        studio_name=studio_name,
         audit_seq=event.seq,
     )
     return StatusChanged(grant=grant, revoked_licences=changed, receipt=receipt)
@@ -554,14 +554,14 @@ def _cut_valid_until(
         },
         payload={"cause": "death", "receipt_id": receipt_id},
     )
-    holder = holders_repository.get(session, grant.holder_id)
-    org = accounts_repository.get_organization(session, grant.studio_id)
+    holder = holders.find(session, grant.holder_id)
+    studio_name = accounts.organization_name(session, grant.studio_id) or grant.studio_id
     issue_receipt(
         session,
         signer=signer,
         grant=grant,
         receipt_id=receipt_id,
         jurisdiction=holder.jurisdiction if holder else "",
-        studio_name=org.name if org else grant.studio_id,
+        studio_name=studio_name,
         audit_seq=event.seq,
     )

@@ -27,3 +27,17 @@ def grants(session: Session, holder_id: str) -> Sequence[ConsentGrant]:
 def receipts(session: Session, grant_ids: Sequence[str]) -> Sequence[ConsentReceipt]:
     """Every receipt issued for the grants, in the order issued."""
     return repository.receipts_of_grants(session, grant_ids)
+
+
+def studio_asked(session: Session, *, studio_id: str, holder_id: str) -> bool:
+    """Whether the studio ever asked this holder for consent (what lets it see the holder)."""
+    return repository.studio_has_request_or_grant(session, studio_id=studio_id, holder_id=holder_id)
+
+
+def request_by_id(session: Session, request_id: str) -> ConsentRequest | None:
+    return repository.get_request(session, request_id)
+
+
+def grant_for_update(session: Session, grant_id: str) -> ConsentGrant | None:
+    """The grant, its row held until the transaction ends (issuing a licence under it)."""
+    return repository.get_grant_for_update(session, grant_id)

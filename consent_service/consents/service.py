@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consent_service import audit
-from consent_service.accounts import repository as accounts_repository
+from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
 from consent_service.audit.actions import Action
@@ -91,8 +91,7 @@ def _holder_context(
 
 
 def _studio_name(session: Session, studio_id: str) -> str:
-    org = accounts_repository.get_organization(session, studio_id)
-    return org.name if org else studio_id
+    return accounts.organization_name(session, studio_id) or studio_id
 
 
 # -- requests ----------------------------------------------------------------------------------

@@ -315,14 +315,14 @@ def get_public_view(
 
     404 for a studio that never asked this holder for consent (API.md).
     """
-    from consent_service.consents import repository as consents_repository
+    from consent_service.consents import of_holder as consents
 
     holder = repository.get(session, holder_id)
     if (
         holder is None
         or studio.role is not Role.studio
         or studio.organization_id is None
-        or not consents_repository.studio_has_request_or_grant(
+        or not consents.studio_asked(
             session, studio_id=studio.organization_id, holder_id=holder_id
         )
     ):
@@ -362,3 +362,18 @@ def resolve_login(session: Session, login: Login) -> Principal | None:
     if holder is None or holder.erased_at is not None:
         return None
     return Principal(role=Role.holder, actor_id=holder.id, holder_id=holder.id)
+
+
+# -- for other domains (they never query the holder table themselves) -------------------------
+
+
+def find(session: Session, holder_id: str, *, lock: bool = False) -> Holder | None:
+    """The holder row in any state (erased included), or None; `lock` holds the row."""
+    if lock:
+        return repository.get_for_update(session, holder_id)
+    return repository.get(session, holder_id)
+
+
+def save(session: Session, holder: Holder) -> None:
+    """Write back a holder row another domain's flow changed (erasure's tombstone)."""
+    repository.add(session, holder)

@@ -23,7 +23,7 @@ from consent_service import audit
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
-from consent_service.consents import repository as consents_repository
+from consent_service.consents import of_holder as consents
 from consent_service.consents import rules as consent_rules
 from consent_service.consents.errors import ConsentNotActive, ConsentNotFound
 from consent_service.consents.events import GrantStatusChange
@@ -188,7 +188,7 @@ def issue_licence(
 ) -> IssuedLicence:
     """Issue a licence to the grantee studio under an active grant (see module docstring)."""
     # Lock the grant first: a concurrent withdrawal waits for this licence, then revokes it.
-    grant = consents_repository.get_grant_for_update(session, body.consent_id)
+    grant = consents.grant_for_update(session, body.consent_id)
     if grant is None or grant.studio_id != studio.organization_id:
         raise ConsentNotFound()
     now = utcnow()
@@ -306,7 +306,7 @@ def revoke_licence(
     """Revoke one licence on its own (its holder, its studio or an admin); idempotent."""
     licence = get_licence(session=session, principal=principal, licence_id=licence_id)
     # Same lock order as issuance and the grant cascade (grant, then licence): no deadlock.
-    consents_repository.get_grant_for_update(session, licence.consent_id)
+    consents.grant_for_update(session, licence.consent_id)
     locked = repository.get_for_update(session, licence.id)
     assert locked is not None
     if locked.status == LicenceStatus.revoked.value:

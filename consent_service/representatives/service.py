@@ -25,7 +25,6 @@ from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound
-from consent_service.holders import repository as holders_repository
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.holders.schemas import HolderStatus
@@ -240,7 +239,7 @@ def revoke_representative(
         raise RepresentativeNotFound()
     if row.revoked_at is not None:
         return
-    holder = holders_repository.get(session, holder_id)
+    holder = holders.find(session, holder_id)
     if holder is not None:
         _refuse_minor_managing_guardian(
             session, keyring=keyring, actor=actor, holder=holder, kind=row.kind
@@ -334,7 +333,7 @@ def resolve_login(session: Session, login: Login) -> Principal | None:
     rep = repository.get(session, login.principal_id)
     if rep is None or rep.revoked_at is not None:
         return None
-    holder = holders_repository.get(session, rep.holder_id)
+    holder = holders.find(session, rep.holder_id)
     if holder is None or holder.erased_at is not None:
         return None
     return Principal(
@@ -344,3 +343,13 @@ def resolve_login(session: Session, login: Login) -> Principal | None:
         representative_kind=rep.kind,
         representative_id=rep.id,
     )
+
+
+def find(session: Session, representative_id: str) -> Representative | None:
+    """The representative row, revoked or not, or None."""
+    return repository.get(session, representative_id)
+
+
+def active_of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
+    """The holder's representatives that are not revoked, oldest first."""
+    return repository.of_holder(session, holder_id)

@@ -31,8 +31,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal
 from consent_service.audit.actions import Action
-from consent_service.audit.repository import events_for_holder
-from consent_service.audit.service import event_document
+from consent_service.audit.service import event_document, events_of_holder
 from consent_service.consents import lifecycle
 from consent_service.consents import of_holder as consents_of_holder
 from consent_service.consents import service as consents
@@ -40,12 +39,11 @@ from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
 from consent_service.errors import NotFound
-from consent_service.holders import repository as holders_repository
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
 from consent_service.representatives import service as representatives
-from consent_service.vault import repository as vault_repository
+from consent_service.vault import service as vault
 from consent_service.vault.service import StorageUnavailable, tombstone
 from consent_service.vault.storage import Storage, StorageError
 from consent_service.verification import service as verification
@@ -89,7 +87,7 @@ def export_holder(
     session: Session, *, keyring: Keyring, principal: Principal, holder_id: str
 ) -> dict[str, Any]:
     """Everything the service holds about the holder, as one JSON-ready document."""
-    holder = holders_repository.get(session, holder_id)
+    holder = holders.find(session, holder_id)
     if holder is None or not _may_exercise_rights(principal, holder_id):
         raise HolderNotFound()
     data = holders.decrypt_holder(session, keyring, holder)  # 404 holder_erased if erased
@@ -184,12 +182,12 @@ def export_holder(
                 "deleted_at": _time(ref.deleted_at),
                 "content_url": None if ref.deleted_at else f"/v1/references/{ref.id}/content",
             }
-            for ref in vault_repository.all_of_holder(session, holder_id)
+            for ref in vault.references_of_holder(session, holder_id)
         ],
         "verification_cases": verification.export_of_holder(session, holder_id),
         # The events as stored and hashed (their canonical JSON), so they can be checked
         # against the audit log's Merkle tree.
-        "audit_events": [event_document(e) for e in events_for_holder(session, holder_id)],
+        "audit_events": [event_document(e) for e in events_of_holder(session, holder_id)],
     }
     audit.record(
         session,
@@ -213,7 +211,7 @@ def erase_holder(
 ) -> Holder:
     """Erase a holder (see the module docstring for the order of the steps); idempotent."""
     # 1. Lock the holder row.
-    holder = holders_repository.get_for_update(session, holder_id)
+    holder = holders.find(session, holder_id, lock=True)
     if holder is None or not _may_exercise_rights(principal, holder_id):
         raise HolderNotFound()
     if holder.erased_at is not None:
@@ -229,11 +227,11 @@ def erase_holder(
     for rep in representatives.all_of_holder(session, holder_id):
         accounts.forget_logins(session, rep.id)
     # 4. Tombstone the references.
-    references = vault_repository.all_of_holder(session, holder_id)
+    references = vault.references_of_holder(session, holder_id)
     for reference in references:
         if reference.deleted_at is None or reference.wrapped_key is not None:
             tombstone(reference)
-            vault_repository.add(session, reference)
+            vault.save_reference(session, reference)
     # 4b. Verification cases keep their decision, not the document metadata or the evidence.
     verification.forget_holder(session, holder_id)
     # 5. Crypto-shredding: destroy the holder's data key.
@@ -249,7 +247,7 @@ def erase_holder(
     for field in holders.ENCRYPTED_FIELDS:
         setattr(holder, f"{field}_enc", None)
     holder.erased_at = utcnow()
-    holders_repository.add(session, holder)
+    holders.save(session, holder)
     audit.record(
         session,
         actor_id=principal.actor_id,

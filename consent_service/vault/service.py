@@ -13,7 +13,7 @@ existing reference (`duplicate: true`) and stores nothing, so a retried upload i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -642,3 +642,12 @@ def sweep_orphans(
         if delete:
             storage.delete(name)
     return orphans
+
+
+def references_of_holder(session: Session, holder_id: str) -> Sequence[Reference]:
+    """Every reference row of a holder, deleted ones included (export, erasure)."""
+    return repository.all_of_holder(session, holder_id)
+
+
+def save_reference(session: Session, reference: Reference) -> None:
+    repository.add(session, reference)

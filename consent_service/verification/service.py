@@ -30,10 +30,10 @@ from consent_service.audit.actions import Action
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import Conflict, DomainError, NotFound, ValidationFailed
-from consent_service.holders import repository as holders_repository
+from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.ids import new_id
-from consent_service.representatives import repository as representatives_repository
+from consent_service.representatives import service as representatives
 from consent_service.representatives.models import Representative
 from consent_service.vault import service as vault
 from consent_service.vault.storage import Storage
@@ -153,7 +153,7 @@ def check_verifier_without_conflict(
     if mine is None:
         return
     people = [holder_id]
-    people += [rep.id for rep in representatives_repository.of_holder(session, holder_id)]
+    people += [rep.id for rep in representatives.active_of_holder(session, holder_id)]
     if representative_id:
         people.append(representative_id)
     if mine in accounts.login_email_indexes(session, people):
@@ -170,7 +170,7 @@ def assurance_of(session: Session, holder_id: str) -> Assurance:
 
 def representative_authority_approved(session: Session, representative_id: str) -> bool:
     """Whether a verifier approved the evidence of this (unrevoked) representative's authority."""
-    rep = representatives_repository.get(session, representative_id)
+    rep = representatives.find(session, representative_id)
     if rep is None or rep.revoked_at is not None:
         return False
     return repository.has_approved_case(
@@ -202,9 +202,9 @@ def new_phrase() -> str:
 
 
 def _request_of_holder(session: Session, request_id: str, holder_id: str) -> Any:
-    from consent_service.consents import repository as consents_repository
+    from consent_service.consents import of_holder as consents
 
-    request = consents_repository.get_request(session, request_id)
+    request = consents.request_by_id(session, request_id)
     if request is None or request.holder_id != holder_id:
         raise ConsentRequestNotFound()
     return request
@@ -339,7 +339,7 @@ def _open_case(
 
 
 def _live_holder_for_update(session: Session, holder_id: str) -> Holder:
-    holder = holders_repository.get_for_update(session, holder_id)
+    holder = holders.find(session, holder_id, lock=True)
     if holder is None or holder.erased_at is not None:
         raise vault.HolderNotFound()
     return holder
@@ -460,7 +460,7 @@ def _representative_for_evidence(
 ) -> Representative:
     """The representative whose authority is evidenced: the holder's own, or oneself."""
     acting_holder(session, principal, holder_id)
-    rep = representatives_repository.get(session, representative_id)
+    rep = representatives.find(session, representative_id)
     if rep is None or rep.holder_id != holder_id or rep.revoked_at is not None:
         raise RepresentativeNotFound()
     # A representative may evidence their own authority, not another representative's.
@@ -514,9 +514,9 @@ def submit_authority_evidence(
 
 def _request_for_guardian(session: Session, principal: Principal, request_id: str) -> Any:
     """The request, if `principal` is a guardian acting for its holder; 404 otherwise."""
-    from consent_service.consents import repository as consents_repository
+    from consent_service.consents import of_holder as consents
 
-    request = consents_repository.get_request(session, request_id)
+    request = consents.request_by_id(session, request_id)
     if (
         request is None
         or principal.role is not Role.holder
@@ -679,7 +679,7 @@ def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id
     if case.kind == CaseKind.identity_document and case.status == CaseStatus.pending:
         from consent_service.holders.service import decrypt_holder
 
-        holder = holders_repository.get(session, case.holder_id)
+        holder = holders.find(session, case.holder_id)
         if holder is None:
             raise CaseNotFound()
         data = decrypt_holder(session, keyring, holder)
@@ -688,7 +688,7 @@ def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id
         # An executor's recording under review: the certificate is checked against it.
         from consent_service.holders.service import decrypt_holder
 
-        holder = holders_repository.get(session, case.holder_id)
+        holder = holders.find(session, case.holder_id)
         if holder is None:
             raise CaseNotFound()
         data = decrypt_holder(session, keyring, holder)
@@ -879,16 +879,16 @@ def assurance_view(
 ) -> tuple[Assurance, list[VerificationCase]]:
     """The level and the decided assurance cases, for the holder, auditors, admins and the
     studios that asked the holder for consent; 404 for anyone else."""
-    from consent_service.consents import repository as consents_repository
+    from consent_service.consents import of_holder as consents
 
-    holder = holders_repository.get(session, holder_id)
+    holder = holders.find(session, holder_id)
     allowed = holder is not None and (
         principal.role in (Role.admin, Role.auditor)
         or principal.acts_for(holder_id)
         or (
             principal.role is Role.studio
             and principal.organization_id is not None
-            and consents_repository.studio_has_request_or_grant(
+            and consents.studio_asked(
                 session, studio_id=principal.organization_id, holder_id=holder_id
             )
         )
