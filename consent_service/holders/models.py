@@ -16,9 +16,7 @@ class Holder(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     # ISO 3166-1 alpha-2 or ISO 3166-2; needed in clear by the consent rules (CA/NY/TN law).
     jurisdiction: str = Field(max_length=6)
-    verification: str = Field(default="unverified", max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set by erasure: the row stays as a tombstone, the ciphertexts below become unreadable.
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the death was recorded with evidence (flows/death.py); the date itself is below,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from consent_service.accounts.principal import Role
 from consent_service.db import utcnow
-from consent_service.deps import Admin, CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
+from consent_service.deps import CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
 from consent_service.errors import problem_responses
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
@@ -15,7 +15,6 @@ from consent_service.holders.schemas import (
     HolderRecord,
     HolderRegister,
     HolderRegistered,
-    VerificationUpdate,
 )
 from consent_service.verification.service import assurance_of
 
@@ -32,10 +31,9 @@ def _record(holder: Holder, data: holders.HolderData, assurance: str) -> HolderR
         date_of_death=data.date_of_death,
         jurisdiction=holder.jurisdiction,
         status=holders.status_on(data, utcnow().date()),
-        verification=holder.verification,
+        verification=assurance,
         assurance=assurance,
         created_at=holder.created_at,
-        verified_at=holder.verified_at,
     )
 
 
@@ -53,7 +51,7 @@ def register_holder(
     return HolderRegistered(
         id=holder.id,
         status=holders.status_on(data, utcnow().date()),
-        verification=holder.verification,
+        verification=assurance_of(session, holder.id),
         created_at=holder.created_at,
     )
 
@@ -75,25 +73,10 @@ def get_holder(
         return HolderPublic(
             id=holder.id,
             status=holders.status_on(data, utcnow().date()),
-            verification=holder.verification,
+            verification=assurance_of(session, holder.id),
             assurance=assurance_of(session, holder.id),
         )
     holder, data = holders.get_holder_record(
         session, keyring=keyring, principal=principal, holder_id=holder_id
-    )
-    return _record(holder, data, assurance_of(session, holder.id))
-
-
-@router.put(
-    "/{holder_id}/verification",
-    response_model=HolderRecord,
-    responses=problem_responses(401, 404, 422),
-    summary="Mark a holder's identity verified (admin)",
-)
-def set_verification(
-    holder_id: str, body: VerificationUpdate, admin: Admin, session: SessionDep, keyring: KeyringDep
-) -> HolderRecord:
-    holder, data = holders.set_verification(
-        session, keyring=keyring, admin=admin, holder_id=holder_id, verification=body.verification
     )
     return _record(holder, data, assurance_of(session, holder.id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -62,10 +61,16 @@ class HolderRegister(BaseModel):
         return self
 
 
+VERIFICATION_DESCRIPTION = (
+    "Identity assurance, computed from reviewed evidence: self_asserted, document_verified or "
+    "liveness_verified (the same value as `assurance`, under the name the API first used)"
+)
+
+
 class HolderRegistered(BaseModel):
     id: str
     status: HolderStatus
-    verification: str
+    verification: str = Field(description=VERIFICATION_DESCRIPTION)
     created_at: datetime
 
 
@@ -74,7 +79,7 @@ class HolderPublic(BaseModel):
 
     id: str
     status: HolderStatus
-    verification: str
+    verification: str = Field(description=VERIFICATION_DESCRIPTION)
     assurance: str = Field(
         description="Identity assurance: self_asserted, document_verified or liveness_verified"
     )
@@ -91,15 +96,8 @@ class HolderRecord(BaseModel):
     date_of_death: date | None
     jurisdiction: str
     status: HolderStatus
-    verification: str
+    verification: str = Field(description=VERIFICATION_DESCRIPTION)
     assurance: str = Field(
         description="Identity assurance: self_asserted, document_verified or liveness_verified"
     )
     created_at: datetime
-    verified_at: datetime | None
-
-
-class VerificationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    verification: Literal["verified", "unverified"]

@@ -330,31 +330,6 @@ def get_public_view(
     return holder, decrypt_holder(session, keyring, holder)
 
 
-_VERIFICATION_ACTIONS = {
-    "verified": Action.holder_verified,
-    "unverified": Action.holder_unverified,
-}
-
-
-def set_verification(
-    session: Session, *, keyring: Keyring, admin: Principal, holder_id: str, verification: str
-) -> tuple[Holder, HolderData]:
-    holder = repository.get_for_update(session, holder_id)
-    if holder is None:
-        raise NotFound("No such holder")
-    data = decrypt_holder(session, keyring, holder)
-    if holder.verification != verification:
-        holder.verification = verification
-        holder.verified_at = utcnow() if verification == "verified" else None
-        repository.add(session, holder)
-        audit.record(
-            session,
-            actor_id=admin.actor_id,
-            action=_VERIFICATION_ACTIONS[verification],
-            subjects={"holder_id": holder.id},
-        )
-    return holder, data
-
 
 def resolve_login(session: Session, login: Login) -> Principal | None:
     """The Principal of a holder's own login; None once the holder is erased."""

@@ -116,9 +116,8 @@ def export_holder(
             "date_of_death": data.date_of_death.isoformat() if data.date_of_death else None,
             "jurisdiction": holder.jurisdiction,
             "status": holders.status_on(data, now.date()).value,
-            "verification": holder.verification,
+            "verification": verification.assurance_of(session, holder.id),
             "created_at": _time(holder.created_at),
-            "verified_at": _time(holder.verified_at),
         },
         "representatives": [
             _representative_document(representatives.decrypt_representative(key, rep))

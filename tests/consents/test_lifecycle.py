@@ -225,7 +225,7 @@ def test_studio_sees_only_id_status_and_verification_of_a_holder_it_asked(
     assert r.json() == {
         "id": holder.id,
         "status": "living_adult",
-        "verification": "unverified",
+        "verification": "self_asserted",
         "assurance": "self_asserted",
     }
     other = make_org("studio")

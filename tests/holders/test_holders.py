@@ -34,7 +34,7 @@ def test_holder_registers_logs_in_and_reads_own_record(client: TestClient):
     assert r.status_code == 201, r.text
     created = r.json()
     assert created["id"].startswith("hld_")
-    assert created["status"] == "living_adult" and created["verification"] == "unverified"
+    assert created["status"] == "living_adult" and created["verification"] == "self_asserted"
 
     token = client.post(
         "/v1/auth/token", data={"username": VALID["email"], "password": VALID["password"]}
@@ -84,20 +84,23 @@ def test_studio_key_cannot_read_a_holder(client: TestClient, holder, studio):
     assert client.get(f"/v1/holders/{holder.id}", headers=studio.headers).status_code == 404
 
 
-def test_admin_reads_and_verifies_a_holder(client: TestClient, holder, admin_headers):
-    assert client.get(f"/v1/holders/{holder.id}", headers=admin_headers).status_code == 200
-    r = client.put(
-        f"/v1/holders/{holder.id}/verification",
-        json={"verification": "verified"},
-        headers=admin_headers,
-    )
-    assert r.status_code == 200 and r.json()["verification"] == "verified"
-    r = client.put(
-        f"/v1/holders/{holder.id}/verification",
-        json={"verification": "verified"},
-        headers=holder.headers,
-    )
-    assert r.status_code == 404
+def test_verification_is_computed_and_no_one_can_type_it(
+    client: TestClient, holder, admin_headers
+):
+    """An admin could once mark a holder verified with no evidence; only reviewed evidence
+    raises the level now, so the route is gone for everyone (IDENTITY.md: computed, never typed)."""
+    record = client.get(f"/v1/holders/{holder.id}", headers=admin_headers)
+    assert record.status_code == 200
+    assert record.json()["verification"] == record.json()["assurance"] == "self_asserted"
+    for headers in (admin_headers, holder.headers):
+        r = client.put(
+            f"/v1/holders/{holder.id}/verification",
+            json={"verification": "verified"},
+            headers=headers,
+        )
+        assert r.status_code in (404, 405)
+    again = client.get(f"/v1/holders/{holder.id}", headers=holder.headers).json()
+    assert again["verification"] == "self_asserted" and "verified_at" not in again
 
 
 def test_invalid_registrations_are_refused_and_nothing_is_written(client: TestClient, app):

@@ -460,7 +460,7 @@ def test_assurance_rises_with_approvals_and_falls_when_evidence_is_withdrawn(
     assert public == {
         "id": holder.id,
         "status": "living_adult",
-        "verification": "unverified",
+        "verification": "liveness_verified",
         "assurance": "liveness_verified",
     }
     assert level(studio.headers) == "liveness_verified"
