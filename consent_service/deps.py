@@ -29,9 +29,35 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    """The unit of work of one request: commit once at the end, roll back on any error."""
-    with services.session() as session:
+# Methods that never change state (RFC 9110 "safe"): their session takes no write lock.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def audited_read() -> None:
+    """Marker for a GET that appends an audit event (hands out personal data).
+
+    Declare it as `dependencies=[AuditedRead]` on the route: its session then takes the write
+    lock like any write, so the appended event is serialised with the others.
+    """
+
+
+AuditedRead = Depends(audited_read)
+
+
+def _writes(request: Request) -> bool:
+    if request.method not in SAFE_METHODS:
+        return True
+    route = request.scope.get("route")
+    return any(d.dependency is audited_read for d in getattr(route, "dependencies", ()))
+
+
+def get_session(request: Request, services: ServicesDep) -> Iterator[Session]:
+    """The unit of work of one request: commit once at the end, roll back on any error.
+
+    A safe request (GET, HEAD, OPTIONS) reads without the write lock (db.py), unless its route
+    is marked `AuditedRead`.
+    """
+    with services.session(writes=_writes(request)) as session:
         try:
             yield session
             session.commit()

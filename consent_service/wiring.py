@@ -39,7 +39,7 @@ from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.signer import Signer
-from consent_service.db import make_engine
+from consent_service.db import DEFERRED_BEGIN, make_engine
 from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
@@ -70,9 +70,14 @@ class Services:
     verify_rate_limiter: RateLimiter
     login_rate_limiters: LoginRateLimiters
 
-    def session(self) -> Session:
-        """A read-write session carrying the grant listeners and the principal resolvers."""
-        session = Session(self.engine, expire_on_commit=False)
+    def session(self, *, writes: bool = True) -> Session:
+        """A session carrying the grant listeners and the principal resolvers.
+
+        `writes=False` (a read-only request): on SQLite its transaction begins deferred and
+        takes no write lock (db.py); a write attempted through it is not serialised.
+        """
+        bind = self.engine if writes else self.engine.execution_options(**{DEFERRED_BEGIN: True})
+        session = Session(bind, expire_on_commit=False)
         bind_listeners(session.info, self.grant_listeners)
         accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
         return session

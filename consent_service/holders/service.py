@@ -116,9 +116,18 @@ def decrypt_holder(session: Session, keyring: Keyring, holder: Holder) -> Holder
 
 
 def register_holder(
-    session: Session, *, keyring: Keyring, actor: Principal | None, data: HolderRegister
+    session: Session,
+    *,
+    keyring: Keyring,
+    actor: Principal | None,
+    data: HolderRegister,
+    password_hash: str,
 ) -> tuple[Holder, HolderData]:
-    """Create a holder, its data key, its encrypted record and its password login."""
+    """Create a holder, its data key, its encrypted record and its password login.
+
+    `password_hash` is `passwords.hash_password(data.password)`, computed before the write
+    transaction began (the route does it), so argon2 never runs under the write lock.
+    """
     email = str(data.email)
     if accounts.email_taken(session, keyring=keyring, email=email):
         raise EmailAlreadyRegistered()
@@ -144,7 +153,7 @@ def register_holder(
             session,
             keyring=keyring,
             email=email,
-            password=data.password,
+            password_hash=password_hash,
             principal_kind="holder",
             principal_id=holder_id,
         )

@@ -94,8 +94,13 @@ def add_representative(
     actor: Principal,
     holder_id: str,
     data: RepresentativeCreate,
+    password_hash: str,
 ) -> RepresentativeData:
-    """Record a representative with its authority evidence and give it a password login."""
+    """Record a representative with its authority evidence and give it a password login.
+
+    `password_hash` is `passwords.hash_password(data.password)`, computed before the write
+    transaction began (the route does it), so argon2 never runs under the write lock.
+    """
     if not may_manage(actor, holder_id):
         raise NotFound("No such holder")
     holder = holders.get_live(session, holder_id, lock=True)
@@ -133,7 +138,7 @@ def add_representative(
             session,
             keyring=keyring,
             email=email,
-            password=data.password,
+            password_hash=password_hash,
             principal_kind="representative",
             principal_id=rep_id,
         )

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from consent_service.deps import (
+    AuditedRead,
     CurrentPrincipal,
     Holder,
     KeyringDep,
@@ -154,6 +155,7 @@ def list_references(
 
 @router.get(
     "/v1/references/{reference_id}/content",
+    dependencies=[AuditedRead],
     response_class=StreamingResponse,
     responses={
         200: {"description": "The cleaned content, decrypted", "content": {"*/*": {}}},

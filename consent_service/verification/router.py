@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
 from consent_service.deps import (
+    AuditedRead,
     CurrentPrincipal,
     KeyringDep,
     SessionDep,
@@ -470,6 +471,7 @@ def get_case(
 
 @router.get(
     "/v1/verifications/{case_id}/evidence/{evidence_id}",
+    dependencies=[AuditedRead],
     response_class=StreamingResponse,
     responses={
         200: {"description": "The cleaned evidence, decrypted", "content": {"*/*": {}}},
