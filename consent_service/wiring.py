@@ -19,6 +19,9 @@ ride on the database session rather than on yet another argument to every call:
   silently skipping the cascade.
 - **Principal resolvers** (login kind -> Principal, from holders and representatives) are
   bound the same way, for `accounts.principal_from_access_token`.
+- **The media cleaner** (vault/sanitize.py: the decoded-size budget and the slots that bound
+  how many uploads are cleaned at once) is bound the same way, so references and verification
+  evidence share one set of slots.
 
 Routes and the CLI obtain sessions only from `Services.session()`; tests that build state
 through the services use the same method (conftest's `db_session`).
@@ -45,6 +48,8 @@ from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
 from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
 from consent_service.representatives import service as representatives
+from consent_service.vault import service as vault
+from consent_service.vault.sanitize import MediaCleaner
 from consent_service.vault.service import LicenceLookup
 from consent_service.vault.storage import Storage, storage_from_settings
 
@@ -69,6 +74,7 @@ class Services:
     readiness_checks: Mapping[str, ReadinessCheck]
     verify_rate_limiter: RateLimiter
     login_rate_limiters: LoginRateLimiters
+    media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
 
     def session(self, *, writes: bool = True) -> Session:
         """A session carrying the grant listeners and the principal resolvers.
@@ -80,6 +86,7 @@ class Services:
         session = Session(bind, expire_on_commit=False)
         bind_listeners(session.info, self.grant_listeners)
         accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
+        vault.bind_media_cleaner(session.info, self.media_cleaner)
         return session
 
     def read_session(self) -> Session:
@@ -129,5 +136,10 @@ def build_services(settings: Settings) -> Services:
         login_rate_limiters=LoginRateLimiters(
             by_address=RateLimiter(settings.login_attempts_per_minute),
             by_account=RateLimiter(settings.login_attempts_per_minute),
+        ),
+        media_cleaner=MediaCleaner(
+            max_decoded_bytes=settings.vault_max_decoded_bytes,
+            slots=settings.vault_clean_concurrency,
+            wait_seconds=settings.vault_clean_wait_seconds,
         ),
     )
