@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
+    # At most this many argon2 runs at once, at a lower CPU priority (accounts/passwords.py).
+    argon2_concurrency: int = Field(default=2, ge=1)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     status_list_ttl_seconds: int = Field(default=300, ge=1)

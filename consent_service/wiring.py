@@ -104,7 +104,9 @@ def build_services(settings: Settings) -> Services:
     settings.check_production()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passwords.configure(
-        time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_kib,
+        workers=settings.argon2_concurrency,
     )
     engine = make_engine(settings.resolved_database_url)
     keyring = Keyring(load_master_key(settings))
