@@ -10,13 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from consent_service.deps import (
-    AuditedRead,
     CurrentPrincipal,
     Holder,
     KeyringDep,
     ServicesDep,
     SessionDep,
     SettingsDep,
+    WritingRead,
 )
 from consent_service.errors import problem_responses
 from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor
@@ -155,7 +155,7 @@ def list_references(
 
 @router.get(
     "/v1/references/{reference_id}/content",
-    dependencies=[AuditedRead],
+    dependencies=[WritingRead],
     response_class=StreamingResponse,
     responses={
         200: {"description": "The cleaned content, decrypted", "content": {"*/*": {}}},

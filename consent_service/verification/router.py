@@ -13,11 +13,11 @@ from fastapi.responses import StreamingResponse
 from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
 from consent_service.deps import (
-    AuditedRead,
     CurrentPrincipal,
     KeyringDep,
     SessionDep,
     SettingsDep,
+    WritingRead,
     require_roles,
 )
 from consent_service.errors import PayloadTooLarge, problem_responses
@@ -471,7 +471,7 @@ def get_case(
 
 @router.get(
     "/v1/verifications/{case_id}/evidence/{evidence_id}",
-    dependencies=[AuditedRead],
+    dependencies=[WritingRead],
     response_class=StreamingResponse,
     responses={
         200: {"description": "The cleaned evidence, decrypted", "content": {"*/*": {}}},
