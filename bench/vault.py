@@ -9,9 +9,15 @@ the same file on the same disk (with fsync, as the vault's store does). Server m
 is the rise of the server process's peak resident set (VmHWM in /proc/<pid>/status, reset after
 warm-up through /proc/<pid>/clear_refs) over the RSS after warm-up.
 
-Usage: .venv/bin/python bench/vault.py [--mb 50]
-The last line printed is JSON: upload_mb_s, download_mb_s, raw_copy_mb_s, ratios, and
-server_peak_rss_growth_mb. Targets (issue 5): both ratios >= 0.25, growth < 64 MB.
+Then the decompression-bomb case (issue 11, item 1): `--bomb-threads` threads (default 8) each
+upload a PNG of about 150 KB that declares 7000 x 7000 RGB pixels (147 MB decoded),
+`--bomb-rounds` times, all in flight together; the server must refuse every one (413
+image_too_large_decoded) and its peak RSS over that phase (VmHWM, reset before it) is reported.
+
+Usage: .venv/bin/python bench/vault.py [--mb 50] [--bomb-threads 8]
+The last line printed is JSON: upload_mb_s, download_mb_s, raw_copy_mb_s, ratios,
+server_peak_rss_growth_mb and bomb_peak_rss_mb. Targets: both ratios >= 0.25, growth < 64 MB
+(issue 5); bomb_peak_rss_mb < 256 (issue 11).
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -55,6 +64,51 @@ def make_wav(path: Path, size: int) -> None:
             block = os.urandom(min(left, 1024 * 1024))
             fh.write(block)
             left -= len(block)
+
+
+def png_bomb(width: int = 7000, height: int = 7000) -> bytes:
+    """A valid single-colour RGB PNG, compressed row by row (no full-size image is ever made)."""
+    row = b"\x00" + b"\x7f" * (width * 3)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def bomb_phase(
+    base: str, url: str, headers: dict[str, str], threads: int, rounds: int
+) -> Counter[str]:
+    """`threads` uploads of the bomb in flight at once, `rounds` times each; their answers."""
+    bomb = png_bomb()
+    answers: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def run() -> None:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            start.wait()
+            for _ in range(rounds):
+                r = http.post(
+                    url,
+                    headers=headers,
+                    files={"file": ("bomb.png", bomb, "image/png")},
+                    data={"attribute": "face"},
+                )
+                code = r.json().get("code", "") if r.status_code >= 400 else ""
+                with lock:
+                    answers[f"{r.status_code} {code}".strip()] += 1
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return answers
 
 
 def proc_status_kib(pid: int, field: str) -> int:
@@ -99,6 +153,8 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="rounds; the fastest counts (shared machines)"
     )
+    parser.add_argument("--bomb-threads", type=int, default=8, help="bomb uploads in flight")
+    parser.add_argument("--bomb-rounds", type=int, default=3, help="bomb uploads per thread")
     args = parser.parse_args()
     size = args.mb * 1_000_000
 
@@ -199,6 +255,14 @@ def main() -> None:
                 # Delete it, or the next round would be answered as a duplicate.
                 client.delete(f"/v1/references/{ref['id']}", headers=headers).raise_for_status()
             peak_kib = proc_status_kib(server.pid, "VmHWM")
+
+            # The decompression-bomb case: the peak over this phase alone.
+            bomb_reset = reset_peak_rss(server.pid)
+            bomb_before_kib = proc_status_kib(server.pid, "VmRSS")
+            bomb_answers = bomb_phase(base, url, headers, args.bomb_threads, args.bomb_rounds)
+            bomb_peak_kib = proc_status_kib(server.pid, "VmHWM")
+            if set(bomb_answers) != {"413 image_too_large_decoded"}:
+                raise SystemExit(f"the bomb was not refused as expected: {dict(bomb_answers)}")
         raw_s = min(raw_copy_seconds(source, work / "copy.wav") for _ in range(args.repeat))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -219,11 +283,22 @@ def main() -> None:
         "server_peak_rss_mb": round(peak_kib / 1024, 1),
         "server_peak_rss_growth_mb": round((peak_kib - baseline_kib) / 1024, 1),
         "peak_reset": peak_was_reset,
+        "bomb_uploads_in_flight": args.bomb_threads,
+        "bomb_uploads": sum(bomb_answers.values()),
+        "bomb_answers": dict(bomb_answers),
+        "bomb_peak_rss_mb": round(bomb_peak_kib / 1024, 1),
+        "bomb_rss_before_mb": round(bomb_before_kib / 1024, 1),
+        "bomb_peak_reset": bomb_reset,
     }
     print(
         f"best of {args.repeat}: upload {upload_s:.3f}s, download {download_s:.3f}s, "
         f"raw copy {raw_s:.3f}s; server peak RSS {peak_kib / 1024:.1f} MB "
         f"(after warm-up {baseline_kib / 1024:.1f} MB)"
+    )
+    print(
+        f"decompression bomb: {args.bomb_threads} uploads in flight x {args.bomb_rounds}: "
+        f"{dict(bomb_answers)}; server peak RSS {bomb_peak_kib / 1024:.1f} MB "
+        f"(before {bomb_before_kib / 1024:.1f} MB; target < 256 MB)"
     )
     print(json.dumps(result))
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
+    # At most this many argon2 runs at once, at a lower CPU priority (accounts/passwords.py).
+    argon2_concurrency: int = Field(default=2, ge=1)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     status_list_ttl_seconds: int = Field(default=300, ge=1)
@@ -76,6 +78,14 @@ class Settings(BaseSettings):
     vault_max_image_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     vault_max_audio_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     vault_max_video_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
+    # Memory of cleaning (vault/sanitize.py): an image is refused, before it is decoded, when
+    # width x height x bytes per pixel x frames is past this. 64 MiB takes any phone photo
+    # (12 MP RGBA is 48 MiB); a face or body reference needs far less.
+    vault_max_decoded_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    # At most this many uploads are cleaned at once; one more waits up to
+    # vault_clean_wait_seconds for a slot, then answers 503 with Retry-After.
+    vault_clean_concurrency: int = Field(default=2, ge=1)
+    vault_clean_wait_seconds: float = Field(default=10, ge=0)
     # Master key in AWS KMS: when set, it wraps every other key instead of CONSENT_MASTER_KEY.
     kms_key_id: str | None = None
     kms_endpoint_url: str | None = Field(default=None, description="test/LocalStack endpoint")

@@ -4,6 +4,13 @@ One request is one transaction: `get_session` (deps.py) yields a session, the ro
 services it calls only `flush()`, and the session commits once when the route has returned,
 *before* the response is sent (the dependency is declared with `scope="function"`). A failure
 anywhere rolls the whole request back, the audit event with it.
+
+On SQLite a transaction that writes starts with `BEGIN IMMEDIATE` (it takes the database write
+lock at once, the counterpart of `SELECT ... FOR UPDATE`). A read-only request must not take
+that lock, or every GET would queue behind every write: its session is bound to the engine with
+the execution option `DEFERRED_BEGIN`, and starts with a plain (deferred) `BEGIN`, which in WAL
+mode reads a snapshot and never blocks a writer nor waits for one (and `PRAGMA query_only`
+refuses any write attempted through it).
 """
 
 from __future__ import annotations
@@ -59,6 +66,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Execution option: this connection's transactions only read; on SQLite they begin deferred.
+DEFERRED_BEGIN = "consent_deferred_begin"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -80,7 +91,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(conn: Any) -> None:
+        def _sqlite_begin(conn: Any) -> None:
+            if conn.get_execution_options().get(DEFERRED_BEGIN):
+                # A read: a WAL snapshot, no lock. query_only makes a write attempted through
+                # it fail loudly instead of racing the serialised writers.
+                conn.exec_driver_sql("PRAGMA query_only=ON")
+                conn.exec_driver_sql("BEGIN")
+                return
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
             # Take the write lock at the start: the SQLite counterpart of SELECT ... FOR UPDATE,
             # so that two requests never both read a state and then both change it.
             conn.exec_driver_sql("BEGIN IMMEDIATE")

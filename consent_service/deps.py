@@ -29,9 +29,37 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    """The unit of work of one request: commit once at the end, roll back on any error."""
-    with services.session() as session:
+# Methods that never change state (RFC 9110 "safe"): their session takes no write lock.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writing_read() -> None:
+    """Marker for a GET that writes by design.
+
+    Two kinds: a read that hands out personal data appends an audit event; a read of the
+    audit log's tree (checkpoint, proofs, export) fills the cache of subtree hashes. Declare it
+    as `dependencies=[WritingRead]` on the route: its session then takes the write lock like
+    any write (on SQLite, the other GETs' sessions are query-only and would refuse the write).
+    """
+
+
+WritingRead = Depends(writing_read)
+
+
+def _writes(request: Request) -> bool:
+    if request.method not in SAFE_METHODS:
+        return True
+    route = request.scope.get("route")
+    return any(d.dependency is writing_read for d in getattr(route, "dependencies", ()))
+
+
+def get_session(request: Request, services: ServicesDep) -> Iterator[Session]:
+    """The unit of work of one request: commit once at the end, roll back on any error.
+
+    A safe request (GET, HEAD, OPTIONS) reads without the write lock (db.py), unless its route
+    is marked `WritingRead`.
+    """
+    with services.session(writes=_writes(request)) as session:
         try:
             yield session
             session.commit()

@@ -88,7 +88,7 @@ def problem(*, status: int, code: str, title: str, detail: str, **extra: Any) ->
     }
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-    if status == 429 and isinstance(extra.get("retry_after_seconds"), int):
+    if status in (429, 503) and isinstance(extra.get("retry_after_seconds"), int):
         # RFC 9110 §10.2.3: clients and proxies back off on the header, not on the body.
         headers["Retry-After"] = str(extra["retry_after_seconds"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)

@@ -19,6 +19,9 @@ ride on the database session rather than on yet another argument to every call:
   silently skipping the cascade.
 - **Principal resolvers** (login kind -> Principal, from holders and representatives) are
   bound the same way, for `accounts.principal_from_access_token`.
+- **The media cleaner** (vault/sanitize.py: the decoded-size budget and the slots that bound
+  how many uploads are cleaned at once) is bound the same way, so references and verification
+  evidence share one set of slots.
 
 Routes and the CLI obtain sessions only from `Services.session()`; tests that build state
 through the services use the same method (conftest's `db_session`).
@@ -39,12 +42,14 @@ from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.signer import Signer
-from consent_service.db import make_engine
+from consent_service.db import DEFERRED_BEGIN, make_engine
 from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
 from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
 from consent_service.representatives import service as representatives
+from consent_service.vault import service as vault
+from consent_service.vault.sanitize import MediaCleaner
 from consent_service.vault.service import LicenceLookup
 from consent_service.vault.storage import Storage, storage_from_settings
 
@@ -69,12 +74,19 @@ class Services:
     readiness_checks: Mapping[str, ReadinessCheck]
     verify_rate_limiter: RateLimiter
     login_rate_limiters: LoginRateLimiters
+    media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
 
-    def session(self) -> Session:
-        """A read-write session carrying the grant listeners and the principal resolvers."""
-        session = Session(self.engine, expire_on_commit=False)
+    def session(self, *, writes: bool = True) -> Session:
+        """A session carrying the grant listeners and the principal resolvers.
+
+        `writes=False` (a read-only request): on SQLite its transaction begins deferred and
+        takes no write lock (db.py); a write attempted through it is not serialised.
+        """
+        bind = self.engine if writes else self.engine.execution_options(**{DEFERRED_BEGIN: True})
+        session = Session(bind, expire_on_commit=False)
         bind_listeners(session.info, self.grant_listeners)
         accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
+        vault.bind_media_cleaner(session.info, self.media_cleaner)
         return session
 
     def read_session(self) -> Session:
@@ -92,7 +104,9 @@ def build_services(settings: Settings) -> Services:
     settings.check_production()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passwords.configure(
-        time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_kib,
+        workers=settings.argon2_concurrency,
     )
     engine = make_engine(settings.resolved_database_url)
     keyring = Keyring(load_master_key(settings))
@@ -124,5 +138,10 @@ def build_services(settings: Settings) -> Services:
         login_rate_limiters=LoginRateLimiters(
             by_address=RateLimiter(settings.login_attempts_per_minute),
             by_account=RateLimiter(settings.login_attempts_per_minute),
+        ),
+        media_cleaner=MediaCleaner(
+            max_decoded_bytes=settings.vault_max_decoded_bytes,
+            slots=settings.vault_clean_concurrency,
+            wait_seconds=settings.vault_clean_wait_seconds,
         ),
     )

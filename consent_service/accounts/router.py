@@ -16,7 +16,15 @@ from consent_service.accounts.schemas import (
     TokenOut,
     VerifierCreate,
 )
-from consent_service.deps import Admin, KeyringDep, ServicesDep, SessionDep, SettingsDep, SignerDep
+from consent_service.deps import (
+    Admin,
+    KeyringDep,
+    ReadSessionDep,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+)
 from consent_service.errors import problem_responses
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.pagination import Page
@@ -134,7 +142,7 @@ def token(
     request: Request,
     username: Annotated[str, Form(min_length=3, max_length=320, description="Your email")],
     password: Annotated[str, Form(min_length=1, max_length=1024)],
-    session: SessionDep,
+    read_session: ReadSessionDep,
     signer: SignerDep,
     settings: SettingsDep,
     services: ServicesDep,
@@ -144,8 +152,9 @@ def token(
         address=request.client.host if request.client else "unknown",
         email=username,
     )
+    # A read-only session: sign-in writes nothing and holds no transaction while hashing.
     access_token, expires_in = accounts.issue_access_token(
-        session,
+        read_session,
         signer=signer,
         ttl_seconds=settings.access_token_ttl_seconds,
         email=username,

@@ -209,14 +209,16 @@ def create_login(
     *,
     keyring: Keyring,
     email: str,
-    password: str,
+    password_hash: str,
     principal_kind: str,
     principal_id: str,
 ) -> Login:
+    """A password login; `password_hash` is `passwords.hash_password(...)`, computed by the caller
+    before its write transaction began (argon2 must not run while the write lock is held)."""
     login = Login(
         id=new_id("lgn"),
         email_index=email_index(session, keyring, email),
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         principal_kind=principal_kind,
         principal_id=principal_id,
     )
@@ -257,18 +259,27 @@ def issue_access_token(
 
     An unknown email and a wrong password give the same error after the same work (one argon2
     verification), so the answer does not reveal who is registered.
+
+    Sign-in writes nothing. `session` only reads: pass one on the read-only engine
+    (`Services.read_session`, deps.ReadSessionDep), so that no transaction, and on SQLite no
+    write lock, is held while argon2 runs (tens of milliseconds at production cost, and an
+    attacker decides how often).
     """
     login = repository.get_login_by_email_index(
         session, email_index(session, signer.keyring, email)
     )
-    ok = passwords.verify_password(login.password_hash if login else None, password)
-    if login is None or not ok or login.disabled_at is not None:
+    candidate = (login.id, login.password_hash, login.disabled_at) if login else None
+    if session.in_transaction():
+        session.commit()  # end the read before hashing (a no-op on the autocommit read engine)
+    ok = passwords.verify_password(candidate[1] if candidate else None, password)
+    if candidate is None or not ok or candidate[2] is not None:
         raise InvalidCredentials()
+    login_id = candidate[0]
     now = utcnow()
     claims: dict[str, Any] = {
         "iss": signer.issuer,
         "aud": f"{signer.issuer}/v1",
-        "sub": login.id,
+        "sub": login_id,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": secrets.token_urlsafe(12),

@@ -24,6 +24,7 @@ from consent_service.deps import (
     ServicesDep,
     SessionDep,
     SignerDep,
+    WritingRead,
 )
 from consent_service.errors import NotFound, problem_responses
 
@@ -32,8 +33,12 @@ router = APIRouter(tags=["audit"])
 SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default: current size")]
 
 
+# The tree reads below fill the subtree-hash cache (audit/tree.py): WritingRead.
 @router.get(
-    "/v1/audit/checkpoint", response_model=Checkpoint, responses=problem_responses(401, 404)
+    "/v1/audit/checkpoint",
+    dependencies=[WritingRead],
+    response_model=Checkpoint,
+    responses=problem_responses(401, 404),
 )
 def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, signer: SignerDep) -> Checkpoint:
     return Checkpoint(**service.latest_checkpoint(session, signer=signer))
@@ -41,6 +46,7 @@ def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, signer: SignerDep) ->
 
 @router.get(
     "/v1/audit/proofs/inclusion",
+    dependencies=[WritingRead],
     response_model=InclusionProof,
     responses=problem_responses(400, 401, 404, 422),
 )
@@ -55,6 +61,7 @@ def get_inclusion_proof(
 
 @router.get(
     "/v1/audit/proofs/consistency",
+    dependencies=[WritingRead],
     response_model=ConsistencyProof,
     responses=problem_responses(400, 401, 404, 422),
 )
@@ -83,6 +90,7 @@ def list_events(
 
 @router.get(
     "/v1/audit/export",
+    dependencies=[WritingRead],
     responses={
         200: {"content": {"application/jsonl": {}, "text/csv": {}}},
         **problem_responses(401, 404, 422),
@@ -122,6 +130,7 @@ def export_log(
 
 @router.get(
     "/v1/holders/{holder_id}/audit-proofs",
+    dependencies=[WritingRead],
     response_model=HolderEventProof,
     responses=problem_responses(401, 404, 422),
     tags=["holders"],

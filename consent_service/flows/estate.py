@@ -31,8 +31,10 @@ class EstateRegistered:
 
 
 def register_estate(
-    session: Session, *, keyring: Keyring, data: EstateRegister
+    session: Session, *, keyring: Keyring, data: EstateRegister, password_hash: str
 ) -> EstateRegistered:
+    """The deceased holder and the executor's login, in one transaction. `password_hash` is
+    the executor's password, hashed by the route before the write transaction began."""
     deceased = data.deceased
     holder = holders.register_estate_holder(
         session,
@@ -47,6 +49,7 @@ def register_estate(
         keyring=keyring,
         holder_id=holder.id,
         data=RepresentativeCreate(kind="executor", **data.executor.model_dump()),
+        password_hash=password_hash,
     )
     audit.record(
         session,

@@ -6,6 +6,7 @@ from functools import partial
 
 from fastapi import APIRouter, Request, status
 
+from consent_service.accounts import passwords
 from consent_service.deps import CurrentPrincipal, KeyringDep, SessionDep, SettingsDep, SignerDep
 from consent_service.errors import problem_responses
 from consent_service.flows import death, estate
@@ -95,7 +96,12 @@ async def record_death(
 def register_estate(
     body: EstateRegister, session: SessionDep, keyring: KeyringDep
 ) -> EstateRegistered:
-    registered = estate.register_estate(session, keyring=keyring, data=body)
+    # Hash before the write transaction (argon2 never runs under SQLite's write lock).
+    session.commit()
+    password_hash = passwords.hash_password(body.executor.password)
+    registered = estate.register_estate(
+        session, keyring=keyring, data=body, password_hash=password_hash
+    )
     holder_id, rep_id = registered.holder.id, registered.executor.row.id
     return EstateRegistered(
         holder_id=holder_id,

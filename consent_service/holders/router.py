@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from consent_service.accounts import passwords
 from consent_service.accounts.principal import Role
 from consent_service.db import utcnow
 from consent_service.deps import CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
@@ -47,7 +48,13 @@ def _record(holder: Holder, data: holders.HolderData, assurance: str) -> HolderR
 def register_holder(
     body: HolderRegister, session: SessionDep, keyring: KeyringDep, principal: OptionalPrincipal
 ) -> HolderRegistered:
-    holder, data = holders.register_holder(session, keyring=keyring, actor=principal, data=body)
+    # Hash before the write transaction: end the read of an admin's authentication first, so
+    # that argon2 never runs while the transaction (on SQLite, the write lock) is held.
+    session.commit()
+    password_hash = passwords.hash_password(body.password)
+    holder, data = holders.register_holder(
+        session, keyring=keyring, actor=principal, data=body, password_hash=password_hash
+    )
     return HolderRegistered(
         id=holder.id,
         status=holders.status_on(data, utcnow().date()),

@@ -164,10 +164,17 @@ def _new_holder(
 
 
 def register_holder(
-    session: Session, *, keyring: Keyring, actor: Principal | None, data: HolderRegister
+    session: Session,
+    *,
+    keyring: Keyring,
+    actor: Principal | None,
+    data: HolderRegister,
+    password_hash: str,
 ) -> tuple[Holder, HolderData]:
     """Create a holder, its data key, its encrypted record and its password login.
 
+    `password_hash` is `passwords.hash_password(data.password)`, computed before the write
+    transaction began (the route does it), so argon2 never runs under the write lock.
     A deceased person is never registered here (IDENTITY.md "Death"): their executor registers
     the estate (flows/estate.py) and records the death with evidence (flows/death.py).
     """
@@ -195,7 +202,7 @@ def register_holder(
             session,
             keyring=keyring,
             email=email,
-            password=data.password,
+            password_hash=password_hash,
             principal_kind="holder",
             principal_id=holder_id,
         )

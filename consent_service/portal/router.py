@@ -27,7 +27,14 @@ from consent_service.consents.lifecycle import (
 from consent_service.consents.models import ConsentRequest
 from consent_service.consents.schemas import AcceptBody, DeclineBody
 from consent_service.db import utcnow
-from consent_service.deps import KeyringDep, ServicesDep, SessionDep, SettingsDep, SignerDep
+from consent_service.deps import (
+    KeyringDep,
+    ReadSessionDep,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+)
 from consent_service.errors import InvalidCredentials
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
@@ -119,6 +126,7 @@ def login_form(
 def login(
     request: Request,
     session: SessionDep,
+    read_session: ReadSessionDep,
     signer: SignerDep,
     settings: SettingsDep,
     services: ServicesDep,
@@ -135,8 +143,9 @@ def login(
         email=email,
     )
     try:
+        # A read-only session: no transaction is held while the password is hashed.
         access_token, ttl = accounts.issue_access_token(
-            session,
+            read_session,
             signer=signer,
             ttl_seconds=settings.access_token_ttl_seconds,
             email=email.strip(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from consent_service.accounts import passwords
 from consent_service.deps import CurrentPrincipal, KeyringDep, SessionDep
 from consent_service.errors import problem_responses
 from consent_service.pagination import Page
@@ -27,8 +28,17 @@ def add_representative(
     session: SessionDep,
     keyring: KeyringDep,
 ) -> RepresentativeOut:
+    # Hash before the write transaction: end authentication's read first, so that argon2
+    # never runs while the transaction (on SQLite, the write lock) is held.
+    session.commit()
+    password_hash = passwords.hash_password(body.password)
     rep = representatives.add_representative(
-        session, keyring=keyring, actor=principal, holder_id=holder_id, data=body
+        session,
+        keyring=keyring,
+        actor=principal,
+        holder_id=holder_id,
+        data=body,
+        password_hash=password_hash,
     )
     return _out(rep)
 

@@ -94,8 +94,13 @@ def add_representative(
     actor: Principal,
     holder_id: str,
     data: RepresentativeCreate,
+    password_hash: str,
 ) -> RepresentativeData:
-    """Record a representative with its authority evidence and give it a password login."""
+    """Record a representative with its authority evidence and give it a password login.
+
+    `password_hash` is `passwords.hash_password(data.password)`, computed before the write
+    transaction began (the route does it), so argon2 never runs under the write lock.
+    """
     if not may_manage(actor, holder_id):
         raise NotFound("No such holder")
     holder = holders.get_live(session, holder_id, lock=True)
@@ -103,12 +108,22 @@ def add_representative(
         session, keyring=keyring, actor=actor, holder=holder, kind=data.kind
     )
     return _create_representative(
-        session, keyring=keyring, actor_id=actor.actor_id, holder_id=holder_id, data=data
+        session,
+        keyring=keyring,
+        actor_id=actor.actor_id,
+        holder_id=holder_id,
+        data=data,
+        password_hash=password_hash,
     )
 
 
 def add_estate_executor(
-    session: Session, *, keyring: Keyring, holder_id: str, data: RepresentativeCreate
+    session: Session,
+    *,
+    keyring: Keyring,
+    holder_id: str,
+    data: RepresentativeCreate,
+    password_hash: str,
 ) -> RepresentativeData:
     """The executor who registers an estate (flows/estate.py): recorded with its login in the
     estate's transaction, the actor of its own registration. Like every representative it can
@@ -117,7 +132,13 @@ def add_estate_executor(
         raise ValueError("an estate is registered by its executor")
     rep_id = new_id("rep")
     return _create_representative(
-        session, keyring=keyring, actor_id=rep_id, holder_id=holder_id, data=data, rep_id=rep_id
+        session,
+        keyring=keyring,
+        actor_id=rep_id,
+        holder_id=holder_id,
+        data=data,
+        password_hash=password_hash,
+        rep_id=rep_id,
     )
 
 
@@ -128,6 +149,7 @@ def _create_representative(
     actor_id: str,
     holder_id: str,
     data: RepresentativeCreate,
+    password_hash: str,
     rep_id: str | None = None,
 ) -> RepresentativeData:
     email = str(data.email)
@@ -161,7 +183,7 @@ def _create_representative(
             session,
             keyring=keyring,
             email=email,
-            password=data.password,
+            password_hash=password_hash,
             principal_kind="representative",
             principal_id=rep_id,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from consent_service.deps import HolderOrAdmin, KeyringDep, SessionDep, SignerDep
+from consent_service.deps import HolderOrAdmin, KeyringDep, SessionDep, SignerDep, WritingRead
 from consent_service.errors import problem_responses
 from consent_service.rights import service as rights
 from consent_service.rights.schemas import Erased
@@ -16,6 +16,7 @@ router = APIRouter(prefix="/v1/holders", tags=["holder rights"])
 
 @router.get(
     "/{holder_id}/export",
+    dependencies=[WritingRead],
     responses={
         200: {"description": "Everything held about the holder, as one JSON document"},
         **problem_responses(401, 404),

@@ -16,6 +16,7 @@ from consent_service.deps import (
     ServicesDep,
     SessionDep,
     SettingsDep,
+    WritingRead,
 )
 from consent_service.errors import problem_responses
 from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor
@@ -154,6 +155,7 @@ def list_references(
 
 @router.get(
     "/v1/references/{reference_id}/content",
+    dependencies=[WritingRead],
     response_class=StreamingResponse,
     responses={
         200: {"description": "The cleaned content, decrypted", "content": {"*/*": {}}},

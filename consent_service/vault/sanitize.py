@@ -22,6 +22,15 @@ what was removed are returned (they go back to the holder as `stripped_metadata`
   in `mvhd`, `tkhd` and `mdhd` are zeroed. Files with tracks other than video and sound (timed
   metadata such as GPS or camera-motion tracks, timecode, text) are refused: those tracks can
   carry location and cannot be removed without remuxing.
+
+Memory is bounded by design, not by file size: a small PNG can declare 7000 x 7000 pixels and
+decode to 150 MB. `MediaCleaner` (one per service, built by wiring.py) reads an image's header
+only (`Image.open` is lazy) and refuses it (`ImageTooLargeDecoded`, 413) when its decoded size,
+width x height x bytes per pixel x frames, is past the budget, before anything is decoded;
+cleaning then makes at most one full-size copy beside the decoded original (in-place
+orientation and colour conversion). At most `slots` files are cleaned at once; an upload past
+that waits `wait_seconds` for a slot and then answers 503 with Retry-After (`CleaningBusy`).
+So the memory of cleaning stays under about slots x 2 x budget whatever is uploaded.
 """
 
 from __future__ import annotations
@@ -30,9 +39,10 @@ import io
 import os
 import shutil
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -92,6 +102,22 @@ class MediaRefused(DomainError):
 
 class ImageTooLarge(MediaRefused):
     code, title = "image_too_large", "The image has too many pixels"
+
+
+class ImageTooLargeDecoded(DomainError):
+    code, status, title = (
+        "image_too_large_decoded",
+        413,
+        "The image would take too much memory to decode",
+    )
+
+
+class CleaningBusy(DomainError):
+    code, status, title = (
+        "media_cleaning_busy",
+        503,
+        "Too many uploads are being cleaned at once; retry shortly",
+    )
 
 
 class Mp4TrackRefused(MediaRefused):
@@ -159,11 +185,72 @@ def sniff(path: Path) -> MediaType:
     raise UnsupportedMedia()
 
 
-def clean(src: Path, dst: Path, media: MediaType) -> list[str]:
+# Bytes per pixel of Pillow's modes once decoded (a mode not listed counts as 4).
+_MODE_BYTES = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "La": 2,
+    "PA": 2,
+    "I;16": 2,
+    "I;16B": 2,
+    "I;16L": 2,
+    "I;16N": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+    "RGBA": 4,
+    "RGBa": 4,
+    "RGBX": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+}
+
+
+def decoded_bytes(width: int, height: int, mode: str, frames: int = 1) -> int:
+    """The memory the pixels take once decoded, from the header alone."""
+    return width * height * _MODE_BYTES.get(mode, 4) * max(1, frames)
+
+
+@dataclass(frozen=True)
+class MediaCleaner:
+    """Cleans files within a memory budget and a number of concurrent slots (module docstring).
+
+    One instance per service, owned by the composition root (wiring.Services).
+    """
+
+    max_decoded_bytes: int
+    slots: int
+    wait_seconds: float
+    _gate: threading.BoundedSemaphore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from PIL import Image
+
+        # Pillow's own decompression-bomb check, consistent with the budget: no mode takes
+        # less than a byte per pixel, so an image past it is past the budget too (refused in
+        # `_clean_image` as ImageTooLargeDecoded, never a 500).
+        Image.MAX_IMAGE_PIXELS = self.max_decoded_bytes
+        object.__setattr__(self, "_gate", threading.BoundedSemaphore(self.slots))
+
+    def clean(self, src: Path, dst: Path, media: MediaType) -> list[str]:
+        """`clean`, in one of the slots; `CleaningBusy` when none frees in `wait_seconds`."""
+        if not self._gate.acquire(timeout=self.wait_seconds):
+            raise CleaningBusy(retry_after_seconds=max(1, round(self.wait_seconds)))
+        try:
+            return clean(src, dst, media, max_decoded_bytes=self.max_decoded_bytes)
+        finally:
+            self._gate.release()
+
+
+def clean(src: Path, dst: Path, media: MediaType, *, max_decoded_bytes: int) -> list[str]:
     """Write a de-identified copy of `src` to `dst`; return the names of what was removed."""
     try:
         if media.family == "image":
-            stripped = _clean_image(src, dst, media)
+            stripped = _clean_image(src, dst, media, max_decoded_bytes)
         elif media is MP3:
             stripped = _clean_mp3(src, dst)
         elif media is FLAC:
@@ -236,54 +323,64 @@ def _image_metadata(im: Any) -> list[str]:
     return found
 
 
-def _to_srgb(im: Any, icc: bytes) -> Any:
+def _to_srgb_in_place(im: Any, icc: bytes) -> None:
     """Convert pixels from their embedded profile to sRGB, so dropping the profile keeps colour."""
     from PIL import ImageCms
 
     if im.mode not in ("RGB", "RGBA"):
-        return im
+        return
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         target = ImageCms.createProfile("sRGB")
-        converted = ImageCms.profileToProfile(im, source, target, outputMode=im.mode)
+        ImageCms.profileToProfile(im, source, target, outputMode=im.mode, inPlace=True)
     except (ImageCms.PyCMSError, OSError, ValueError):
-        return im  # an unusable profile: drop it and keep the pixels as they are
-    return converted if converted is not None else im
+        return  # an unusable profile: drop it and keep the pixels as they are
 
 
-def _clean_image(src: Path, dst: Path, media: MediaType) -> list[str]:
+def _clean_image(src: Path, dst: Path, media: MediaType, max_decoded_bytes: int) -> list[str]:
     from PIL import Image, ImageOps
 
+    too_large = ImageTooLargeDecoded(
+        f"Images may take at most {max_decoded_bytes} bytes once decoded "
+        "(width x height x bytes per pixel); send a smaller image"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            im = Image.open(src, formats=[media.pillow_format or ""])
+            im = Image.open(src, formats=[media.pillow_format or ""])  # the header only
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageTooLarge() from exc
+            raise too_large from exc
     with im:
         if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
             raise ImageTooLarge(f"Images may have at most {MAX_IMAGE_PIXELS} pixels")
+        frames = getattr(im, "n_frames", 1)
+        if decoded_bytes(im.size[0], im.size[1], im.mode, frames) > max_decoded_bytes:
+            raise too_large
         found = _image_metadata(im)
         icc = im.info.get("icc_profile")
         transparency = im.info.get("transparency")
-        im.load()  # decode now: a truncated file fails here
-        out = ImageOps.exif_transpose(im) or im
-        if out is im:
-            out = im.copy()
+        im.load()  # decode now (the first frame only): a truncated file fails here
+        # From here at most one full-size copy exists beside the decoded pixels: orientation
+        # and colour conversion work in place, and a mode conversion frees its source.
+        ImageOps.exif_transpose(im, in_place=True)
         if icc:
-            out = _to_srgb(out, icc)
+            _to_srgb_in_place(im, icc)
         # Pillow writes some of `info` back on save (ICC, comment, transparency): keep only
         # what the pixels need.
-        out.info = {"transparency": transparency} if transparency is not None else {}
+        im.info = {"transparency": transparency} if transparency is not None else {}
         fmt = media.pillow_format
         if fmt == "JPEG":
-            if out.mode not in ("RGB", "L", "CMYK"):
-                out = out.convert("RGB")
-            out.save(dst, "JPEG", quality=95, exif=b"", icc_profile=None)
+            if im.mode not in ("RGB", "L", "CMYK"):
+                converted = im.convert("RGB")
+                converted.save(dst, "JPEG", quality=95, exif=b"", icc_profile=None)
+                converted.close()
+            else:
+                im.save(dst, "JPEG", quality=95, exif=b"", icc_profile=None)
         elif fmt == "PNG":
-            out.save(dst, "PNG", exif=b"", icc_profile=None)
+            im.save(dst, "PNG", exif=b"", icc_profile=None)
         else:
-            out.save(dst, "WEBP", quality=95, exif=b"", icc_profile="", xmp="")
+            im.save(dst, "WEBP", quality=95, exif=b"", icc_profile="", xmp="")
+    # The original's pixels are freed (closed above) before the result is decoded to check it.
     # The result must itself be a clean, readable image of the same type.
     with Image.open(dst) as check:
         check.load()

@@ -13,11 +13,12 @@ existing reference (`duplicate: true`) and stores nothing, so a retried upload i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session
@@ -87,6 +88,26 @@ class ReferenceUnreadable(DomainError):
 # holder?" with a licence id, or None. Licences provide it (licences.service.
 # active_licence_for_attribute); the composition root (wiring.py) hands it to the vault.
 LicenceLookup = Callable[[Session, str, str, str], str | None]
+
+
+_CLEANER_KEY = "consent_service.media_cleaner"
+
+
+def bind_media_cleaner(info: MutableMapping[Any, Any], cleaner: sanitize.MediaCleaner) -> None:
+    """Make `cleaner` (its memory budget and slots) the one used through the session of `info`.
+
+    Bound by the composition root (wiring.Services.session), like the grant listeners: uploads
+    reach the vault from more than one domain (references, verification evidence), and all of
+    them must share the one set of slots.
+    """
+    info[_CLEANER_KEY] = cleaner
+
+
+def _clean(session: Session, src: Path, dst: Path, media: sanitize.MediaType) -> list[str]:
+    cleaner: sanitize.MediaCleaner | None = session.info.get(_CLEANER_KEY)
+    if cleaner is None:
+        raise RuntimeError("this session has no media cleaner: open it with Services.session()")
+    return cleaner.clean(src, dst, media)
 
 
 def _object_context(reference: Reference) -> tuple[str, str, str]:
@@ -165,7 +186,7 @@ def store_reference(
     # 2. De-identify into a second temporary file next to the first.
     cleaned = upload.path.with_name(upload.path.name + ".clean")
     try:
-        stripped = sanitize.clean(upload.path, cleaned, media)
+        stripped = _clean(session, upload.path, cleaned, media)
         return _store_cleaned(
             session,
             keyring=keyring,
@@ -312,7 +333,7 @@ def seal_upload(
         )
     cleaned = upload.path.with_name(upload.path.name + ".clean")
     try:
-        stripped = sanitize.clean(upload.path, cleaned, media)
+        stripped = _clean(session, upload.path, cleaned, media)
         try:
             holder_key = keyring.data_key(session, holder_id)
         except KeyDestroyed as exc:

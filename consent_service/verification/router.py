@@ -19,6 +19,7 @@ from consent_service.deps import (
     SessionDep,
     SettingsDep,
     SignerDep,
+    WritingRead,
     require_roles,
 )
 from consent_service.errors import PayloadTooLarge, problem_responses
@@ -502,6 +503,7 @@ def get_case(
 
 @router.get(
     "/v1/verifications/{case_id}/evidence/{evidence_id}",
+    dependencies=[WritingRead],
     response_class=StreamingResponse,
     responses={
         200: {"description": "The cleaned evidence, decrypted", "content": {"*/*": {}}},

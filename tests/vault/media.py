@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import wave
+import zlib
 from pathlib import Path
 
 from PIL import Image
@@ -208,3 +210,23 @@ def mp4_with_location(extra_track: bytes | None = None) -> bytes:
     ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isommp41")
     mdat = _box(b"mdat", b"\x00\x00\x00\x10" + b"\x65" * 64)
     return ftyp + moov + mdat
+
+
+@functools.lru_cache(maxsize=4)
+def png_bomb(width: int = 7000, height: int = 7000, colour_type: int = 2) -> bytes:
+    """A valid single-colour PNG of `width` x `height` that decodes to far more than its size.
+
+    Built row by row with zlib, so making it needs no full-size image in memory (7000 x 7000
+    RGB: about 150 KB of file for 147 MB of pixels). `colour_type` 2 is RGB, 0 is grey.
+    """
+    channels = {0: 1, 2: 3}[colour_type]
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    row = b"\x00" + b"\x7f" * (width * channels)  # filter byte "none", then one grey level
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
