@@ -27,6 +27,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
+from consent_service.consents.errors import RequestNotFound
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -35,6 +36,7 @@ from consent_service.holders.models import Holder
 from consent_service.ids import new_id
 from consent_service.representatives import service as representatives
 from consent_service.representatives.models import Representative
+from consent_service.representatives.service import RepresentativeNotFound
 from consent_service.vault import service as vault
 from consent_service.vault.storage import Storage
 from consent_service.vault.upload import ReceivedUpload
@@ -83,14 +85,6 @@ class ChallengeExpired(DomainError):
 
 class ChallengeUsed(DomainError):
     code, status, title = "challenge_already_used", 409, "The challenge was already used"
-
-
-class ConsentRequestNotFound(NotFound):
-    code, title = "consent_request_not_found", "No such consent request"
-
-
-class RepresentativeNotFound(NotFound):
-    code, title = "representative_not_found", "No such representative"
 
 
 class CaseAlreadyDecided(Conflict):
@@ -206,7 +200,7 @@ def _request_of_holder(session: Session, request_id: str, holder_id: str) -> Any
 
     request = consents.request_by_id(session, request_id)
     if request is None or request.holder_id != holder_id:
-        raise ConsentRequestNotFound()
+        raise RequestNotFound()
     return request
 
 
@@ -523,7 +517,7 @@ def _request_for_guardian(session: Session, principal: Principal, request_id: st
         or principal.holder_id != request.holder_id
         or principal.representative_kind != "guardian"
     ):
-        raise ConsentRequestNotFound()
+        raise RequestNotFound()
     return request
 
 
