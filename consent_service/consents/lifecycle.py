@@ -22,7 +22,7 @@ sweep (`expire_due_grants`, run by `consent-service consents expire` and on a ti
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -331,10 +331,33 @@ def _apply(
     if reason:
         # The reason is free text: the log keeps its hash, the grant row keeps the text.
         payload["reason_sha256"] = hashlib.sha256(reason.encode("utf-8")).hexdigest()
+    receipt = _audit_and_receipt(
+        session,
+        signer=signer,
+        grant=grant,
+        receipt_id=receipt_id,
+        actor_id=actor_id,
+        action=rule.audit_action,
+        payload=payload,
+    )
+    return StatusChanged(grant=grant, revoked_licences=changed, receipt=receipt)
+
+
+def _audit_and_receipt(
+    session: Session,
+    *,
+    signer: Signer,
+    grant: ConsentGrant,
+    receipt_id: str,
+    actor_id: str,
+    action: AuditAction,
+    payload: dict[str, object],
+) -> ConsentReceipt:
+    """The audit event of a change to the grant, then the receipt that cites it."""
     event = audit.record(
         session,
         actor_id=actor_id,
-        action=rule.audit_action,
+        action=action,
         subjects={
             "holder_id": grant.holder_id,
             "consent_id": grant.id,
@@ -344,7 +367,7 @@ def _apply(
     )
     holder = holders.find(session, grant.holder_id)
     studio_name = accounts.organization_name(session, grant.studio_id) or grant.studio_id
-    receipt = issue_receipt(
+    return issue_receipt(
         session,
         signer=signer,
         grant=grant,
@@ -353,7 +376,6 @@ def _apply(
         studio_name=studio_name,
         audit_seq=event.seq,
     )
-    return StatusChanged(grant=grant, revoked_licences=changed, receipt=receipt)
 
 
 def _extra_payload(rule: Transition, principal: Principal | None) -> dict[str, object]:
@@ -424,6 +446,15 @@ def expire_due_grants(
     return expired
 
 
+def _open_grants_locked(session: Session, holder_id: str) -> Iterator[ConsentGrant]:
+    """The holder's active or suspended grants, each locked and read again: one that ended
+    since the ids were read is skipped."""
+    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
+        grant = repository.get_grant_for_update(session, grant_id)
+        if grant is not None and grant.status in NOT_ENDED:
+            yield grant
+
+
 def suspend_below_assurance(
     session: Session, *, signer: Signer, holder_id: str, now: datetime | None = None
 ) -> list[str]:
@@ -437,10 +468,10 @@ def suspend_below_assurance(
     level = verification.assurance_of(session, holder_id)
     suspended: list[str] = []
     now = now or utcnow()
-    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
-        grant = repository.get_grant_for_update(session, grant_id)
-        required = grant.signature.get("required_assurance") if grant is not None else None
-        if grant is None or grant.status != "active" or required is None:
+    for grant in _open_grants_locked(session, holder_id):
+        grant_id = grant.id
+        required = grant.signature.get("required_assurance")
+        if grant.status != "active" or required is None:
             continue
         if at_least(level, Assurance(required)) or status_now(grant, now) != "active":
             continue
@@ -466,10 +497,8 @@ def withdraw_all_for_erasure(
     """
     withdrawn: list[str] = []
     now = utcnow()
-    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
-        grant = repository.get_grant_for_update(session, grant_id)
-        if grant is None or grant.status not in NOT_ENDED:
-            continue
+    for grant in _open_grants_locked(session, holder_id):
+        grant_id = grant.id
         transition(
             session,
             signer=signer,
@@ -505,10 +534,8 @@ def end_or_cut_for_death(
     expire_due_grants(session, signer=signer, now=now, holder_id=holder_id)
     ended: list[str] = []
     cut: list[str] = []
-    for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
-        grant = repository.get_grant_for_update(session, grant_id)
-        if grant is None or grant.status not in NOT_ENDED:
-            continue
+    for grant in _open_grants_locked(session, holder_id):
+        grant_id = grant.id
         survives = bool(grant.terms.get("survives_death"))
         if survives and post_mortem_end is not None and post_mortem_end > now:
             if grant.valid_until > post_mortem_end:
@@ -543,25 +570,12 @@ def _cut_valid_until(
     grant.valid_until = until
     repository.add(session, grant)
     receipt_id = new_receipt_id()
-    event = audit.record(
-        session,
-        actor_id=principal.actor_id,
-        action=AuditAction.consent_cut_to_post_mortem_end,
-        subjects={
-            "holder_id": grant.holder_id,
-            "consent_id": grant.id,
-            "studio_id": grant.studio_id,
-        },
-        payload={"cause": "death", "receipt_id": receipt_id},
-    )
-    holder = holders.find(session, grant.holder_id)
-    studio_name = accounts.organization_name(session, grant.studio_id) or grant.studio_id
-    issue_receipt(
+    _audit_and_receipt(
         session,
         signer=signer,
         grant=grant,
         receipt_id=receipt_id,
-        jurisdiction=holder.jurisdiction if holder else "",
-        studio_name=studio_name,
-        audit_seq=event.seq,
+        actor_id=principal.actor_id,
+        action=AuditAction.consent_cut_to_post_mortem_end,
+        payload={"cause": "death", "receipt_id": receipt_id},
     )

@@ -17,6 +17,7 @@ from consent_service.flows.schemas import (
     EstateRegistered,
 )
 from consent_service.vault.router import StorageDep
+from consent_service.vault.upload import openapi_body
 from consent_service.verification.router import UPLOAD_PROBLEMS, receive_evidence_then
 
 router = APIRouter(tags=["death and estates"])
@@ -27,23 +28,7 @@ router = APIRouter(tags=["death and estates"])
     status_code=status.HTTP_201_CREATED,
     response_model=DeathRecordedOut,
     responses={**UPLOAD_PROBLEMS, **problem_responses(403)},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file", "date_of_death"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "date_of_death": {"type": "string", "format": "date"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=openapi_body(date_of_death={"type": "string", "format": "date"}),
     summary="Record the holder's death with the death certificate (a verifier, or the "
     "holder's executor once a verifier approved their authority)",
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from consent_service.vault import service as vault
 from consent_service.vault.models import Reference
 from consent_service.vault.schemas import Attribute, ReferenceOut
 from consent_service.vault.storage import Storage
-from consent_service.vault.upload import receive_upload
+from consent_service.vault.upload import openapi_body, receive_upload
 
 router = APIRouter(tags=["reference data"])
 
@@ -38,23 +39,23 @@ EXTENSIONS = {
     "audio/ogg": "ogg",
     "video/mp4": "mp4",
 }
-UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "attribute"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "attribute": {"type": "string", "enum": [a.value for a in Attribute]},
-                    },
-                }
-            }
+UPLOAD_BODY = openapi_body(attribute={"type": "string", "enum": [a.value for a in Attribute]})
+
+
+def private_download(
+    content: Iterator[bytes], *, media_type: str, size: int, headers: dict[str, str] | None = None
+) -> StreamingResponse:
+    """Decrypted media as a response that no cache keeps and no browser sniffs."""
+    return StreamingResponse(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Length": str(size),
+            **(headers or {}),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
         },
-    }
-}
+    )
 
 
 def get_storage(services: ServicesDep) -> Storage:
@@ -181,15 +182,11 @@ def download_reference(
     )
     reference = opened.reference
     extension = EXTENSIONS.get(reference.content_type, "bin")
-    return StreamingResponse(
+    return private_download(
         opened.content,
         media_type=reference.content_type,
-        headers={
-            "Content-Length": str(reference.size),
-            "Content-Disposition": f'attachment; filename="{reference.id}.{extension}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+        size=reference.size,
+        headers={"Content-Disposition": f'attachment; filename="{reference.id}.{extension}"'},
     )
 
 

@@ -110,12 +110,17 @@ def _clean(session: Session, src: Path, dst: Path, media: sanitize.MediaType) ->
     return cleaner.clean(src, dst, media)
 
 
+# A reference is a sealed object of this kind: its key and chunks are bound to it, the holder
+# and the reference id (see `sealed_context`; the same path reads evidence under its kind).
+REFERENCE_KIND = "reference"
+
+
 def _object_context(reference: Reference) -> tuple[str, str, str]:
-    return ("reference", reference.holder_id, reference.id)
+    return sealed_context(REFERENCE_KIND, reference.holder_id, reference.id)
 
 
 def _key_aad(holder_id: str, reference_id: str) -> bytes:
-    return aad_for("reference-key", holder_id, reference_id)
+    return aad_for(f"{REFERENCE_KIND}-key", holder_id, reference_id)
 
 
 def on_commit(session: Session, action: Callable[[], None]) -> None:
@@ -513,23 +518,18 @@ def open_reference(
     _live_or(session, reference.holder_id, ReferenceNotFound)
     if reference.wrapped_key is None:
         raise ReferenceNotFound()
-    try:
-        holder_key = keyring.data_key(session, reference.holder_id)
-    except KeyDestroyed as exc:
-        raise ReferenceNotFound() from exc
-    try:
-        object_key = decrypt(
-            holder_key, reference.wrapped_key, aad=_key_aad(reference.holder_id, reference.id)
-        )
-    except DecryptionError as exc:
-        raise ReferenceUnreadable() from exc
-    content = _decrypted(storage, reference, object_key)
-    # Pull the first chunk now: a missing, moved or altered object fails before any byte of
-    # a response is sent, so the client gets a problem instead of a broken body.
-    try:
-        first = next(content)
-    except StopIteration:  # pragma: no cover - every object has a final chunk
-        first = b""
+    # The first chunk is read here: a missing, moved or altered object fails before any byte
+    # of a response is sent, so the client gets a problem instead of a broken body.
+    content = open_sealed(
+        session,
+        keyring=keyring,
+        storage=storage,
+        holder_id=reference.holder_id,
+        kind=REFERENCE_KIND,
+        object_id=reference.id,
+        storage_name=reference.storage_name,
+        wrapped_key=reference.wrapped_key,
+    )
     subjects = {"holder_id": reference.holder_id, "reference_id": reference.id}
     payload: dict[str, str] = {"attribute": reference.attribute}
     if licence_id is not None:
@@ -543,13 +543,7 @@ def open_reference(
         subjects=subjects,
         payload=payload,
     )
-    return OpenedReference(reference, _chain(first, content))
-
-
-def _decrypted(storage: Storage, reference: Reference, object_key: bytes) -> Iterator[bytes]:
-    return _decrypted_object(
-        storage, reference.storage_name, object_key, _object_context(reference), reference.id
-    )
+    return OpenedReference(reference, content)
 
 
 def _decrypted_object(

@@ -29,6 +29,25 @@ from consent_service.vault.sanitize import SNIFF_BYTES, UnsupportedMedia, sniff_
 REFERENCE_FIELDS = {"attribute": 32}
 
 
+def openapi_body(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI `requestBody` of an upload route: the `file` part and `fields`, all required."""
+    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}, **fields}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": list(properties),
+                        "properties": properties,
+                    }
+                }
+            },
+        }
+    }
+
+
 class NotMultipart(DomainError):
     code, status, title = "unsupported_media_type", 415, "Send multipart/form-data"
 

@@ -24,8 +24,8 @@ from consent_service.deps import (
 )
 from consent_service.errors import PayloadTooLarge, problem_responses
 from consent_service.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
-from consent_service.vault.router import StorageDep
-from consent_service.vault.upload import ReferenceTooLarge, receive_upload
+from consent_service.vault.router import StorageDep, private_download
+from consent_service.vault.upload import ReferenceTooLarge, openapi_body, receive_upload
 from consent_service.verification import service as verification
 from consent_service.verification.models import Evidence, VerificationCase
 from consent_service.verification.schemas import (
@@ -60,24 +60,6 @@ def upload_body_limits(settings: Settings) -> dict[str, int]:
 
 class EvidenceTooLarge(PayloadTooLarge):
     code, title = "evidence_too_large", "The file is larger than allowed for its type"
-
-
-def _multipart(**fields: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}, **fields}
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": list(properties),
-                        "properties": properties,
-                    }
-                }
-            },
-        }
-    }
 
 
 def _case_out(case: VerificationCase) -> dict[str, Any]:
@@ -226,7 +208,7 @@ def create_challenge(
     status_code=status.HTTP_201_CREATED,
     response_model=CaseSubmitted,
     responses=UPLOAD_PROBLEMS,
-    openapi_extra=_multipart(challenge_id={"type": "string"}),
+    openapi_extra=openapi_body(challenge_id={"type": "string"}),
     summary="Upload a short video or audio of the holder speaking a challenge phrase",
 )
 async def submit_capture(
@@ -260,7 +242,7 @@ async def submit_capture(
     status_code=status.HTTP_201_CREATED,
     response_model=CaseSubmitted,
     responses=UPLOAD_PROBLEMS,
-    openapi_extra=_multipart(
+    openapi_extra=openapi_body(
         document_type={
             "type": "string",
             "enum": ["passport", "national_id", "driving_licence", "residence_permit"],
@@ -301,7 +283,7 @@ async def submit_identity_document(
     status_code=status.HTTP_201_CREATED,
     response_model=CaseSubmitted,
     responses=UPLOAD_PROBLEMS,
-    openapi_extra=_multipart(document_type={"type": "string"}),
+    openapi_extra=openapi_body(document_type={"type": "string"}),
     summary="Upload the evidence of a representative's authority (court order, letters "
     "testamentary, power of attorney, mandate)",
 )
@@ -344,7 +326,7 @@ async def submit_authority_evidence(
     status_code=status.HTTP_201_CREATED,
     response_model=CaseSubmitted,
     responses=UPLOAD_PROBLEMS,
-    openapi_extra=_multipart(
+    openapi_extra=openapi_body(
         document_date={"type": "string", "format": "date"},
         names_request_id={"type": "string", "description": "The request id the order names"},
         court={"type": "string"},
@@ -527,15 +509,7 @@ def download_evidence(
         case_id=case_id,
         evidence_id=evidence_id,
     )
-    return StreamingResponse(
-        content,
-        media_type=evidence.content_type,
-        headers={
-            "Content-Length": str(evidence.size),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return private_download(content, media_type=evidence.content_type, size=evidence.size)
 
 
 def _review(approve: bool) -> Callable[..., CaseOut]:

@@ -27,6 +27,7 @@ from consent_service import audit
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
+from consent_service.consents.errors import RequestNotFound
 from consent_service.crypto.keyring import Keyring
 from consent_service.db import utcnow
 from consent_service.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -35,6 +36,7 @@ from consent_service.holders.models import Holder
 from consent_service.ids import new_id
 from consent_service.representatives import service as representatives
 from consent_service.representatives.models import Representative
+from consent_service.representatives.service import RepresentativeNotFound
 from consent_service.vault import service as vault
 from consent_service.vault.storage import Storage
 from consent_service.vault.upload import ReceivedUpload
@@ -56,6 +58,8 @@ CAPTURE_FAMILIES = frozenset({"audio", "video"})
 DOCUMENT_FAMILIES = frozenset({"image"})
 # Kinds that count towards the assurance level.
 ASSURANCE_KINDS = (CaseKind.identity_document, CaseKind.liveness)
+# Kinds whose review shows the registration the evidence is compared with.
+SUBJECT_KINDS = (CaseKind.identity_document, CaseKind.death)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -83,14 +87,6 @@ class ChallengeExpired(DomainError):
 
 class ChallengeUsed(DomainError):
     code, status, title = "challenge_already_used", 409, "The challenge was already used"
-
-
-class ConsentRequestNotFound(NotFound):
-    code, title = "consent_request_not_found", "No such consent request"
-
-
-class RepresentativeNotFound(NotFound):
-    code, title = "representative_not_found", "No such representative"
 
 
 class CaseAlreadyDecided(Conflict):
@@ -143,6 +139,21 @@ def _check_no_conflict(session: Session, verifier: Principal, case: Verification
     check_verifier_without_conflict(
         session, verifier, case.holder_id, representative_id=case.representative_id
     )
+
+
+def _case_for_verifier(
+    session: Session, verifier: Principal, case_id: str, *, for_update: bool = False
+) -> VerificationCase:
+    """The case, for a verifier without a conflict of interest in it; 404 for anyone else."""
+    _require_verifier(verifier)
+    if for_update:
+        case = repository.get_case_for_update(session, case_id)
+    else:
+        case = repository.get_case(session, case_id)
+    if case is None:
+        raise CaseNotFound()
+    _check_no_conflict(session, verifier, case)
+    return case
 
 
 def check_verifier_without_conflict(
@@ -206,7 +217,7 @@ def _request_of_holder(session: Session, request_id: str, holder_id: str) -> Any
 
     request = consents.request_by_id(session, request_id)
     if request is None or request.holder_id != holder_id:
-        raise ConsentRequestNotFound()
+        raise RequestNotFound()
     return request
 
 
@@ -345,6 +356,45 @@ def _live_holder_for_update(session: Session, holder_id: str) -> Holder:
     return holder
 
 
+def _submit_document(
+    session: Session,
+    *,
+    keyring: Keyring,
+    storage: Storage,
+    principal: Principal,
+    kind: CaseKind,
+    holder_id: str,
+    upload: ReceivedUpload,
+    details: dict[str, Any],
+    representative_id: str | None = None,
+    request_id: str | None = None,
+    lock_holder: bool = True,
+) -> OpenedCase:
+    """The path every document upload shares, once its caller checked who acts and the
+    fields: seal the image as evidence, lock the live holder (sealed first, so no row is
+    locked while the file is encrypted), open the case."""
+    evidence = _seal_evidence(
+        session,
+        keyring=keyring,
+        storage=storage,
+        holder_id=holder_id,
+        upload=upload,
+        families=DOCUMENT_FAMILIES,
+    )
+    if lock_holder:
+        _live_holder_for_update(session, holder_id)
+    return _open_case(
+        session,
+        principal=principal,
+        kind=kind,
+        holder_id=holder_id,
+        evidence=evidence,
+        representative_id=representative_id,
+        request_id=request_id,
+        details=details,
+    )
+
+
 def submit_capture(
     session: Session,
     *,
@@ -436,21 +486,14 @@ def submit_identity_document(
     """An image of an identity document: store it until review, open an `identity_document` case."""
     acting_holder(session, principal, holder_id)
     details = identity_document_details(upload.fields)
-    evidence = _seal_evidence(
+    return _submit_document(
         session,
         keyring=keyring,
         storage=storage,
-        holder_id=holder_id,
-        upload=upload,
-        families=DOCUMENT_FAMILIES,
-    )
-    _live_holder_for_update(session, holder_id)
-    return _open_case(
-        session,
         principal=principal,
+        upload=upload,
         kind=CaseKind.identity_document,
         holder_id=holder_id,
-        evidence=evidence,
         details=details,
     )
 
@@ -492,21 +535,14 @@ def submit_authority_evidence(
     except ValueError as exc:
         allowed = ", ".join(t.value for t in AuthorityDocumentType)
         raise InvalidDocumentField(f"'document_type' must be one of {allowed}") from exc
-    evidence = _seal_evidence(
+    return _submit_document(
         session,
         keyring=keyring,
         storage=storage,
-        holder_id=holder_id,
-        upload=upload,
-        families=DOCUMENT_FAMILIES,
-    )
-    _live_holder_for_update(session, holder_id)
-    return _open_case(
-        session,
         principal=principal,
+        upload=upload,
         kind=CaseKind.representative_authority,
         holder_id=holder_id,
-        evidence=evidence,
         representative_id=rep.id,
         details={"document_type": document_type.value, "representative_kind": rep.kind},
     )
@@ -523,7 +559,7 @@ def _request_for_guardian(session: Session, principal: Principal, request_id: st
         or principal.holder_id != request.holder_id
         or principal.representative_kind != "guardian"
     ):
-        raise ConsentRequestNotFound()
+        raise RequestNotFound()
     return request
 
 
@@ -565,21 +601,14 @@ def submit_court_approval(
     holder_id = request.holder_id
     acting_holder(session, principal, holder_id)
     details = court_approval_details(upload.fields, request_id, date.today())
-    evidence = _seal_evidence(
+    return _submit_document(
         session,
         keyring=keyring,
         storage=storage,
-        holder_id=holder_id,
-        upload=upload,
-        families=DOCUMENT_FAMILIES,
-    )
-    _live_holder_for_update(session, holder_id)
-    return _open_case(
-        session,
         principal=principal,
+        upload=upload,
         kind=CaseKind.court_approval,
         holder_id=holder_id,
-        evidence=evidence,
         request_id=request_id,
         representative_id=principal.representative_id,
         details=details,
@@ -602,25 +631,21 @@ def submit_death_certificate(
     first. Recorded by a verifier (`approve_now`), the case is approved by that verifier at
     once; recorded by an approved executor, it waits in the queue for a verifier's review.
     """
-    evidence = _seal_evidence(
+    opened = _submit_document(
         session,
         keyring=keyring,
         storage=storage,
-        holder_id=holder_id,
-        upload=upload,
-        families=DOCUMENT_FAMILIES,
-    )
-    opened = _open_case(
-        session,
         principal=principal,
+        upload=upload,
         kind=CaseKind.death,
         holder_id=holder_id,
-        evidence=evidence,
         representative_id=principal.representative_id,
         details={
             "document_type": "death_certificate",
             "recorded_by": "verifier" if approve_now else "executor",
         },
+        # holders.record_death locks the holder right after, and checks again.
+        lock_holder=False,
     )
     if approve_now:
         _transition(
@@ -670,29 +695,17 @@ class CaseView:
 
 def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id: str) -> CaseView:
     """A case with what its review needs: its evidence and, for a document, the registration."""
-    _require_verifier(verifier)
-    case = repository.get_case(session, case_id)
-    if case is None:
-        raise CaseNotFound()
-    _check_no_conflict(session, verifier, case)
+    case = _case_for_verifier(session, verifier, case_id)
     subject: tuple[str, date, str, date | None] | None = None
-    if case.kind == CaseKind.identity_document and case.status == CaseStatus.pending:
-        from consent_service.holders.service import decrypt_holder
-
+    # A pending document, or an executor's recording of a death, is checked against the
+    # registration (and the date of death as recorded).
+    if case.status == CaseStatus.pending and case.kind in SUBJECT_KINDS:
         holder = holders.find(session, case.holder_id)
         if holder is None:
             raise CaseNotFound()
-        data = decrypt_holder(session, keyring, holder)
-        subject = (data.legal_name, data.date_of_birth, holder.jurisdiction, None)
-    elif case.kind == CaseKind.death and case.status == CaseStatus.pending:
-        # An executor's recording under review: the certificate is checked against it.
-        from consent_service.holders.service import decrypt_holder
-
-        holder = holders.find(session, case.holder_id)
-        if holder is None:
-            raise CaseNotFound()
-        data = decrypt_holder(session, keyring, holder)
-        subject = (data.legal_name, data.date_of_birth, holder.jurisdiction, data.date_of_death)
+        data = holders.decrypt_holder(session, keyring, holder)
+        died = data.date_of_death if case.kind == CaseKind.death else None
+        subject = (data.legal_name, data.date_of_birth, holder.jurisdiction, died)
     return CaseView(
         case=case,
         evidence=list(repository.evidence_of_case(session, case.id)),
@@ -711,11 +724,7 @@ def open_evidence(
     evidence_id: str,
 ) -> tuple[Evidence, Iterator[bytes]]:
     """The decrypted evidence of one case, for the verifier reviewing it; every read is audited."""
-    _require_verifier(verifier)
-    case = repository.get_case(session, case_id)
-    if case is None:
-        raise CaseNotFound()
-    _check_no_conflict(session, verifier, case)
+    case = _case_for_verifier(session, verifier, case_id)
     evidence = repository.get_evidence_of_case(session, case_id=case.id, evidence_id=evidence_id)
     if evidence is None:
         raise EvidenceNotFound()
@@ -818,11 +827,7 @@ def review_case(
     heard_phrase: str | None,
 ) -> VerificationCase:
     """Approve or reject a pending case, as a verifier without a conflict of interest."""
-    _require_verifier(verifier)
-    case = repository.get_case_for_update(session, case_id)
-    if case is None:
-        raise CaseNotFound()
-    _check_no_conflict(session, verifier, case)
+    case = _case_for_verifier(session, verifier, case_id, for_update=True)
     if case.status != CaseStatus.pending:
         raise CaseAlreadyDecided(f"The case is {case.status}")
     if approve and case.kind == CaseKind.liveness:
