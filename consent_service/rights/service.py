@@ -38,21 +38,17 @@ from consent_service.consents import service as consents
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
-from consent_service.errors import NotFound
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
 from consent_service.representatives import service as representatives
 from consent_service.vault import service as vault
-from consent_service.vault.service import StorageUnavailable, tombstone
+from consent_service.vault.service import HolderNotFound, StorageUnavailable, tombstone
 from consent_service.vault.storage import Storage, StorageError
 from consent_service.verification import service as verification
 
 EXPORT_FORMAT = "consent-service/holder-export/v1"
 
-
-class HolderNotFound(NotFound):
-    code, title = "holder_not_found", "No such holder"
 
 
 def _may_exercise_rights(principal: Principal, holder_id: str) -> bool:

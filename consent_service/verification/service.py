@@ -600,7 +600,7 @@ def submit_court_approval(
     request = _request_for_guardian(session, principal, request_id)
     holder_id = request.holder_id
     acting_holder(session, principal, holder_id)
-    details = court_approval_details(upload.fields, request_id, date.today())
+    details = court_approval_details(upload.fields, request_id, utcnow().date())
     return _submit_document(
         session,
         keyring=keyring,
