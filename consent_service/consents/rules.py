@@ -1,7 +1,7 @@
-"""CONSENT_RULES.md in code: the vocabularies and the rules a consent must satisfy.
+"""The consent rules in code: the vocabularies and the rules a consent must satisfy.
 
-Read this module next to `shared/design/CONSENT_RULES.md`: each rule is one short function or
-block, in the document's order, with its source tag in a comment. Rules marked *enforce* raise
+`docs/consent.md` explains them in plain words: each rule here is one short function or block,
+with its source tag in a comment. Rules marked *enforce* raise
 `TermsRefused` (HTTP 422) with a code that names the rule; rules marked *flag* return a
 `Warning`, which the request and the grant carry in `warnings` without refusing.
 
