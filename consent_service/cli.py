@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -124,32 +125,112 @@ def open_services() -> Services:
     return build_services(settings)
 
 
+EXPIRES_AT_HELP = "When the key stops working: ISO 8601 with UTC offset, e.g. 2027-03-01T00:00Z"
+
+
+def _expires_at_or_exit(value: str | None) -> datetime | None:
+    """The --expires-at option: a future ISO 8601 time with its offset (else exit 2)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or parsed <= datetime.now(UTC):
+        typer.echo(f"--expires-at: {value!r} is not a future time with its UTC offset", err=True)
+        raise typer.Exit(2)
+    return parsed
+
+
 @accounts_app.command("create-admin")
-def create_admin(name: Annotated[str, typer.Option(help="Who the key is for")]) -> None:
+def create_admin(
+    name: Annotated[str, typer.Option(help="Who the key is for")],
+    expires_at: Annotated[
+        str | None,
+        typer.Option(help=EXPIRES_AT_HELP + " (default: CONSENT_ADMIN_KEY_TTL_DAYS from now)"),
+    ] = None,
+) -> None:
     """Create an admin API key; the key is printed alone on the last line of stdout."""
     from consent_service.accounts import service as accounts
 
+    expiry = _expires_at_or_exit(expires_at)
     services = open_services()
     with services.session() as session:
-        row, key = accounts.create_admin_key(session, name=name)
+        row, key = accounts.create_admin_key(
+            session, name=name, expires_at=expiry, ttl_days=services.settings.admin_key_ttl_days
+        )
         session.commit()
     services.close()
-    typer.echo(f"admin key {row.id} created for {name!r}; it is shown once, store it now:")
+    until = f", valid until {row.expires_at.isoformat()}" if row.expires_at else ""
+    typer.echo(f"admin key {row.id} created for {name!r}{until}; it is shown once, store it now:")
     typer.echo(key)
+
+
+@accounts_app.command("list-admins")
+def list_admins() -> None:
+    """List the admin API keys, one per line: id, state, created, expires, prefix, name."""
+    from consent_service.accounts import service as accounts
+    from consent_service.db import utcnow
+
+    services = open_services()
+    with services.session() as session:
+        rows = accounts.list_admin_keys(session)
+        now = utcnow()
+        for row in rows:
+            if row.revoked_at is not None:
+                state = "revoked"
+            elif row.expires_at is not None and row.expires_at <= now:
+                state = "expired"
+            else:
+                state = "active"
+            expires = row.expires_at.isoformat() if row.expires_at else "never"
+            typer.echo(
+                f"{row.id}\t{state}\t{row.created_at.isoformat()}\t{expires}\t"
+                f"{row.key_prefix}\t{row.name}"
+            )
+    services.close()
+
+
+@accounts_app.command("revoke-admin")
+def revoke_admin(key_id: Annotated[str, typer.Argument(help="The key's id (key_...)")]) -> None:
+    """Revoke an admin API key at once; it is refused (401) from the next request."""
+    from consent_service.accounts import service as accounts
+    from consent_service.errors import NotFound
+
+    services = open_services()
+    try:
+        with services.session() as session:
+            row = accounts.revoke_admin_key(session, key_id=key_id)
+            session.commit()
+    except NotFound as exc:
+        typer.echo(f"no admin key {key_id!r}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        services.close()
+    typer.echo(f"admin key {row.id} revoked")
 
 
 @accounts_app.command("create-verifier")
 def create_verifier(
     name: Annotated[str, typer.Option(help="Who the key is for")],
     email: Annotated[str, typer.Option(help="The verifier's own email (kept as a blind index)")],
+    expires_at: Annotated[
+        str | None, typer.Option(help=EXPIRES_AT_HELP + " (default: never)")
+    ] = None,
 ) -> None:
     """Create a verifier API key; the key is printed alone on the last line of stdout."""
     from consent_service.accounts import service as accounts
 
+    expiry = _expires_at_or_exit(expires_at)
     services = open_services()
     with services.session() as session:
         row, key = accounts.create_verifier_key(
-            session, keyring=services.keyring, actor=None, name=name, email=email
+            session,
+            keyring=services.keyring,
+            actor=None,
+            name=name,
+            email=email,
+            expires_at=expiry,
         )
         session.commit()
     services.close()

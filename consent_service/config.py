@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # At most this many argon2 runs at once, at a lower CPU priority (accounts/passwords.py).
     argon2_concurrency: int = Field(default=2, ge=1)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    # Default lifetime of new admin and auditor API keys, in days (0: no default expiry).
+    # Studio and verifier keys expire only when their creator asks (docs/operations.md).
+    admin_key_ttl_days: int = Field(default=90, ge=0, le=3650)
+    auditor_key_ttl_days: int = Field(default=365, ge=0, le=3650)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     status_list_ttl_seconds: int = Field(default=300, ge=1)
     verify_rate_limit_per_minute: int = Field(default=600, ge=1)

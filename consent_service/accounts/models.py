@@ -36,6 +36,21 @@ class ApiKey(SQLModel, table=True):
     key_prefix: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # After this instant the key is refused like an unknown one (None: it does not expire).
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RevokedToken(SQLModel, table=True):
+    """An access token signed out before its expiry, by its JWT id (`jti`).
+
+    Access tokens are short-lived (`access_token_ttl_seconds`), so a row is useless once
+    `expires_at` (the token's own `exp`) has passed and is pruned then.
+    """
+
+    __tablename__ = "revoked_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class Login(SQLModel, table=True):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent_service.accounts.models import ApiKey, Login, Organization
+from consent_service.accounts.models import ApiKey, Login, Organization, RevokedToken
 
 
-def add(session: Session, row: Organization | ApiKey | Login) -> None:
+def add(session: Session, row: Organization | ApiKey | Login | RevokedToken) -> None:
     session.add(row)
     session.flush()
 
@@ -60,3 +62,12 @@ def get_login(session: Session, login_id: str) -> Login | None:
 
 def logins_of_principal(session: Session, principal_id: str) -> Sequence[Login]:
     return session.exec(select(Login).where(Login.principal_id == principal_id)).all()
+
+
+def get_revoked_token(session: Session, jti: str) -> RevokedToken | None:
+    return session.get(RevokedToken, jti)
+
+
+def prune_revoked_tokens(session: Session, *, before: datetime) -> None:
+    """Drop revocations of tokens that expired before `before` (they are refused anyway)."""
+    session.execute(sa.delete(RevokedToken).where(col(RevokedToken.expires_at) < before))

@@ -60,10 +60,19 @@ def list_organizations(admin: Admin, session: SessionDep) -> Page[OrganizationOu
     responses=problem_responses(401, 404, 422),
 )
 def create_api_key(
-    organization_id: str, body: ApiKeyCreate, admin: Admin, session: SessionDep
+    organization_id: str,
+    body: ApiKeyCreate,
+    admin: Admin,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ApiKeyCreated:
     row, key = accounts.create_api_key(
-        session, actor=admin, organization_id=organization_id, name=body.name
+        session,
+        actor=admin,
+        organization_id=organization_id,
+        name=body.name,
+        expires_at=body.expires_at,
+        auditor_ttl_days=settings.auditor_key_ttl_days,
     )
     return ApiKeyCreated(
         id=row.id,
@@ -72,6 +81,7 @@ def create_api_key(
         role=row.role,
         key=key,
         created_at=row.created_at,
+        expires_at=row.expires_at,
     )
 
 
@@ -108,7 +118,12 @@ def create_verifier(
     body: VerifierCreate, admin: Admin, session: SessionDep, keyring: KeyringDep
 ) -> ApiKeyCreated:
     row, key = accounts.create_verifier_key(
-        session, keyring=keyring, actor=admin, name=body.name, email=str(body.email)
+        session,
+        keyring=keyring,
+        actor=admin,
+        name=body.name,
+        email=str(body.email),
+        expires_at=body.expires_at,
     )
     return ApiKeyCreated(
         id=row.id,
@@ -117,6 +132,7 @@ def create_verifier(
         role=row.role,
         key=key,
         created_at=row.created_at,
+        expires_at=row.expires_at,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 
 class OrganizationCreate(BaseModel):
@@ -26,6 +26,11 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the key stops working (a future time with its UTC offset). Default: "
+        "an auditor's key CONSENT_AUDITOR_KEY_TTL_DAYS from now (365), a studio's never",
+    )
 
 
 class ApiKeyCreated(BaseModel):
@@ -35,6 +40,7 @@ class ApiKeyCreated(BaseModel):
     role: str
     key: str = Field(description="Shown only in this response; store it now")
     created_at: datetime
+    expires_at: datetime | None = Field(description="After this the key is refused (401)")
 
 
 class ApiKeyOut(BaseModel):
@@ -45,6 +51,7 @@ class ApiKeyOut(BaseModel):
     key_prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class TokenOut(BaseModel):
@@ -61,4 +68,9 @@ class VerifierCreate(BaseModel):
         max_length=320,
         description="The verifier's own email; kept only as a blind index, to stop them "
         "reviewing a case about themselves or a holder they represent",
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the key stops working (a future time with its UTC offset); "
+        "default: never",
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from consent_service import audit
 from consent_service.accounts import passwords, repository
-from consent_service.accounts.models import ApiKey, Login, Organization
+from consent_service.accounts.models import ApiKey, Login, Organization, RevokedToken
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
 from consent_service.crypto.envelope import blind_index
@@ -20,7 +20,7 @@ from consent_service.crypto.keyring import BLIND_INDEX, Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.crypto.signing import SignatureError
 from consent_service.db import utcnow
-from consent_service.errors import InvalidCredentials, NotFound, Unauthenticated
+from consent_service.errors import DomainError, InvalidCredentials, NotFound, Unauthenticated
 from consent_service.ids import new_id
 
 API_KEY_PREFIX = "csk_"
@@ -37,6 +37,25 @@ def bind_principal_resolvers(
 ) -> None:
     """Make `resolvers` the ones used for logins read through the session owning `info`."""
     info[_RESOLVERS_KEY] = resolvers
+
+
+class ExpiryNotInFuture(DomainError):
+    code, status, title = "expiry_not_in_future", 422, "An API key's expiry must be in the future"
+
+
+def key_expiry(requested: datetime | None, *, default_ttl_days: int = 0) -> datetime | None:
+    """When a new key expires: the time asked for, else `default_ttl_days` from now (0: never).
+
+    A requested time must carry its UTC offset and lie in the future (else 422).
+    """
+    now = utcnow()
+    if requested is None:
+        return now + timedelta(days=default_ttl_days) if default_ttl_days > 0 else None
+    if requested.tzinfo is None or requested <= now:
+        raise ExpiryNotInFuture(
+            "expires_at must be a future time with its UTC offset, e.g. 2027-01-31T00:00:00Z"
+        )
+    return requested
 
 
 def _hash_api_key(key: str) -> str:
@@ -65,6 +84,7 @@ def _new_key(
     role: Role,
     name: str,
     organization_id: str | None,
+    expires_at: datetime | None,
     email_index: str | None = None,
 ) -> tuple[ApiKey, str]:
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -76,42 +96,100 @@ def _new_key(
         key_hash=_hash_api_key(key),
         key_prefix=key[:10],
         email_index=email_index,
+        expires_at=expires_at,
     )
     repository.add(session, row)
     return row, key
 
 
 def create_api_key(
-    session: Session, *, actor: Principal, organization_id: str, name: str
+    session: Session,
+    *,
+    actor: Principal,
+    organization_id: str,
+    name: str,
+    expires_at: datetime | None = None,
+    auditor_ttl_days: int = 0,
 ) -> tuple[ApiKey, str]:
-    """A new key for a studio or auditor organization; the clear key is returned only here."""
+    """A new key for a studio or auditor organization; the clear key is returned only here.
+
+    It expires at `expires_at` if given; else an auditor's key `auditor_ttl_days` from now
+    and a studio's never (a studio key runs an integration: an expiry nobody asked for would
+    stop it unannounced).
+    """
     org = repository.get_organization(session, organization_id)
     if org is None:
         raise NotFound("No such organization")
-    row, key = _new_key(session, role=Role(org.kind), name=name, organization_id=org.id)
+    role = Role(org.kind)
+    expiry = key_expiry(
+        expires_at, default_ttl_days=auditor_ttl_days if role is Role.auditor else 0
+    )
+    row, key = _new_key(session, role=role, name=name, organization_id=org.id, expires_at=expiry)
     audit.record(
         session,
         actor_id=actor.actor_id,
         action=Action.api_key_created,
         subjects={"organization_id": org.id, "api_key_id": row.id},
+        payload=_expiry_payload(row),
     )
     return row, key
 
 
-def create_admin_key(session: Session, *, name: str) -> tuple[ApiKey, str]:
-    row, key = _new_key(session, role=Role.admin, name=name, organization_id=None)
+def _expiry_payload(row: ApiKey) -> dict[str, Any] | None:
+    return {"expires_at": row.expires_at.isoformat()} if row.expires_at else None
+
+
+def create_admin_key(
+    session: Session, *, name: str, expires_at: datetime | None = None, ttl_days: int = 0
+) -> tuple[ApiKey, str]:
+    """An admin key (from the CLI); it expires at `expires_at`, else `ttl_days` from now."""
+    row, key = _new_key(
+        session,
+        role=Role.admin,
+        name=name,
+        organization_id=None,
+        expires_at=key_expiry(expires_at, default_ttl_days=ttl_days),
+    )
     audit.record(
         session,
         actor_id="operator",
         action=Action.api_key_created,
         subjects={"api_key_id": row.id},
-        payload={"role": "admin"},
+        payload={"role": "admin", **(_expiry_payload(row) or {})},
     )
     return row, key
 
 
+def list_admin_keys(session: Session) -> list[ApiKey]:
+    return list(repository.list_api_keys_of_role(session, Role.admin.value))
+
+
+def revoke_admin_key(session: Session, *, key_id: str) -> ApiKey:
+    """Revoke an admin key (the operator, from the CLI); refused from the next request on."""
+    row = repository.get_api_key(session, key_id)
+    if row is None or row.role != Role.admin.value:
+        raise NotFound("No such admin key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        repository.add(session, row)
+        audit.record(
+            session,
+            actor_id="operator",
+            action=Action.api_key_revoked,
+            subjects={"api_key_id": row.id},
+            payload={"role": Role.admin.value},
+        )
+    return row
+
+
 def create_verifier_key(
-    session: Session, *, keyring: Keyring, actor: Principal | None, name: str, email: str
+    session: Session,
+    *,
+    keyring: Keyring,
+    actor: Principal | None,
+    name: str,
+    email: str,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """An API key for a verifier (registry staff); the clear key is returned only here.
 
@@ -123,6 +201,7 @@ def create_verifier_key(
         role=Role.verifier,
         name=name,
         organization_id=None,
+        expires_at=key_expiry(expires_at),
         email_index=email_index(session, keyring, email),
     )
     audit.record(
@@ -130,7 +209,7 @@ def create_verifier_key(
         actor_id=actor.actor_id if actor else "operator",
         action=Action.api_key_created,
         subjects={"api_key_id": row.id},
-        payload={"role": Role.verifier.value},
+        payload={"role": Role.verifier.value, **(_expiry_payload(row) or {})},
     )
     return row, key
 
@@ -192,7 +271,12 @@ def revoke_api_key(
 
 def principal_from_api_key(session: Session, key: str) -> Principal:
     row = repository.get_api_key_by_hash(session, _hash_api_key(key))
-    if row is None or row.revoked_at is not None:
+    # An expired key is refused exactly like an unknown one: the answer tells nothing more.
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= utcnow())
+    ):
         raise Unauthenticated("The API key is unknown or revoked")
     return Principal(role=Role(row.role), actor_id=row.id, organization_id=row.organization_id)
 
@@ -287,21 +371,50 @@ def issue_access_token(
     return signer.sign(session, claims, typ=ACCESS_TOKEN_TYP), ttl_seconds
 
 
-def principal_from_access_token(session: Session, *, signer: Signer, token: str) -> Principal:
+def _access_token_claims(session: Session, *, signer: Signer, token: str) -> dict[str, Any]:
+    """The claims of a valid, unexpired access token of this service (else 401)."""
     try:
         _header, claims = signer.verify(session, token, typ=ACCESS_TOKEN_TYP)
     except SignatureError as exc:
         raise Unauthenticated("The access token is not valid") from exc
     now = utcnow().timestamp()
     exp = claims.get("exp")
+    jti = claims.get("jti")
     if (
         claims.get("iss") != signer.issuer
         or claims.get("aud") != f"{signer.issuer}/v1"
         or not isinstance(exp, int)
         or exp < now
         or not isinstance(claims.get("sub"), str)
+        or not isinstance(jti, str)
+        or not 0 < len(jti) <= 64
     ):
         raise Unauthenticated("The access token is expired or not for this service")
+    return claims
+
+
+def revoke_access_token(session: Session, *, signer: Signer, token: str) -> None:
+    """Sign out: the token's id goes on the revocation list until the token expires anyway.
+
+    Rows of tokens past their `exp` are pruned here, so the list holds at most the tokens
+    signed out within the last `access_token_ttl_seconds`. Revoking twice is a no-op.
+    """
+    claims = _access_token_claims(session, signer=signer, token=token)
+    repository.prune_revoked_tokens(session, before=utcnow())
+    if repository.get_revoked_token(session, claims["jti"]) is None:
+        repository.add(
+            session,
+            RevokedToken(
+                jti=claims["jti"],
+                expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+            ),
+        )
+
+
+def principal_from_access_token(session: Session, *, signer: Signer, token: str) -> Principal:
+    claims = _access_token_claims(session, signer=signer, token=token)
+    if repository.get_revoked_token(session, claims["jti"]) is not None:
+        raise Unauthenticated("The access token was revoked (signed out)")
     login = repository.get_login(session, claims["sub"])
     if login is None or login.disabled_at is not None:
         raise Unauthenticated("The login behind this token is disabled")
@@ -329,4 +442,3 @@ def list_api_keys(session: Session, *, organization_id: str) -> list[ApiKey]:
     if repository.get_organization(session, organization_id) is None:
         raise NotFound("No such organization")
     return list(repository.list_api_keys_of_org(session, organization_id))
-

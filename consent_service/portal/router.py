@@ -178,7 +178,16 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, portal: HolderForm, settings: SettingsDep) -> Response:
+def logout(
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    signer: SignerDep,
+    settings: SettingsDep,
+) -> Response:
+    # Signing out revokes the access token itself, not only the browser's copy of it: a copy
+    # kept elsewhere (or the same token used as a bearer on /v1) is refused from now on.
+    accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
     response = _see_other("/portal/login?signed_out=true")
     web.clear_session_cookie(response, request, settings)
     return response

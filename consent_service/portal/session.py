@@ -3,8 +3,10 @@
 The cookie holds the same ES256 access token `POST /v1/auth/token` gives out
 (accounts.service.issue_access_token), so the portal adds no session store and no second kind of
 credential: the token expires after `access_token_ttl_seconds` and is checked on every request
-exactly as a bearer token is. The cookie is HttpOnly (no script reads it), SameSite=Strict (no
-other site's page or form sends it) and Secure whenever the service is reached over https.
+exactly as a bearer token is. Signing out puts the token's id on the revocation list
+(accounts.service.revoke_access_token), so it is refused from then on, cookie or bearer.
+The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page or form
+sends it) and Secure whenever the service is reached over https.
 
 Every form that changes something also carries a CSRF token (OWASP "synchronizer token" without
 server state): HMAC-SHA256 of the session's access token under the `portal-csrf` service key.
