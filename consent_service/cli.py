@@ -18,6 +18,7 @@ import typer
 from consent_service.audit.cli import audit_app
 from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.consents.cli import consents_app
+from consent_service.files import private_directory
 from consent_service.licences import cli as licence_cli
 from consent_service.vault.cli import vault_app
 
@@ -46,7 +47,7 @@ def _settings_or_exit() -> Settings:
     except ConfigurationError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     return settings
 
 

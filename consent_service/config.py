@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # The serving process persists due consent expiries this often (0: only cron/writes do).
     expiry_sweep_seconds: float = Field(default=60, ge=0)
     log_level: str = "INFO"
+    # Bearer token that Prometheus presents to scrape GET /metrics (an admin API key works
+    # too). Unset: only admins may read the metrics. /metrics is never served anonymously.
+    metrics_token: SecretStr | None = None
 
     # Reference-data vault (docs/holders.md). "local": encrypted files under data_dir/vault;
     # "s3": any S3 API through boto3 (region and credentials from the usual AWS sources).
@@ -148,6 +151,12 @@ class Settings(BaseSettings):
             problems.append("CONSENT_MASTER_KEY is a known default value; generate a new one")
         if self.database_url is None or self.database_url.startswith("sqlite"):
             problems.append("CONSENT_DATABASE_URL must name a PostgreSQL database in production")
+        if self.metrics_token is not None:
+            metrics_token = self.metrics_token.get_secret_value().strip()
+            if metrics_token in KNOWN_DEFAULT_SECRETS or len(metrics_token) < 32:
+                problems.append(
+                    "CONSENT_METRICS_TOKEN must be a random value of at least 32 characters"
+                )
         if not self.issuer.startswith("https://"):
             problems.append("CONSENT_ISSUER must be an https:// URL in production")
         if self.vault_backend == "s3" and not self.s3_bucket:

@@ -11,17 +11,30 @@ that lock, or every GET would queue behind every write: its session is bound to 
 the execution option `DEFERRED_BEGIN`, and starts with a plain (deferred) `BEGIN`, which in WAL
 mode reads a snapshot and never blocks a writer nor waits for one (and `PRAGMA query_only`
 refuses any write attempted through it).
+
+SQLite's files are private (files.py): the database file is created 0600 before SQLite opens
+it, SQLite gives its -wal and -shm files the database file's mode, and every new connection
+tightens all three if found looser. Every connection runs with `secure_delete`, so that deleted
+content is overwritten with zeros instead of lingering in free pages; after an erasure,
+`truncate_wal` checkpoints the write-ahead log into the database and truncates it, so that the
+erased rows' old pages do not linger in the WAL either (rights/service.py).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel, create_engine
+
+from consent_service.files import FILE_MODE, create_private_file, tighten
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names so that alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -70,8 +83,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 DEFERRED_BEGIN = "consent_deferred_begin"
 
 
+def sqlite_files(url: str) -> tuple[Path, ...]:
+    """The database file of a SQLite URL and its -wal and -shm files; () if in memory."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return ()
+    path = Path(database)
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        files = sqlite_files(url)
+        if files and files[0].parent.is_dir():
+            # Before SQLite creates it with the umask's mode; -wal and -shm inherit this mode.
+            create_private_file(files[0])
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -88,7 +114,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # FULL: an acknowledged commit (a withdrawal) survives power loss, not only a crash.
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten with zeros, not left in free space (erasure).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
+            for path in files:
+                tighten(path, FILE_MODE)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -105,6 +135,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def truncate_wal(engine: Engine) -> None:
+    """On SQLite, copy the write-ahead log into the database file and truncate it to 0 bytes.
+
+    Called after an erasure commits: the WAL still holds the pages as they were before (the
+    holder's wrapped key, their ciphertexts) until it is checkpointed and truncated; the
+    checkpoint writes the zeroed pages (`secure_delete`) over them in the database file. It
+    waits (busy timeout) for readers of older snapshots. A no-op on other databases.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        # Outside any transaction (the connection is in autocommit mode, see make_engine).
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = cur.fetchone()  # (busy, frames in the log, frames checkpointed)
+        cur.close()
+    finally:
+        raw.close()
+    if row is None or row[0]:
+        log.warning(
+            "WAL checkpoint after erasure was blocked by a reader; erased pages may stay in "
+            "the WAL until a later checkpoint"
+        )
 
 
 def check_database(engine: Engine) -> None:

@@ -43,6 +43,7 @@ from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
 from consent_service.crypto.signer import Signer
 from consent_service.db import DEFERRED_BEGIN, make_engine
+from consent_service.files import private_directory
 from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
@@ -102,7 +103,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Make every part once, from `settings`; the database schema must already exist."""
     settings.check_production()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     passwords.configure(
         time_cost=settings.argon2_time_cost,
         memory_cost_kib=settings.argon2_memory_kib,

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 PUBLIC = {
     ("GET", "/healthz"),  # liveness probe
     ("GET", "/readyz"),  # readiness probe
-    ("GET", "/metrics"),  # scraped by Prometheus inside the network
     ("GET", "/.well-known/jwks.json"),  # public keys for offline verification
     ("POST", "/v1/holders"),  # self-registration
     ("POST", "/v1/estates"),  # an executor registers an estate (acts only once approved)

@@ -29,6 +29,8 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from consent_service.files import private_directory
+
 KEY_BYTES = 32
 NONCE_BYTES = 12
 BLOB_VERSION = b"\x01"
@@ -149,7 +151,7 @@ def load_or_create_key_file(path: Path) -> bytes:
         if mode & 0o077:
             raise MasterKeyError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
         return parse_master_key(path.read_text(encoding="ascii"))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     key = generate_key()
     # O_EXCL: two processes starting at once must not both write a different key.
     try:

@@ -12,7 +12,10 @@ finishes the job:
 5. destroy the holder's data key: from here every ciphertext of theirs, in the database, in
    the object store and in every backup, is unreadable;
 6. clear the personal-field ciphertexts, set `erased_at` (the tombstone), append the audit event;
-7. delete the holder's stored objects (by name prefix), then the transaction commits.
+7. delete the holder's stored objects (by name prefix), then the transaction commits;
+8. once committed, on SQLite, checkpoint and truncate the write-ahead log (db.truncate_wal):
+   with `secure_delete` the database file then holds zeros where the erased data was, and the
+   WAL no longer holds the pages as they were before.
 
 Steps 1-6 commit together or not at all. Step 7 is the only effect outside the database and
 runs before the commit: a crash before the commit leaves the holder as they were (minus some
@@ -25,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from consent_service import audit
@@ -37,7 +41,7 @@ from consent_service.consents import of_holder as consents_of_holder
 from consent_service.consents import service as consents
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.crypto.signer import Signer
-from consent_service.db import rfc3339, utcnow
+from consent_service.db import rfc3339, truncate_wal, utcnow
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
@@ -256,6 +260,10 @@ def erase_holder(
     )
     # 7. The stored objects, last: idempotent, and retried in full if the commit never happens.
     _sweep_objects(storage, holder_id)
+    # 8. After the commit: no copy of the old pages left in SQLite's write-ahead log.
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    vault.on_commit(session, lambda: truncate_wal(engine))
     return holder
 
 

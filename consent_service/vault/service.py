@@ -130,7 +130,7 @@ def on_commit(session: Session, action: Callable[[], None]) -> None:
         try:
             action()
         except Exception:  # the commit stands; a leftover object is ciphertext without a key
-            log.exception("post-commit vault action failed")
+            log.exception("post-commit action failed")
 
     event.listen(session, "after_commit", run, once=True)
 

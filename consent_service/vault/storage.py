@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from consent_service.files import DIR_MODE, FILE_MODE, fsync_directory, private_directory
+
 READ_CHUNK = 1024 * 1024
 # S3 multipart parts must be at least 5 MiB except the last; 8 MiB keeps memory small.
 S3_PART_SIZE = 8 * 1024 * 1024
@@ -81,7 +83,12 @@ def _check_name(name: str) -> str:
 
 
 class LocalStorage:
-    """Files under `<data_dir>/vault/`, written to a temporary name and renamed into place."""
+    """Files under `<data_dir>/vault/`, written to a temporary name and renamed into place.
+
+    Directories are 0700 and objects 0600 (files.py). An object is durable when `put` returns:
+    its bytes are fsynced before the rename, and the directory after it (and the directories
+    it had to create, so that their entries survive too); a removal fsyncs its directory.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -89,13 +96,25 @@ class LocalStorage:
     def _path(self, name: str) -> Path:
         return self.root / _check_name(name)
 
+    def _make_parents(self, path: Path) -> None:
+        """Create the directories from the root down to `path`'s parent, each 0700, durably."""
+        private_directory(self.root)
+        directory = self.root
+        for part in path.parent.relative_to(self.root).parts:
+            directory = directory / part
+            try:
+                directory.mkdir(mode=DIR_MODE)
+            except FileExistsError:
+                continue
+            fsync_directory(directory.parent)
+
     def put(self, name: str, chunks: Iterable[bytes]) -> int:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
         written = 0
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._make_parents(path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             with os.fdopen(fd, "wb") as fh:
                 for chunk in chunks:
                     fh.write(chunk)
@@ -103,6 +122,8 @@ class LocalStorage:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+            # The rename is in the directory: without this a power cut can undo it.
+            fsync_directory(path.parent)
         except OSError as exc:
             raise StorageError(f"local vault write failed: {exc.strerror}") from exc
         finally:
@@ -122,8 +143,15 @@ class LocalStorage:
         return _read_file(self.open(name))
 
     def delete(self, name: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._path(name).unlink()
+        path = self._path(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"local vault delete failed: {exc.strerror}") from exc
+        with contextlib.suppress(OSError):  # the object is gone either way
+            fsync_directory(path.parent)
 
     def delete_prefix(self, prefix: str) -> int:
         names = self.names(prefix)
@@ -150,7 +178,7 @@ class LocalStorage:
 
     def check(self) -> str | None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_directory(self.root)
             probe = self.root / f".readyz-{secrets.token_hex(4)}"
             probe.write_bytes(b"")
             probe.unlink()

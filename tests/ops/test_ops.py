@@ -16,12 +16,12 @@ from consent_service.config import ConfigurationError, Settings
 from consent_service.main import create_app
 
 
-def test_health_readiness_and_metrics(client: TestClient):
+def test_health_readiness_and_metrics(client: TestClient, admin_headers):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
-    metrics = client.get("/metrics")
+    metrics = client.get("/metrics", headers=admin_headers)
     assert metrics.status_code == 200
     assert "consent_http_requests_total" in metrics.text
 
