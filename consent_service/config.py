@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     verify_rate_limit_per_minute: int = Field(default=600, ge=1)
     # Password attempts per minute, per client address and per account (each replica).
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    # Self-registrations per minute, per client address (each replica); admins are not counted.
+    registrations_per_minute: int = Field(default=10, ge=1)
     # The serving process persists due consent expiries this often (0: only cron/writes do).
     expiry_sweep_seconds: float = Field(default=60, ge=0)
     log_level: str = "INFO"

@@ -75,6 +75,7 @@ class Services:
     readiness_checks: Mapping[str, ReadinessCheck]
     verify_rate_limiter: RateLimiter
     login_rate_limiters: LoginRateLimiters
+    registration_rate_limiter: RateLimiter
     media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
 
     def session(self, *, writes: bool = True) -> Session:
@@ -136,6 +137,7 @@ def build_services(settings: Settings) -> Services:
         online_verifier=licences.OnlineVerifier(engine=read_engine, signer=signer),
         readiness_checks=MappingProxyType(checks),
         verify_rate_limiter=RateLimiter(settings.verify_rate_limit_per_minute),
+        registration_rate_limiter=RateLimiter(settings.registrations_per_minute),
         login_rate_limiters=LoginRateLimiters(
             by_address=RateLimiter(settings.login_attempts_per_minute),
             by_account=RateLimiter(settings.login_attempts_per_minute),

@@ -138,6 +138,7 @@ def settings(database_url: str, tmp_path: Path, master_key: str) -> Settings:
         argon2_memory_kib=1024,
         # The suite logs many holders in from one address; throttling has its own tests.
         login_attempts_per_minute=100_000,
+        registrations_per_minute=100_000,
         # The serving process's expiry timer stays off: tests sweep when they mean to.
         expiry_sweep_seconds=0,
     )

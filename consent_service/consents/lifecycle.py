@@ -41,8 +41,15 @@ from consent_service.consents.errors import (
     NotPermitted,
 )
 from consent_service.consents.events import GrantStatusChange, grant_status_changed
-from consent_service.consents.models import ConsentGrant, ConsentReceipt
+from consent_service.consents.models import (
+    ASSURANCE_LOWERED,
+    DEATH,
+    ERASURE,
+    ConsentGrant,
+    ConsentReceipt,
+)
 from consent_service.consents.receipts import issue_receipt, new_receipt_id
+from consent_service.crypto.envelope import aad_for, encrypt
 from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 from consent_service.holders import service as holders
@@ -306,7 +313,7 @@ def _apply(
     old_status = grant.status
     grant.status = rule.to_state
     grant.status_changed_at = now
-    grant.status_reason = reason
+    _store_reason(session, signer, grant, rule, reason)
     repository.add(session, grant)
     changed = grant_status_changed(
         session,
@@ -341,6 +348,24 @@ def _apply(
         payload=payload,
     )
     return StatusChanged(grant=grant, revoked_licences=changed, receipt=receipt)
+
+
+def _store_reason(
+    session: Session, signer: Signer, grant: ConsentGrant, rule: Transition, reason: str | None
+) -> None:
+    """A system move keeps its fixed cause in clear; a person's words are sealed under the
+    holder's data key (like a decline reason), so erasure shreds them."""
+    grant.status_reason = None
+    grant.status_reason_enc = None
+    if not reason:
+        return
+    if rule.action in CODED_REASONS:
+        grant.status_reason = reason
+        return
+    key = signer.keyring.data_key(session, grant.holder_id)
+    grant.status_reason_enc = encrypt(
+        key, reason.encode("utf-8"), aad=aad_for("grant", grant.id, "status_reason")
+    )
 
 
 def _audit_and_receipt(
@@ -390,7 +415,11 @@ def _extra_payload(rule: Transition, principal: Principal | None) -> dict[str, o
     return {}
 
 
-ASSURANCE_LOWERED = "assurance_lowered"
+# The moves whose reason is the system's own fixed vocabulary, not a person's words: these
+# stay in clear (`status_reason`); every other reason is encrypted (`status_reason_enc`).
+CODED_REASONS: frozenset[Action] = frozenset(
+    {Action.expire, Action.erasure_withdraw, Action.assurance_suspend, Action.end_by_death}
+)
 
 
 def _require_assurance_for_resume(session: Session, grant: ConsentGrant) -> None:
@@ -505,7 +534,7 @@ def withdraw_all_for_erasure(
             grant_id=grant_id,
             action=Action.erasure_withdraw,
             principal=principal,
-            reason="erasure",
+            reason=ERASURE,
             now=now,
         )
         withdrawn.append(grant_id)
@@ -548,7 +577,7 @@ def end_or_cut_for_death(
             grant_id=grant_id,
             action=Action.end_by_death,
             principal=principal,
-            reason="death of the holder",
+            reason=DEATH,
             now=now,
         )
         ended.append(grant_id)

@@ -42,6 +42,13 @@ class ConsentRequest(SQLModel, table=True):
     min_assurance: str | None = Field(default=None, max_length=32)
 
 
+# The system's fixed causes of a status change (lifecycle.CODED_REASONS): kept in clear.
+ASSURANCE_LOWERED = "assurance_lowered"
+ERASURE = "erasure"
+DEATH = "death of the holder"
+FIXED_REASONS: frozenset[str] = frozenset({ASSURANCE_LOWERED, ERASURE, DEATH})
+
+
 class ConsentGrant(SQLModel, table=True):
     """A consent given: immutable terms and evidence, and a status that moves."""
 
@@ -73,7 +80,13 @@ class ConsentGrant(SQLModel, table=True):
     court_approval_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Why the grant is in its state. A person's words (revocation, suspension) are free text
+    # that may name someone: encrypted under the holder's data key (AAD grant/<id>/status_reason)
+    # and so shredded with it at erasure. `status_reason` in clear holds only the system's fixed
+    # causes (FIXED_REASONS), or a person's reason written before migration 0011 (erasure
+    # clears those).
     status_reason: str | None = Field(default=None, max_length=500)
+    status_reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class ConsentReceipt(SQLModel, table=True):

@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from consent_service.consents import repository
-from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
+from consent_service.consents.models import (
+    FIXED_REASONS,
+    ConsentGrant,
+    ConsentReceipt,
+    ConsentRequest,
+)
 
 
 def requests(session: Session, holder_id: str) -> Sequence[ConsentRequest]:
@@ -22,6 +27,15 @@ def requests(session: Session, holder_id: str) -> Sequence[ConsentRequest]:
 def grants(session: Session, holder_id: str) -> Sequence[ConsentGrant]:
     """Every grant the holder gave, oldest first."""
     return repository.grants_of_holder(session, holder_id)
+
+
+def forget_clear_reasons(session: Session, holder_id: str) -> None:
+    """Erasure: drop a person's reason still in clear (written before migration 0011); the
+    system's fixed causes stay, they say nothing about anyone."""
+    for grant in repository.grants_of_holder(session, holder_id):
+        if grant.status_reason is not None and grant.status_reason not in FIXED_REASONS:
+            grant.status_reason = None
+            repository.add(session, grant)
 
 
 def receipts(session: Session, grant_ids: Sequence[str]) -> Sequence[ConsentReceipt]:

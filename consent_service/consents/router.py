@@ -77,13 +77,16 @@ def _request_out(
     )
 
 
-def _consent_out(grant: ConsentGrant, now: datetime) -> ConsentOut:
+def _consent_out(
+    session: Session, keyring: Keyring, grant: ConsentGrant, now: datetime
+) -> ConsentOut:
     """The grant as of `now`: a grant past its end shows `expired` (nothing is written)."""
     shown = ConsentOut.model_validate(grant, from_attributes=True)
     return shown.model_copy(
         update={
             "status": status_now(grant, now),
             "status_changed_at": status_changed_at_now(grant, now),
+            "status_reason": consents.status_reason(session, keyring=keyring, grant=grant),
         }
     )
 
@@ -189,7 +192,10 @@ def accept_request(
         client_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", ""),
     )
-    return AcceptOut(consent=_consent_out(grant, grant.accepted_at), receipt=receipt.token)
+    return AcceptOut(
+        consent=_consent_out(session, signer.keyring, grant, grant.accepted_at),
+        receipt=receipt.token,
+    )
 
 
 @router.post(
@@ -227,6 +233,7 @@ def decline_request(
 def list_consents(
     principal: HolderOrStudio,
     session: SessionDep,
+    keyring: KeyringDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     consent_status: Annotated[
@@ -238,15 +245,17 @@ def list_consents(
     page = consents.list_consents(
         session, principal=principal, status=consent_status, cursor=cursor, limit=limit, now=now
     )
-    return page.map(lambda grant: _consent_out(grant, now))
+    return page.map(lambda grant: _consent_out(session, keyring, grant, now))
 
 
 @router.get(
     "/consents/{consent_id}", response_model=ConsentOut, responses=problem_responses(401, 404)
 )
-def get_consent(consent_id: str, principal: CurrentPrincipal, session: SessionDep) -> ConsentOut:
+def get_consent(
+    consent_id: str, principal: CurrentPrincipal, session: SessionDep, keyring: KeyringDep
+) -> ConsentOut:
     grant = consents.get_consent(session, principal=principal, consent_id=consent_id)
-    return _consent_out(grant, utcnow())
+    return _consent_out(session, keyring, grant, utcnow())
 
 
 def _change(

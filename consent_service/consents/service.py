@@ -220,6 +220,19 @@ def signed_name(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> s
     return decrypt(key, blob, aad=aad_for("grant", grant.id, "signed_name")).decode()
 
 
+def status_reason(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> str | None:
+    """Why the grant is in its state: a person's words decrypted (None once the holder was
+    erased), or the system's fixed cause kept in clear."""
+    if grant.status_reason_enc is None:
+        return grant.status_reason
+    try:
+        key = keyring.data_key(session, grant.holder_id)
+    except KeyDestroyed:
+        return None
+    blob = grant.status_reason_enc
+    return decrypt(key, blob, aad=aad_for("grant", grant.id, "status_reason")).decode()
+
+
 def decline_request(
     session: Session,
     *,

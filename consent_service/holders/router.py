@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from consent_service.accounts import passwords
 from consent_service.accounts.principal import Role
 from consent_service.db import utcnow
-from consent_service.deps import CurrentPrincipal, KeyringDep, OptionalPrincipal, SessionDep
+from consent_service.deps import (
+    CurrentPrincipal,
+    KeyringDep,
+    OptionalPrincipal,
+    ServicesDep,
+    SessionDep,
+)
 from consent_service.errors import problem_responses
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
@@ -17,6 +23,7 @@ from consent_service.holders.schemas import (
     HolderRegister,
     HolderRegistered,
 )
+from consent_service.ops.rate_limit import check_registration_rate
 from consent_service.verification.service import assurance_of
 
 router = APIRouter(prefix="/v1/holders", tags=["holders"])
@@ -42,12 +49,23 @@ def _record(holder: Holder, data: holders.HolderData, assurance: str) -> HolderR
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=HolderRegistered,
-    responses=problem_responses(400, 409, 413, 422),
+    responses=problem_responses(400, 409, 413, 422, 429),
     summary="Register a holder (self-registration, or by an admin)",
 )
 def register_holder(
-    body: HolderRegister, session: SessionDep, keyring: KeyringDep, principal: OptionalPrincipal
+    body: HolderRegister,
+    request: Request,
+    session: SessionDep,
+    keyring: KeyringDep,
+    services: ServicesDep,
+    principal: OptionalPrincipal,
 ) -> HolderRegistered:
+    if principal is None or not principal.is_admin:
+        # Per client address, before the email is looked at (ops/rate_limit.py).
+        check_registration_rate(
+            services.registration_rate_limiter,
+            address=request.client.host if request.client else "unknown",
+        )
     # Hash before the write transaction: end the read of an admin's authentication first, so
     # that argon2 never runs while the transaction (on SQLite, the write lock) is held.
     session.commit()

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from consent_service.db import UTCDateTime, utcnow
@@ -62,5 +62,9 @@ class Licence(SQLModel, table=True):
     # "consent_withdrawn" / "consent_revoked" / "consent_expired" / "consent_ended_by_death"
     # (cascade from the grant).
     revocation_cause: str | None = Field(default=None, max_length=32)
+    # The reason given for revoking the licence on its own: free text, encrypted under the
+    # holder's data key (AAD licence/<id>/revocation_reason). The clear column holds only a
+    # reason written before migration 0011 (erasure clears it); new rows leave it null.
     revocation_reason: str | None = Field(default=None, max_length=500)
+    revocation_reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     revoked_by: str | None = Field(default=None, max_length=40)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from consent_service.db import utcnow
 from consent_service.deps import (
     CurrentPrincipal,
+    KeyringDep,
     ReadSessionDep,
     ServicesDep,
     SessionDep,
@@ -179,10 +180,15 @@ def revoke_licence(
     body: LicenceRevoke,
     principal: CurrentPrincipal,
     session: SessionDep,
+    keyring: KeyringDep,
     settings: SettingsDep,
 ) -> LicenceRecord:
     licence = licences.revoke_licence(
-        session=session, principal=principal, licence_id=licence_id, reason=body.reason
+        session=session,
+        keyring=keyring,
+        principal=principal,
+        licence_id=licence_id,
+        reason=body.reason,
     )
     return _record(licence, settings.issuer)
 

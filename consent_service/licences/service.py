@@ -28,6 +28,8 @@ from consent_service.consents import rules as consent_rules
 from consent_service.consents.errors import ConsentNotActive, ConsentNotFound
 from consent_service.consents.events import GrantStatusChange
 from consent_service.consents.models import ConsentGrant
+from consent_service.crypto.envelope import aad_for, encrypt
+from consent_service.crypto.keyring import Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 from consent_service.errors import NotFound, RuleViolation
@@ -301,7 +303,7 @@ def status_now(licence: Licence, now: datetime) -> str:
 
 # -- revocation -------------------------------------------------------------------------------
 def revoke_licence(
-    *, session: Session, principal: Principal, licence_id: str, reason: str
+    *, session: Session, keyring: Keyring, principal: Principal, licence_id: str, reason: str
 ) -> Licence:
     """Revoke one licence on its own (its holder, its studio or an admin); idempotent."""
     licence = get_licence(session=session, principal=principal, licence_id=licence_id)
@@ -316,7 +318,12 @@ def revoke_licence(
     locked.status = LicenceStatus.revoked.value
     locked.status_changed_at = now
     locked.revocation_cause = "licence_revoked"
-    locked.revocation_reason = reason
+    # Free text that may name someone: sealed under the holder's data key, shredded with it.
+    locked.revocation_reason_enc = encrypt(
+        keyring.data_key(session, locked.holder_id),
+        reason.encode("utf-8"),
+        aad=aad_for("licence", locked.id, "revocation_reason"),
+    )
     locked.revoked_by = principal.actor_id
     session.add(locked)
     session.flush()
@@ -414,6 +421,14 @@ def active_licence_for_attribute(
         if attribute in attributes:
             return licence.id
     return None
+
+
+def forget_clear_reasons(session: Session, holder_id: str) -> None:
+    """Erasure: drop a revocation reason still in clear (written before migration 0011)."""
+    for licence in repository.of_holder(session, holder_id):
+        if licence.revocation_reason is not None:
+            licence.revocation_reason = None
+            session.add(licence)
 
 
 def licences_of_holder(session: Session, holder_id: str) -> Sequence[Licence]:

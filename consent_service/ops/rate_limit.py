@@ -1,9 +1,9 @@
 """A token bucket per client address, in process memory.
 
-Used for `POST /v1/licences/verify`, which anyone may call without a credential, and for
-password sign-in (`check_login_rate`). Each replica
-keeps its own buckets, so N replicas admit up to N times the limit in total; a shared limit
-belongs in the load balancer or gateway in front of them (docs/studios.md says so).
+Used for `POST /v1/licences/verify`, which anyone may call without a credential, for
+password sign-in (`check_login_rate`) and for self-registration (`check_registration_rate`).
+Each replica keeps its own buckets, so N replicas admit up to N times the limit in total; a
+shared limit belongs in the load balancer or gateway in front of them (docs/studios.md says so).
 """
 
 from __future__ import annotations
@@ -71,5 +71,20 @@ def check_login_rate(limiters: LoginRateLimiters, *, address: str, email: str) -
     if retry_after is not None:
         raise RateLimited(
             "Too many sign-in attempts; wait a minute and try again",
+            retry_after_seconds=max(1, round(retry_after)),
+        )
+
+
+def check_registration_rate(limiter: RateLimiter, *, address: str) -> None:
+    """Throttle self-registration per client address; `RateLimited` past it.
+
+    Taken before anything else is looked at, so new and already registered emails use the
+    same bucket: the limit caps how fast one address can create accounts and how fast it can
+    probe which emails are registered.
+    """
+    retry_after = limiter.acquire(address)
+    if retry_after is not None:
+        raise RateLimited(
+            "Too many registrations from this address; wait a minute and try again",
             retry_after_seconds=max(1, round(retry_after)),
         )

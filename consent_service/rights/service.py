@@ -54,7 +54,6 @@ from consent_service.verification import service as verification
 EXPORT_FORMAT = "consent-service/holder-export/v1"
 
 
-
 def _may_exercise_rights(principal: Principal, holder_id: str) -> bool:
     """The holder themself or an admin (a representative manages consents, not the record)."""
     return holders.may_read_full_record(principal, holder_id)
@@ -152,7 +151,7 @@ def export_holder(
                 "signature": grant.signature,
                 "signed_name": consents.signed_name(session, keyring=keyring, grant=grant),
                 "status_changed_at": _time(grant.status_changed_at),
-                "status_reason": grant.status_reason,
+                "status_reason": consents.status_reason(session, keyring=keyring, grant=grant),
                 "receipts": receipts.get(grant.id, []),
             }
             for grant in grants
@@ -231,6 +230,9 @@ def erase_holder(
         if reference.deleted_at is None or reference.wrapped_key is not None:
             tombstone(reference)
             vault.save_reference(session, reference)
+    # 4a. Reasons a person wrote before they were sealed (migration 0011) leave with the key.
+    consents_of_holder.forget_clear_reasons(session, holder_id)
+    licences.forget_clear_reasons(session, holder_id)
     # 4b. Verification cases keep their decision, not the document metadata or the evidence.
     verification.forget_holder(session, holder_id)
     # 5. Crypto-shredding: destroy the holder's data key.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from consent_service.ops.rate_limit import RateLimiter
 from tests.conftest import bearer
 
 VALID = {
@@ -73,6 +75,26 @@ def test_duplicate_email_is_refused_with_409_case_insensitively(client: TestClie
     assert r.json()["code"] == "email_already_registered"
 
 
+def test_self_registration_is_throttled_per_address_and_admins_are_not(
+    app, client: TestClient, admin_headers
+):
+    app.state.services = replace(
+        app.state.services, registration_rate_limiter=RateLimiter(per_minute=2)
+    )
+    assert client.post("/v1/holders", json=VALID).status_code == 201
+    # An email already registered takes a token too: probing for emails is throttled as well.
+    assert client.post("/v1/holders", json=VALID).status_code == 409
+    r = client.post("/v1/holders", json={**VALID, "email": "third@example.org"})
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert int(r.headers["Retry-After"]) >= 1
+    # Nothing was written for the refused registration: the email is still free for an admin.
+    r = client.post(
+        "/v1/holders", json={**VALID, "email": "third@example.org"}, headers=admin_headers
+    )
+    assert r.status_code == 201, r.text
+
+
 def test_holder_cannot_read_another_holder(client: TestClient, register_holder):
     a, b = register_holder(), register_holder()
     r = client.get(f"/v1/holders/{b.id}", headers=a.headers)
@@ -84,9 +106,7 @@ def test_studio_key_cannot_read_a_holder(client: TestClient, holder, studio):
     assert client.get(f"/v1/holders/{holder.id}", headers=studio.headers).status_code == 404
 
 
-def test_verification_is_computed_and_no_one_can_type_it(
-    client: TestClient, holder, admin_headers
-):
+def test_verification_is_computed_and_no_one_can_type_it(client: TestClient, holder, admin_headers):
     """An admin could once mark a holder verified with no evidence; only reviewed evidence
     raises the level now, so the route is gone for everyone (IDENTITY.md: computed, never typed)."""
     record = client.get(f"/v1/holders/{holder.id}", headers=admin_headers)
