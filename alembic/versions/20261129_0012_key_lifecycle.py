@@ -10,7 +10,7 @@ replace them (`consent-service accounts list-admins`).
 checked on every request that carries an access token, pruned once `expires_at` has passed.
 
 Revision ID: 0012
-Revises: 0010 (the lead re-chains it after 0011)
+Revises: 0011
 Create Date: 2026-11-29 19:30:00
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
