@@ -197,12 +197,13 @@ def _compensation(comp: dict[str, Any] | None, tpl: NoticeTemplate) -> str:
     return "; ".join(parts) or tpl.none_text
 
 
-def _wrap_description(text: str) -> str:
+def _wrap_description(text: str, *, lead: int = 0) -> str:
     # One paragraph, indented like the rest; whitespace normalised so rendering is stable.
+    # `lead`: characters that stand before the first line in the template (a label).
     words = text.split()
     lines, line = [], ""
     for word in words:
-        if line and len(line) + 1 + len(word) > 88:
+        if line and len(line) + 1 + len(word) > 88 - (lead if not lines else 0):
             lines.append(line)
             line = word
         else:
@@ -212,21 +213,25 @@ def _wrap_description(text: str) -> str:
     return "\n   ".join(lines)
 
 
+# "If you die: " stands before the sentence on its first line (template v2).
+_IF_YOU_DIE_LEAD = len("If you die: ")
+
+
 def _if_you_die(terms: dict[str, Any], jurisdiction: str, tpl: NoticeTemplate) -> str:
     if "death.ends" not in tpl.labels:  # a template from before the survives_death term
         return ""
     if not terms.get("survives_death"):
-        return _wrap_description(tpl.labels["death.ends"])
+        return _wrap_description(tpl.labels["death.ends"], lead=_IF_YOU_DIE_LEAD)
     rule = post_mortem_rule(jurisdiction)
     if rule is None:
         text = Template(tpl.labels["death.survives_but_no_rights"]).substitute(
             jurisdiction=jurisdiction or "your jurisdiction"
         )
-        return _wrap_description(text)
+        return _wrap_description(text, lead=_IF_YOU_DIE_LEAD)
     text = Template(tpl.labels["death.survives"]).substitute(
         period=f"{rule.years} years", jurisdiction=rule.jurisdiction, source=rule.source
     )
-    return _wrap_description(text)
+    return _wrap_description(text, lead=_IF_YOU_DIE_LEAD)
 
 
 def render(
