@@ -164,22 +164,27 @@ def list_admin_keys(session: Session) -> list[ApiKey]:
     return list(repository.list_api_keys_of_role(session, Role.admin.value))
 
 
-def revoke_admin_key(session: Session, *, key_id: str) -> ApiKey:
-    """Revoke an admin key (the operator, from the CLI); refused from the next request on."""
+def _revoke_key_of_role(session: Session, *, role: Role, actor_id: str, key_id: str) -> ApiKey:
+    """Revoke a key of `role` without an organization (admin, verifier); idempotent."""
     row = repository.get_api_key(session, key_id)
-    if row is None or row.role != Role.admin.value:
-        raise NotFound("No such admin key")
+    if row is None or row.role != role.value:
+        raise NotFound(f"No such {role.value} key")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         repository.add(session, row)
         audit.record(
             session,
-            actor_id="operator",
+            actor_id=actor_id,
             action=Action.api_key_revoked,
             subjects={"api_key_id": row.id},
-            payload={"role": Role.admin.value},
+            payload={"role": role.value},
         )
     return row
+
+
+def revoke_admin_key(session: Session, *, key_id: str) -> ApiKey:
+    """Revoke an admin key (the operator, from the CLI); refused from the next request on."""
+    return _revoke_key_of_role(session, role=Role.admin, actor_id="operator", key_id=key_id)
 
 
 def create_verifier_key(
@@ -219,20 +224,7 @@ def list_verifier_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_verifier_key(session: Session, *, actor: Principal, key_id: str) -> ApiKey:
-    row = repository.get_api_key(session, key_id)
-    if row is None or row.role != Role.verifier.value:
-        raise NotFound("No such verifier key")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        repository.add(session, row)
-        audit.record(
-            session,
-            actor_id=actor.actor_id,
-            action=Action.api_key_revoked,
-            subjects={"api_key_id": row.id},
-            payload={"role": Role.verifier.value},
-        )
-    return row
+    return _revoke_key_of_role(session, role=Role.verifier, actor_id=actor.actor_id, key_id=key_id)
 
 
 def verifier_email_index(session: Session, api_key_id: str) -> str | None:
