@@ -235,12 +235,7 @@ def verifier_email_index(session: Session, api_key_id: str) -> str | None:
 
 def login_email_indexes(session: Session, principal_ids: list[str]) -> set[str]:
     """The email blind indexes of the live logins of these holders or representatives."""
-    found: set[str] = set()
-    for principal_id in principal_ids:
-        for login in repository.logins_of_principal(session, principal_id):
-            if login.disabled_at is None:
-                found.add(login.email_index)
-    return found
+    return repository.live_login_email_indexes(session, principal_ids)
 
 
 def revoke_api_key(
