@@ -176,12 +176,7 @@ def list_admins() -> None:
         rows = accounts.list_admin_keys(session)
         now = utcnow()
         for row in rows:
-            if row.revoked_at is not None:
-                state = "revoked"
-            elif row.expires_at is not None and row.expires_at <= now:
-                state = "expired"
-            else:
-                state = "active"
+            state = accounts.key_state(row, now)
             expires = row.expires_at.isoformat() if row.expires_at else "never"
             typer.echo(
                 f"{row.id}\t{state}\t{row.created_at.isoformat()}\t{expires}\t"

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 
@@ -256,14 +256,19 @@ def revoke_api_key(
     return row
 
 
+def key_state(row: ApiKey, now: datetime) -> Literal["revoked", "expired", "active"]:
+    """Whether a key is accepted at `now` ("active") or refused, and why."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
 def principal_from_api_key(session: Session, key: str) -> Principal:
     row = repository.get_api_key_by_hash(session, _hash_api_key(key))
     # An expired key is refused exactly like an unknown one: the answer tells nothing more.
-    if (
-        row is None
-        or row.revoked_at is not None
-        or (row.expires_at is not None and row.expires_at <= utcnow())
-    ):
+    if row is None or key_state(row, utcnow()) != "active":
         raise Unauthenticated("The API key is unknown or revoked")
     return Principal(role=Role(row.role), actor_id=row.id, organization_id=row.organization_id)
 
