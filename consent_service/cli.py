@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -155,13 +156,11 @@ def create_admin(
     from consent_service.accounts import service as accounts
 
     expiry = _expires_at_or_exit(expires_at)
-    services = open_services()
-    with services.session() as session:
+    with closing(open_services()) as services, services.session() as session:
         row, key = accounts.create_admin_key(
             session, name=name, expires_at=expiry, ttl_days=services.settings.admin_key_ttl_days
         )
         session.commit()
-    services.close()
     until = f", valid until {row.expires_at.isoformat()}" if row.expires_at else ""
     typer.echo(f"admin key {row.id} created for {name!r}{until}; it is shown once, store it now:")
     typer.echo(key)
@@ -173,23 +172,16 @@ def list_admins() -> None:
     from consent_service.accounts import service as accounts
     from consent_service.db import utcnow
 
-    services = open_services()
-    with services.session() as session:
+    with closing(open_services()) as services, services.session() as session:
         rows = accounts.list_admin_keys(session)
         now = utcnow()
         for row in rows:
-            if row.revoked_at is not None:
-                state = "revoked"
-            elif row.expires_at is not None and row.expires_at <= now:
-                state = "expired"
-            else:
-                state = "active"
+            state = accounts.key_state(row, now)
             expires = row.expires_at.isoformat() if row.expires_at else "never"
             typer.echo(
                 f"{row.id}\t{state}\t{row.created_at.isoformat()}\t{expires}\t"
                 f"{row.key_prefix}\t{row.name}"
             )
-    services.close()
 
 
 @accounts_app.command("revoke-admin")
@@ -198,16 +190,13 @@ def revoke_admin(key_id: Annotated[str, typer.Argument(help="The key's id (key_.
     from consent_service.accounts import service as accounts
     from consent_service.errors import NotFound
 
-    services = open_services()
     try:
-        with services.session() as session:
+        with closing(open_services()) as services, services.session() as session:
             row = accounts.revoke_admin_key(session, key_id=key_id)
             session.commit()
     except NotFound as exc:
         typer.echo(f"no admin key {key_id!r}", err=True)
         raise typer.Exit(1) from exc
-    finally:
-        services.close()
     typer.echo(f"admin key {row.id} revoked")
 
 
@@ -223,8 +212,7 @@ def create_verifier(
     from consent_service.accounts import service as accounts
 
     expiry = _expires_at_or_exit(expires_at)
-    services = open_services()
-    with services.session() as session:
+    with closing(open_services()) as services, services.session() as session:
         row, key = accounts.create_verifier_key(
             session,
             keyring=services.keyring,
@@ -234,7 +222,6 @@ def create_verifier(
             expires_at=expiry,
         )
         session.commit()
-    services.close()
     typer.echo(f"verifier key {row.id} created for {name!r}; it is shown once, store it now:")
     typer.echo(key)
 
@@ -245,8 +232,7 @@ def rotate() -> None:
     from consent_service import audit
     from consent_service.audit.actions import Action
 
-    services = open_services()
-    with services.session() as session:
+    with closing(open_services()) as services, services.session() as session:
         row = services.keyring.rotate_signing_key(session)
         audit.record(
             session,
@@ -255,17 +241,14 @@ def rotate() -> None:
             subjects={"kid": row.kid},
         )
         session.commit()
-    services.close()
     typer.echo(row.kid)
 
 
 @keys_app.command("list")
 def list_keys() -> None:
     """Print the published JWKS."""
-    services = open_services()
-    with services.session() as session:
+    with closing(open_services()) as services, services.session() as session:
         typer.echo(json.dumps(services.keyring.jwks(session), indent=2))
-    services.close()
 
 
 def main() -> None:

@@ -64,6 +64,16 @@ def logins_of_principal(session: Session, principal_id: str) -> Sequence[Login]:
     return session.exec(select(Login).where(Login.principal_id == principal_id)).all()
 
 
+def live_login_email_indexes(session: Session, principal_ids: Sequence[str]) -> set[str]:
+    """The email blind indexes of the logins of these principals that are not disabled."""
+    rows = session.exec(
+        select(Login.email_index).where(
+            col(Login.principal_id).in_(principal_ids), col(Login.disabled_at).is_(None)
+        )
+    ).all()
+    return set(rows)
+
+
 def get_revoked_token(session: Session, jti: str) -> RevokedToken | None:
     return session.get(RevokedToken, jti)
 

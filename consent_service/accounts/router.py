@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 
 from consent_service.accounts import service as accounts
+from consent_service.accounts.models import ApiKey
 from consent_service.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -53,6 +54,19 @@ def list_organizations(admin: Admin, session: SessionDep) -> Page[OrganizationOu
     return Page(items=[OrganizationOut.model_validate(r, from_attributes=True) for r in rows])
 
 
+def _key_created(row: ApiKey, key: str) -> ApiKeyCreated:
+    """The one response that shows a new key in clear (organization and verifier keys)."""
+    return ApiKeyCreated(
+        id=row.id,
+        name=row.name,
+        organization_id=row.organization_id,
+        role=row.role,
+        key=key,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
 @router.post(
     "/organizations/{organization_id}/api-keys",
     status_code=status.HTTP_201_CREATED,
@@ -74,15 +88,7 @@ def create_api_key(
         expires_at=body.expires_at,
         auditor_ttl_days=settings.auditor_key_ttl_days,
     )
-    return ApiKeyCreated(
-        id=row.id,
-        name=row.name,
-        organization_id=row.organization_id,
-        role=row.role,
-        key=key,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-    )
+    return _key_created(row, key)
 
 
 @router.get(
@@ -125,15 +131,7 @@ def create_verifier(
         email=str(body.email),
         expires_at=body.expires_at,
     )
-    return ApiKeyCreated(
-        id=row.id,
-        name=row.name,
-        organization_id=None,
-        role=row.role,
-        key=key,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-    )
+    return _key_created(row, key)
 
 
 @router.get("/verifiers", response_model=Page[ApiKeyOut], responses=problem_responses(401, 404))

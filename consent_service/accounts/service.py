@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 
@@ -164,22 +164,27 @@ def list_admin_keys(session: Session) -> list[ApiKey]:
     return list(repository.list_api_keys_of_role(session, Role.admin.value))
 
 
-def revoke_admin_key(session: Session, *, key_id: str) -> ApiKey:
-    """Revoke an admin key (the operator, from the CLI); refused from the next request on."""
+def _revoke_key_of_role(session: Session, *, role: Role, actor_id: str, key_id: str) -> ApiKey:
+    """Revoke a key of `role` without an organization (admin, verifier); idempotent."""
     row = repository.get_api_key(session, key_id)
-    if row is None or row.role != Role.admin.value:
-        raise NotFound("No such admin key")
+    if row is None or row.role != role.value:
+        raise NotFound(f"No such {role.value} key")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         repository.add(session, row)
         audit.record(
             session,
-            actor_id="operator",
+            actor_id=actor_id,
             action=Action.api_key_revoked,
             subjects={"api_key_id": row.id},
-            payload={"role": Role.admin.value},
+            payload={"role": role.value},
         )
     return row
+
+
+def revoke_admin_key(session: Session, *, key_id: str) -> ApiKey:
+    """Revoke an admin key (the operator, from the CLI); refused from the next request on."""
+    return _revoke_key_of_role(session, role=Role.admin, actor_id="operator", key_id=key_id)
 
 
 def create_verifier_key(
@@ -219,20 +224,7 @@ def list_verifier_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_verifier_key(session: Session, *, actor: Principal, key_id: str) -> ApiKey:
-    row = repository.get_api_key(session, key_id)
-    if row is None or row.role != Role.verifier.value:
-        raise NotFound("No such verifier key")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        repository.add(session, row)
-        audit.record(
-            session,
-            actor_id=actor.actor_id,
-            action=Action.api_key_revoked,
-            subjects={"api_key_id": row.id},
-            payload={"role": Role.verifier.value},
-        )
-    return row
+    return _revoke_key_of_role(session, role=Role.verifier, actor_id=actor.actor_id, key_id=key_id)
 
 
 def verifier_email_index(session: Session, api_key_id: str) -> str | None:
@@ -243,12 +235,7 @@ def verifier_email_index(session: Session, api_key_id: str) -> str | None:
 
 def login_email_indexes(session: Session, principal_ids: list[str]) -> set[str]:
     """The email blind indexes of the live logins of these holders or representatives."""
-    found: set[str] = set()
-    for principal_id in principal_ids:
-        for login in repository.logins_of_principal(session, principal_id):
-            if login.disabled_at is None:
-                found.add(login.email_index)
-    return found
+    return repository.live_login_email_indexes(session, principal_ids)
 
 
 def revoke_api_key(
@@ -269,14 +256,19 @@ def revoke_api_key(
     return row
 
 
+def key_state(row: ApiKey, now: datetime) -> Literal["revoked", "expired", "active"]:
+    """Whether a key is accepted at `now` ("active") or refused, and why."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
 def principal_from_api_key(session: Session, key: str) -> Principal:
     row = repository.get_api_key_by_hash(session, _hash_api_key(key))
     # An expired key is refused exactly like an unknown one: the answer tells nothing more.
-    if (
-        row is None
-        or row.revoked_at is not None
-        or (row.expires_at is not None and row.expires_at <= utcnow())
-    ):
+    if row is None or key_state(row, utcnow()) != "active":
         raise Unauthenticated("The API key is unknown or revoked")
     return Principal(role=Role(row.role), actor_id=row.id, organization_id=row.organization_id)
 
