@@ -201,7 +201,8 @@ def _wrap_description(text: str, *, lead: int = 0) -> str:
     # One paragraph, indented like the rest; whitespace normalised so rendering is stable.
     # `lead`: characters that stand before the first line in the template (a label).
     words = text.split()
-    lines, line = [], ""
+    lines: list[str] = []
+    line = ""
     for word in words:
         if line and len(line) + 1 + len(word) > 88 - (lead if not lines else 0):
             lines.append(line)
