@@ -198,26 +198,30 @@ def _list_owner(principal: Principal) -> tuple[str | None, str | None]:
     raise NotFound()
 
 
+def _unseal(
+    session: Session, keyring: Keyring, holder_id: str, blob: bytes, aad: bytes
+) -> str | None:
+    """A field sealed under the holder's data key, decrypted (None once the holder was erased)."""
+    try:
+        key = keyring.data_key(session, holder_id)
+    except KeyDestroyed:
+        return None
+    return decrypt(key, blob, aad=aad).decode()
+
+
 def decline_reason(session: Session, *, keyring: Keyring, row: ConsentRequest) -> str | None:
     if row.decline_reason_enc is None:
         return None
-    try:
-        key = keyring.data_key(session, row.holder_id)
-    except KeyDestroyed:
-        return None
-    return decrypt(key, row.decline_reason_enc, aad=aad_for("request", row.id, "reason")).decode()
+    aad = aad_for("request", row.id, "reason")
+    return _unseal(session, keyring, row.holder_id, row.decline_reason_enc, aad)
 
 
 def signed_name(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> str | None:
     """The name the signer typed, decrypted (None once the holder was erased)."""
     if grant.signed_name_enc is None:
         return None
-    try:
-        key = keyring.data_key(session, grant.holder_id)
-    except KeyDestroyed:
-        return None
-    blob = grant.signed_name_enc
-    return decrypt(key, blob, aad=aad_for("grant", grant.id, "signed_name")).decode()
+    aad = aad_for("grant", grant.id, "signed_name")
+    return _unseal(session, keyring, grant.holder_id, grant.signed_name_enc, aad)
 
 
 def status_reason(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> str | None:
@@ -225,12 +229,8 @@ def status_reason(session: Session, *, keyring: Keyring, grant: ConsentGrant) ->
     erased), or the system's fixed cause kept in clear."""
     if grant.status_reason_enc is None:
         return grant.status_reason
-    try:
-        key = keyring.data_key(session, grant.holder_id)
-    except KeyDestroyed:
-        return None
-    blob = grant.status_reason_enc
-    return decrypt(key, blob, aad=aad_for("grant", grant.id, "status_reason")).decode()
+    aad = aad_for("grant", grant.id, "status_reason")
+    return _unseal(session, keyring, grant.holder_id, grant.status_reason_enc, aad)
 
 
 def decline_request(
