@@ -290,7 +290,7 @@ def _move(
     if rule.expires_first and status_now(grant, now) != grant.status:
         _apply(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
     if grant.status == rule.to_state:
-        return StatusChanged(grant, [], _latest_receipt(session, grant))
+        return StatusChanged(grant, [], latest_receipt(session, grant))
     if grant.status not in rule.from_states:
         word = "already " if rule.to_state not in NOT_ENDED else ""
         raise ConsentNotActive(f"the consent is {word}{grant.status}")
@@ -450,7 +450,8 @@ def _require_assurance_for_resume(session: Session, grant: ConsentGrant) -> None
         )
 
 
-def _latest_receipt(session: Session, grant: ConsentGrant) -> ConsentReceipt:
+def latest_receipt(session: Session, grant: ConsentGrant) -> ConsentReceipt:
+    """The grant's newest receipt (what "already there" answers with, and GET .../receipt)."""
     receipt = repository.latest_receipt(session, grant.id)
     if receipt is None:  # every grant is born with one; defensive
         raise ConsentNotFound("No receipt for this consent")

@@ -23,7 +23,7 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
 from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
-from consent_service.consents import notice, repository, rules
+from consent_service.consents import lifecycle, notice, repository, rules
 from consent_service.consents.errors import (
     ConsentNotFound,
     CourtApprovalNotVerified,
@@ -608,7 +608,4 @@ def latest_receipt(session: Session, *, principal: Principal, consent_id: str) -
     grant = repository.get_grant(session, consent_id)
     if grant is None or not principal.acts_for(grant.holder_id):
         raise ConsentNotFound()
-    receipt = repository.latest_receipt(session, grant.id)
-    if receipt is None:  # every grant is born with one; defensive
-        raise ConsentNotFound("No receipt for this consent")
-    return receipt
+    return lifecycle.latest_receipt(session, grant)
