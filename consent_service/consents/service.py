@@ -373,13 +373,9 @@ def _check_acceptance(
     ctx = _holder_context(session, keyring=signer.keyring, holder=holder, day=now.date())
     role = representatives.signer_role(principal) or "agent"
     representative = representatives.get_active(session, principal.representative_id)
-    if body.guardian is not None and body.guardian.representative_id != principal.representative_id:
-        raise rules.TermsRefused(
-            "guardian_required",
-            "the guardian named in the body must be the one signing",
-            source="NF, TN, G Art. 8",
-            field="guardian",
-        )
+    rules.check_named_guardian(
+        body.guardian.representative_id if body.guardian else None, principal.representative_id
+    )
     rules.check_signer(
         holder_status=ctx.facts.status,
         signer_role=role,
