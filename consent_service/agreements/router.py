@@ -45,8 +45,7 @@ def create_agreement(body: AgreementCreate, admin: Admin, session: SessionDep) -
 def list_agreements(
     reader: Reader, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> Page[AgreementOut]:
-    rows, next_cursor = agreements.list_page(session, cursor=cursor, limit=limit)
-    return Page(items=[_out(r) for r in rows], next_cursor=next_cursor)
+    return agreements.list_page(session, cursor=cursor, limit=limit).map(_out)
 
 
 @router.get(

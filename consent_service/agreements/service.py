@@ -9,7 +9,6 @@ agreement id and the changed field names, with no personal data (an agreement ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -24,7 +23,7 @@ from consent_service.consents import rules
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound
 from consent_service.ids import new_id
-from consent_service.pagination import decode_cursor, encode_cursor
+from consent_service.pagination import Page, decode_cursor
 
 
 class AgreementNotFound(NotFound):
@@ -109,14 +108,9 @@ def get(session: Session, agreement_id: str) -> CollectiveAgreement:
     return row
 
 
-def list_page(
-    session: Session, *, cursor: str | None, limit: int
-) -> tuple[Sequence[CollectiveAgreement], str | None]:
-    rows = list(repository.page(session, after=decode_cursor(cursor), limit=limit + 1))
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+def list_page(session: Session, *, cursor: str | None, limit: int) -> Page[CollectiveAgreement]:
+    rows = repository.page(session, after=decode_cursor(cursor), limit=limit + 1)
+    return Page.from_rows(rows, limit)
 
 
 # -- what the consent rules need -----------------------------------------------------------------

@@ -268,8 +268,21 @@ def transition(
 ) -> StatusChanged:
     """Apply `action` to the grant `grant_id` for `principal` (None: the system). See the module."""
     rule = TRANSITIONS[action]
-    now = now or utcnow()
     grant = _locked_visible_grant(session, grant_id, principal, rule)
+    return _move(session, signer, grant, rule, principal, reason, now or utcnow())
+
+
+def _move(
+    session: Session,
+    signer: Signer,
+    grant: ConsentGrant,
+    rule: Transition,
+    principal: Principal | None,
+    reason: str | None,
+    now: datetime,
+) -> StatusChanged:
+    """Steps 2-6 of `transition` on a grant the caller already locked (and may see)."""
+    action = rule.action
     rule.guard(principal, grant)
     representatives.require_reviewed_authority(session, principal)
     if action is Action.resume:
@@ -277,7 +290,7 @@ def transition(
     if rule.expires_first and status_now(grant, now) != grant.status:
         _apply(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
     if grant.status == rule.to_state:
-        return StatusChanged(grant, [], _latest_receipt(session, grant))
+        return StatusChanged(grant, [], latest_receipt(session, grant))
     if grant.status not in rule.from_states:
         word = "already " if rule.to_state not in NOT_ENDED else ""
         raise ConsentNotActive(f"the consent is {word}{grant.status}")
@@ -437,7 +450,8 @@ def _require_assurance_for_resume(session: Session, grant: ConsentGrant) -> None
         )
 
 
-def _latest_receipt(session: Session, grant: ConsentGrant) -> ConsentReceipt:
+def latest_receipt(session: Session, grant: ConsentGrant) -> ConsentReceipt:
+    """The grant's newest receipt (what "already there" answers with, and GET .../receipt)."""
     receipt = repository.latest_receipt(session, grant.id)
     if receipt is None:  # every grant is born with one; defensive
         raise ConsentNotFound("No receipt for this consent")
@@ -468,16 +482,14 @@ def expire_due_grants(
         grant = repository.get_grant_for_update(session, grant_id)
         if grant is None or grant.status not in NOT_ENDED or status_now(grant, now) != "expired":
             continue  # changed since the ids were read
-        transition(
-            session, signer=signer, grant_id=grant_id, action=Action.expire, principal=None, now=now
-        )
+        _move(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
         expired.append(grant_id)
     return expired
 
 
 def _open_grants_locked(session: Session, holder_id: str) -> Iterator[ConsentGrant]:
     """The holder's active or suspended grants, each locked and read again: one that ended
-    since the ids were read is skipped."""
+    since the ids were read is skipped. The caller moves them with `_move` under that lock."""
     for grant_id in repository.open_grant_ids_of_holder(session, holder_id):
         grant = repository.get_grant_for_update(session, grant_id)
         if grant is not None and grant.status in NOT_ENDED:
@@ -498,22 +510,14 @@ def suspend_below_assurance(
     suspended: list[str] = []
     now = now or utcnow()
     for grant in _open_grants_locked(session, holder_id):
-        grant_id = grant.id
         required = grant.signature.get("required_assurance")
         if grant.status != "active" or required is None:
             continue
         if at_least(level, Assurance(required)) or status_now(grant, now) != "active":
             continue
-        transition(
-            session,
-            signer=signer,
-            grant_id=grant_id,
-            action=Action.assurance_suspend,
-            principal=None,
-            reason=ASSURANCE_LOWERED,
-            now=now,
-        )
-        suspended.append(grant_id)
+        rule = TRANSITIONS[Action.assurance_suspend]
+        _move(session, signer, grant, rule, None, ASSURANCE_LOWERED, now)
+        suspended.append(grant.id)
     return suspended
 
 
@@ -527,17 +531,8 @@ def withdraw_all_for_erasure(
     withdrawn: list[str] = []
     now = utcnow()
     for grant in _open_grants_locked(session, holder_id):
-        grant_id = grant.id
-        transition(
-            session,
-            signer=signer,
-            grant_id=grant_id,
-            action=Action.erasure_withdraw,
-            principal=principal,
-            reason=ERASURE,
-            now=now,
-        )
-        withdrawn.append(grant_id)
+        _move(session, signer, grant, TRANSITIONS[Action.erasure_withdraw], principal, ERASURE, now)
+        withdrawn.append(grant.id)
     return withdrawn
 
 
@@ -564,23 +559,14 @@ def end_or_cut_for_death(
     ended: list[str] = []
     cut: list[str] = []
     for grant in _open_grants_locked(session, holder_id):
-        grant_id = grant.id
         survives = bool(grant.terms.get("survives_death"))
         if survives and post_mortem_end is not None and post_mortem_end > now:
             if grant.valid_until > post_mortem_end:
                 _cut_valid_until(session, signer, grant, principal, post_mortem_end)
-                cut.append(grant_id)
+                cut.append(grant.id)
             continue
-        transition(
-            session,
-            signer=signer,
-            grant_id=grant_id,
-            action=Action.end_by_death,
-            principal=principal,
-            reason=DEATH,
-            now=now,
-        )
-        ended.append(grant_id)
+        _move(session, signer, grant, TRANSITIONS[Action.end_by_death], principal, DEATH, now)
+        ended.append(grant.id)
     return ended, cut
 
 

@@ -130,15 +130,6 @@ def get_grant_for_update(session: Session, grant_id: str) -> ConsentGrant | None
     return session.exec(stmt).first()
 
 
-def active_grants_of_holder(session: Session, holder_id: str) -> Sequence[ConsentGrant]:
-    stmt = (
-        select(ConsentGrant)
-        .where(ConsentGrant.holder_id == holder_id, ConsentGrant.status == "active")
-        .order_by(col(ConsentGrant.created_at), col(ConsentGrant.id))
-    )
-    return session.exec(stmt).all()
-
-
 def open_grant_ids_of_holder(session: Session, holder_id: str) -> Sequence[str]:
     stmt = (
         select(ConsentGrant.id)

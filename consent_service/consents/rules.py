@@ -738,6 +738,19 @@ def assess_terms(
 # -- Who may consent ---------------------------------------------------------------------------
 
 
+def check_named_guardian(
+    named_representative_id: str | None, signer_representative_id: str | None
+) -> None:
+    # A guardian named in the acceptance must be the one signing it. (enforce; NF, TN, G Art. 8)
+    if named_representative_id is not None and named_representative_id != signer_representative_id:
+        raise TermsRefused(
+            "guardian_required",
+            "the guardian named in the body must be the one signing",
+            source="NF, TN, G Art. 8",
+            field="guardian",
+        )
+
+
 def check_signer(
     *,
     holder_status: str,

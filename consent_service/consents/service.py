@@ -23,7 +23,7 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
 from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
-from consent_service.consents import notice, repository, rules
+from consent_service.consents import lifecycle, notice, repository, rules
 from consent_service.consents.errors import (
     ConsentNotFound,
     CourtApprovalNotVerified,
@@ -198,26 +198,30 @@ def _list_owner(principal: Principal) -> tuple[str | None, str | None]:
     raise NotFound()
 
 
+def _unseal(
+    session: Session, keyring: Keyring, holder_id: str, blob: bytes, aad: bytes
+) -> str | None:
+    """A field sealed under the holder's data key, decrypted (None once the holder was erased)."""
+    try:
+        key = keyring.data_key(session, holder_id)
+    except KeyDestroyed:
+        return None
+    return decrypt(key, blob, aad=aad).decode()
+
+
 def decline_reason(session: Session, *, keyring: Keyring, row: ConsentRequest) -> str | None:
     if row.decline_reason_enc is None:
         return None
-    try:
-        key = keyring.data_key(session, row.holder_id)
-    except KeyDestroyed:
-        return None
-    return decrypt(key, row.decline_reason_enc, aad=aad_for("request", row.id, "reason")).decode()
+    aad = aad_for("request", row.id, "reason")
+    return _unseal(session, keyring, row.holder_id, row.decline_reason_enc, aad)
 
 
 def signed_name(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> str | None:
     """The name the signer typed, decrypted (None once the holder was erased)."""
     if grant.signed_name_enc is None:
         return None
-    try:
-        key = keyring.data_key(session, grant.holder_id)
-    except KeyDestroyed:
-        return None
-    blob = grant.signed_name_enc
-    return decrypt(key, blob, aad=aad_for("grant", grant.id, "signed_name")).decode()
+    aad = aad_for("grant", grant.id, "signed_name")
+    return _unseal(session, keyring, grant.holder_id, grant.signed_name_enc, aad)
 
 
 def status_reason(session: Session, *, keyring: Keyring, grant: ConsentGrant) -> str | None:
@@ -225,12 +229,8 @@ def status_reason(session: Session, *, keyring: Keyring, grant: ConsentGrant) ->
     erased), or the system's fixed cause kept in clear."""
     if grant.status_reason_enc is None:
         return grant.status_reason
-    try:
-        key = keyring.data_key(session, grant.holder_id)
-    except KeyDestroyed:
-        return None
-    blob = grant.status_reason_enc
-    return decrypt(key, blob, aad=aad_for("grant", grant.id, "status_reason")).decode()
+    aad = aad_for("grant", grant.id, "status_reason")
+    return _unseal(session, keyring, grant.holder_id, grant.status_reason_enc, aad)
 
 
 def decline_request(
@@ -373,13 +373,9 @@ def _check_acceptance(
     ctx = _holder_context(session, keyring=signer.keyring, holder=holder, day=now.date())
     role = representatives.signer_role(principal) or "agent"
     representative = representatives.get_active(session, principal.representative_id)
-    if body.guardian is not None and body.guardian.representative_id != principal.representative_id:
-        raise rules.TermsRefused(
-            "guardian_required",
-            "the guardian named in the body must be the one signing",
-            source="NF, TN, G Art. 8",
-            field="guardian",
-        )
+    rules.check_named_guardian(
+        body.guardian.representative_id if body.guardian else None, principal.representative_id
+    )
     rules.check_signer(
         holder_status=ctx.facts.status,
         signer_role=role,
@@ -608,7 +604,4 @@ def latest_receipt(session: Session, *, principal: Principal, consent_id: str) -
     grant = repository.get_grant(session, consent_id)
     if grant is None or not principal.acts_for(grant.holder_id):
         raise ConsentNotFound()
-    receipt = repository.latest_receipt(session, grant.id)
-    if receipt is None:  # every grant is born with one; defensive
-        raise ConsentNotFound("No receipt for this consent")
-    return receipt
+    return lifecycle.latest_receipt(session, grant)

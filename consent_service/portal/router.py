@@ -19,6 +19,7 @@ from consent_service.accounts import service as accounts
 from consent_service.consents import notice
 from consent_service.consents import service as consents
 from consent_service.consents.lifecycle import (
+    TRANSITIONS,
     Action,
     status_changed_at_now,
     status_now,
@@ -56,7 +57,8 @@ DONE_MESSAGES = {
     ),
     "declined": "You declined this request. The studio has been told.",
 }
-WITHDRAWABLE = ("active", "suspended")
+# Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
+WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
 
 
 def _see_other(url: str) -> Response:
