@@ -236,7 +236,7 @@ def register_estate_holder(
 ) -> Holder:
     """The holder row of an estate, registered by its executor: no email and no login (the
     deceased never signs in); the date of death comes later, with evidence (`record_death`)."""
-    holder = _new_holder(
+    return _new_holder(
         session,
         keyring=keyring,
         legal_name=legal_name,
@@ -245,7 +245,6 @@ def register_estate_holder(
         date_of_birth=date_of_birth,
         jurisdiction=jurisdiction,
     )
-    return holder
 
 
 def parse_date_of_death(value: str) -> date:
