@@ -592,8 +592,7 @@ def delete_reference(
         action=Action.reference_deleted,
         subjects={"holder_id": reference.holder_id, "reference_id": reference.id},
     )
-    name = reference.storage_name
-    on_commit(session, lambda: storage.delete(name))
+    delete_after_commit(session, storage, reference.storage_name)
 
 
 def discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
