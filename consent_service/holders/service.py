@@ -321,13 +321,10 @@ def get_public_view(
         holder is None
         or studio.role is not Role.studio
         or studio.organization_id is None
-        or not consents.studio_asked(
-            session, studio_id=studio.organization_id, holder_id=holder_id
-        )
+        or not consents.studio_asked(session, studio_id=studio.organization_id, holder_id=holder_id)
     ):
         raise NotFound("No such holder")
     return holder, decrypt_holder(session, keyring, holder)
-
 
 
 def resolve_login(session: Session, login: Login) -> Principal | None:
