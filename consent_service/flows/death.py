@@ -125,7 +125,7 @@ def record(
         approve_now=recorder == "verifier",
     )
     # Locks the holder and checks again: of two recordings racing, one wins, one gets 409.
-    holder, _data = holders.record_death(
+    holder = holders.record_death(
         session, keyring=keyring, holder_id=holder_id, date_of_death=date_of_death
     )
     rights_until = rules.post_mortem_rights_until(

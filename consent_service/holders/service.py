@@ -236,7 +236,7 @@ def register_estate_holder(
 ) -> Holder:
     """The holder row of an estate, registered by its executor: no email and no login (the
     deceased never signs in); the date of death comes later, with evidence (`record_death`)."""
-    holder = _new_holder(
+    return _new_holder(
         session,
         keyring=keyring,
         legal_name=legal_name,
@@ -245,7 +245,6 @@ def register_estate_holder(
         date_of_birth=date_of_birth,
         jurisdiction=jurisdiction,
     )
-    return holder
 
 
 def parse_date_of_death(value: str) -> date:
@@ -257,46 +256,39 @@ def parse_date_of_death(value: str) -> date:
 
 def check_death_can_be_recorded(
     session: Session, *, keyring: Keyring, holder: Holder, date_of_death: date | None
-) -> HolderData:
+) -> None:
     """Refuse before anything is stored: a death already recorded (409), a date after today or
     before birth (422). `date_of_death` None checks only the first (before an upload)."""
     data = decrypt_holder(session, keyring, holder)
     if holder.date_of_death_enc is not None or holder.death_recorded_at is not None:
         raise DeathAlreadyRecorded()
     if date_of_death is None:
-        return data
+        return
     if date_of_death > utcnow().date():
         raise DeathDateInFuture(
             f"the date of death {date_of_death.isoformat()} is after today", field="date_of_death"
         )
     if date_of_death < data.date_of_birth:
         raise DeathBeforeBirth(field="date_of_death")
-    return data
 
 
 def record_death(
     session: Session, *, keyring: Keyring, holder_id: str, date_of_death: date
-) -> tuple[Holder, HolderData]:
+) -> Holder:
     """Store the date of death (ciphertext under the holder's key) on the LOCKED live holder.
 
     Checked again under the lock, so two recordings racing cannot both pass. No audit event
     here: the death recording flow writes one `holder.death_recorded` for the whole unit.
     """
     holder = get_live(session, holder_id, lock=True)
-    data = check_death_can_be_recorded(
+    check_death_can_be_recorded(
         session, keyring=keyring, holder=holder, date_of_death=date_of_death
     )
     key = keyring.data_key(session, holder.id)
     holder.date_of_death_enc = _seal(key, holder.id, "date_of_death", date_of_death.isoformat())
     holder.death_recorded_at = utcnow()
     repository.add(session, holder)
-    return holder, HolderData(
-        legal_name=data.legal_name,
-        stage_name=data.stage_name,
-        email=data.email,
-        date_of_birth=data.date_of_birth,
-        date_of_death=date_of_death,
-    )
+    return holder
 
 
 def may_read_full_record(principal: Principal, holder_id: str) -> bool:
@@ -329,13 +321,10 @@ def get_public_view(
         holder is None
         or studio.role is not Role.studio
         or studio.organization_id is None
-        or not consents.studio_asked(
-            session, studio_id=studio.organization_id, holder_id=holder_id
-        )
+        or not consents.studio_asked(session, studio_id=studio.organization_id, holder_id=holder_id)
     ):
         raise NotFound("No such holder")
     return holder, decrypt_holder(session, keyring, holder)
-
 
 
 def resolve_login(session: Session, login: Login) -> Principal | None:

@@ -293,8 +293,7 @@ def post_mortem_rights_until(
     period, never lengthen it). None until an executor recorded a date, and None where the
     table has no entry for the jurisdiction (no post-mortem grant there).
     """
-    row = repository.latest_post_mortem_record(session, holder_id)
-    typed = row.post_mortem_rights_until if row else None
+    typed = executor_post_mortem_end(session, holder_id)
     if typed is None or date_of_death is None:  # nothing recorded, or no death to count from
         return typed
     return rules.post_mortem_rights_until(jurisdiction, date_of_death, executor_end=typed)

@@ -93,8 +93,6 @@ def live_storage_names(session: Session, names: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(names), 500):
         batch = list(names[start : start + 500])
-        stmt = select(Reference.storage_name).where(
-            col(Reference.storage_name).in_(batch), _live()
-        )
+        stmt = select(Reference.storage_name).where(col(Reference.storage_name).in_(batch), _live())
         found.update(session.exec(stmt).all())
     return found

@@ -401,11 +401,6 @@ def open_sealed(
     return _chain(first, content)
 
 
-def discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
-    """Public form of `_discard_unless_committed`, for callers that store sealed objects."""
-    _discard_unless_committed(session, storage, name)
-
-
 def delete_after_commit(session: Session, storage: Storage, name: str) -> None:
     """Remove a stored object once the current transaction has committed."""
     on_commit(session, lambda: storage.delete(name))
@@ -439,7 +434,7 @@ def _record_stored(
     reference.content_hmac = digest
     reference.wrapped_key = encrypt(holder_key, object_key, aad=_key_aad(holder_id, reference.id))
     repository.add(session, reference)
-    _discard_unless_committed(session, storage, reference.storage_name)
+    discard_unless_committed(session, storage, reference.storage_name)
     audit.record(
         session,
         actor_id=principal.actor_id,
@@ -597,11 +592,10 @@ def delete_reference(
         action=Action.reference_deleted,
         subjects={"holder_id": reference.holder_id, "reference_id": reference.id},
     )
-    name = reference.storage_name
-    on_commit(session, lambda: storage.delete(name))
+    delete_after_commit(session, storage, reference.storage_name)
 
 
-def _discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
+def discard_unless_committed(session: Session, storage: Storage, name: str) -> None:
     """If the transaction does not commit, remove the object: it is ciphertext under a key
     nobody kept, and the store should hold nothing the database does not know about."""
     state = {"committed": False}
