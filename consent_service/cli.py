@@ -127,6 +127,44 @@ def open_services() -> Services:
     return build_services(settings)
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Deliveries at once (default CONSENT_OUTBOX_CONCURRENCY)")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then exit")] = False,
+) -> None:
+    """Deliver outbound messages (webhooks, mail) from the outbox until stopped.
+
+    Run as many as you like beside the API replicas (with CONSENT_OUTBOX_IN_PROCESS=false on
+    the replicas); on PostgreSQL they share the work and never deliver a message twice at once.
+    SIGTERM or Ctrl-C finishes the deliveries under way, then exits.
+    """
+    import signal
+
+    services = open_services()
+    with closing(services):
+        if not services.outbox_channels:
+            typer.echo("worker: no outbound channel is configured; nothing to deliver", err=True)
+            raise typer.Exit(2)
+        runner = services.outbox_worker(concurrency=concurrency)
+        if once:
+            typer.echo(f"worker: {runner.run_once()} message(s) attempted")
+            return
+
+        def _stop(_signum: int, _frame: object) -> None:
+            runner.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        typer.echo(
+            f"worker: delivering {', '.join(sorted(services.outbox_channels))} "
+            f"({runner.concurrency} at once); SIGTERM stops",
+            err=True,
+        )
+        runner.run_forever()
+
+
 EXPIRES_AT_HELP = "When the key stops working: ISO 8601 with UTC offset, e.g. 2027-03-01T00:00Z"
 
 

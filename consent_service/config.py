@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     registrations_per_minute: int = Field(default=10, ge=1)
     # The serving process persists due consent expiries this often (0: only cron/writes do).
     expiry_sweep_seconds: float = Field(default=60, ge=0)
+    # Outbound messages (outbox/): the serving process runs one outbox worker unless this is
+    # false (production runs `consent-service worker` processes instead, docs/operations.md).
+    outbox_in_process: bool = True
+    # Deliveries at once per worker; how long a claim lasts before another worker may retry
+    # it (longer than any delivery's timeout); how often an idle worker looks for due rows.
+    outbox_concurrency: int = Field(default=4, ge=1, le=64)
+    outbox_lease_seconds: float = Field(default=120, gt=0)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # Retries wait base x 2^(n-1) seconds, jittered, at most the cap.
+    outbox_retry_base_seconds: float = Field(default=5, gt=0)
+    outbox_retry_cap_seconds: float = Field(default=3600, gt=0)
     log_level: str = "INFO"
     # Bearer token that Prometheus presents to scrape GET /metrics (an admin API key works
     # too). Unset: only admins may read the metrics. /metrics is never served anonymously.

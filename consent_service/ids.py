@@ -15,6 +15,8 @@ PREFIXES = frozenset(
 )
 # Verification: cases, their evidence objects, live-capture challenges.
 PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
+# Outbound messages (outbox/): the webhook-id and the mail Message-ID.
+PREFIXES = PREFIXES | {"msg"}
 
 
 def new_id(prefix: str) -> str:

@@ -22,6 +22,7 @@ from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.outbox.worker import OutboxWorker
 from consent_service.portal.router import router as portal_router
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
@@ -44,11 +45,15 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`.
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
     sweeper: ExpirySweeper = app.state.expiry_sweeper
+    worker: OutboxWorker = app.state.outbox_worker
     if services.settings.expiry_sweep_seconds > 0:
         sweeper.start()
+    if services.settings.outbox_in_process and services.outbox_channels:
+        worker.start()
     try:
         yield
     finally:
+        worker.stop()
         sweeper.stop()
         services.read_engine.dispose()  # the main engine is the caller's (tests reuse it)
 
@@ -66,13 +71,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=_lifespan,
     )
     app.state.services = services
-    # The one thread the app runs besides requests: due expiries are persisted by writes and
-    # by this sweep, never by reads (consents/lifecycle.py). Started and stopped by the lifespan.
+    # A thread the app runs besides requests (the outbox worker below is the other): due
+    # expiries are persisted by writes and by this sweep, never by reads
+    # (consents/lifecycle.py). Started and stopped by the lifespan.
     app.state.expiry_sweeper = ExpirySweeper(
         open_session=services.session,
         signer=services.signer,
         interval=services.settings.expiry_sweep_seconds,
     )
+    # The in-process outbox worker (webhooks, mail), unless CONSENT_OUTBOX_IN_PROCESS=false
+    # because `consent-service worker` processes deliver instead.
+    app.state.outbox_worker = services.outbox_worker()
 
     install_error_handlers(app)
     # licences first: route matching is linear and POST /v1/licences/verify is the hot path.

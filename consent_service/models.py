@@ -8,6 +8,7 @@ from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
+from consent_service.outbox.models import OutboxAttempt, OutboxMessage
 from consent_service.representatives.models import Representative
 from consent_service.vault.models import Reference
 from consent_service.verification.models import Challenge, Evidence, VerificationCase
@@ -28,6 +29,8 @@ __all__ = [
     "Licence",
     "Login",
     "Organization",
+    "OutboxAttempt",
+    "OutboxMessage",
     "Reference",
     "Representative",
     "RevokedToken",

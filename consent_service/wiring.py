@@ -19,6 +19,8 @@ ride on the database session rather than on yet another argument to every call:
   silently skipping the cascade.
 - **Principal resolvers** (login kind -> Principal, from holders and representatives) are
   bound the same way, for `accounts.principal_from_access_token`.
+- **The outbox wake-up** (outbox/): a commit that enqueued a message wakes the in-process
+  worker at once instead of at its next poll; bound the same way.
 - **The media cleaner** (vault/sanitize.py: the decoded-size budget and the slots that bound
   how many uploads are cleaned at once) is bound the same way, so references and verification
   evidence share one set of slots.
@@ -29,6 +31,7 @@ through the services use the same method (conftest's `db_session`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -48,6 +51,9 @@ from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
 from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
+from consent_service.outbox import service as outbox
+from consent_service.outbox.channels import Channel
+from consent_service.outbox.worker import Backoff, OutboxWorker
 from consent_service.representatives import service as representatives
 from consent_service.vault import service as vault
 from consent_service.vault.sanitize import MediaCleaner
@@ -77,6 +83,10 @@ class Services:
     login_rate_limiters: LoginRateLimiters
     registration_rate_limiter: RateLimiter
     media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
+    # Outbound message channels by name ("webhook", "mail"), delivered by the outbox worker.
+    outbox_channels: Mapping[str, Channel]
+    # Set by a commit that enqueued a message (outbox.service.bind_wakeup).
+    outbox_wakeup: threading.Event
 
     def session(self, *, writes: bool = True) -> Session:
         """A session carrying the grant listeners and the principal resolvers.
@@ -89,7 +99,24 @@ class Services:
         bind_listeners(session.info, self.grant_listeners)
         accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
         vault.bind_media_cleaner(session.info, self.media_cleaner)
+        outbox.bind_wakeup(session.info, self.outbox_wakeup)
         return session
+
+    def outbox_worker(self, *, concurrency: int | None = None) -> OutboxWorker:
+        """A worker over this service's channels (in process, or `consent-service worker`)."""
+        settings = self.settings
+        return OutboxWorker(
+            open_session=self.session,
+            channels=self.outbox_channels,
+            concurrency=concurrency or settings.outbox_concurrency,
+            lease_seconds=settings.outbox_lease_seconds,
+            poll_seconds=settings.outbox_poll_seconds,
+            backoff=Backoff(
+                base_seconds=settings.outbox_retry_base_seconds,
+                cap_seconds=settings.outbox_retry_cap_seconds,
+            ),
+            wakeup=self.outbox_wakeup,
+        )
 
     def read_session(self) -> Session:
         """A session on the read-only engine (nothing can be written through it)."""
@@ -147,4 +174,12 @@ def build_services(settings: Settings) -> Services:
             slots=settings.vault_clean_concurrency,
             wait_seconds=settings.vault_clean_wait_seconds,
         ),
+        outbox_channels=MappingProxyType(_outbox_channels(settings)),
+        outbox_wakeup=threading.Event(),
     )
+
+
+def _outbox_channels(settings: Settings) -> dict[str, Channel]:
+    """The delivery channels of outbound messages (webhooks, mail) this service runs."""
+    channels: dict[str, Channel] = {}
+    return channels
