@@ -77,6 +77,8 @@ class Services:
     login_rate_limiters: LoginRateLimiters
     registration_rate_limiter: RateLimiter
     media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
+    # PEM roots a C2PA signer must chain to (CONSENT_C2PA_TRUST_ANCHORS), read once; None: unset.
+    c2pa_trust_anchors: str | None = None
 
     def session(self, *, writes: bool = True) -> Session:
         """A session carrying the grant listeners and the principal resolvers.
@@ -122,6 +124,12 @@ def build_services(settings: Settings) -> Services:
     if callable(master_check):
         checks["kms"] = master_check
 
+    trust_anchors = (
+        settings.c2pa_trust_anchors.read_text(encoding="ascii")
+        if settings.c2pa_trust_anchors is not None
+        else None
+    )
+
     return Services(
         settings=settings,
         engine=engine,
@@ -147,4 +155,5 @@ def build_services(settings: Settings) -> Services:
             slots=settings.vault_clean_concurrency,
             wait_seconds=settings.vault_clean_wait_seconds,
         ),
+        c2pa_trust_anchors=trust_anchors,
     )
