@@ -24,6 +24,11 @@ from typing import Any
 # The formats this service documents and tests, recognised from their first bytes.
 JPEG, PNG, WAV, MP4 = "image/jpeg", "image/png", "audio/wav", "video/mp4"
 _HEAD_BYTES = 16
+# Major brands of MP4 files (ISO/IEC 14496-12 and -14); other ISO BMFF files (MOV, HEIC,
+# AVIF, …) are typed by their name.
+_MP4_BRANDS = frozenset(
+    {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash"}
+)
 
 
 class MediaError(Exception):
@@ -52,7 +57,7 @@ def sniff_format(head: bytes) -> str | None:
         return PNG
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return WAV
-    if head[4:8] == b"ftyp":
+    if head[4:8] == b"ftyp" and head[8:12] in _MP4_BRANDS:
         return MP4
     return None
 
