@@ -17,7 +17,9 @@ The checks, in order; the first that fails gives the verdict's code:
    well-formed recorded use (`MALFORMED`).
 5. The licence verifies for the recorded use: signature, issuer, term at the time of use,
    status now (a withdrawal after signing answers `REVOKED`), scope (the verifier's codes).
-6. A usage receipt, when one is embedded and is a compact JWS, verifies with the registry's
+6. The CAWG training-and-data-mining assertion permits no more than the licence: every entry
+   `notAllowed` unless the licence covers `ai_training` (`TRAINING_MINING_MISMATCH`).
+7. A usage receipt, when one is embedded and is a compact JWS, verifies with the registry's
    keys as a `usage-receipt+jwt` (`USAGE_RECEIPT_INVALID`); one that is not a JWS is carried
    as opaque text and reported as not checked.
 
@@ -50,6 +52,7 @@ UNTRUSTED_SIGNER = "UNTRUSTED_SIGNER"
 NO_LICENCE = "NO_LICENCE"
 MALFORMED = "MALFORMED"
 USAGE_RECEIPT_INVALID = "USAGE_RECEIPT_INVALID"
+TRAINING_MINING_MISMATCH = "TRAINING_MINING_MISMATCH"
 
 # The recorded use's fields, as ProposedUse names them.
 _USE_FIELDS = ("attribute", "purpose", "territory", "medium", "project")
@@ -238,7 +241,14 @@ def check_file(
     answer.licence = verify_licence(data["licence"], use)
     if not answer.licence.valid:
         return verdict(answer.licence.code, answer.licence.detail)
-    # 6. The usage receipt, when there is one.
+    # 6. The training-and-data-mining assertion claims no more than the licence grants.
+    excess = manifest_rules.training_mining_excess(
+        manifest_rules.assertion(active, manifest_rules.TRAINING_MINING_LABEL),
+        covers_training=manifest_rules.covers_ai_training(answer.licence.scope or {}),
+    )
+    if excess is not None:
+        return verdict(TRAINING_MINING_MISMATCH, excess)
+    # 7. The usage receipt, when there is one.
     receipt = data.get("usage_receipt")
     if receipt is not None:
         answer.usage_receipt = check_receipt(receipt, key_for=receipt_key_for)

@@ -76,6 +76,24 @@ def training_mining(claims: Mapping[str, Any], *, issuer: str) -> dict[str, Any]
     return {"entries": {name: dict(entry) for name in TRAINING_MINING_ENTRIES}}
 
 
+def training_mining_excess(data: Mapping[str, Any] | None, *, covers_training: bool) -> str | None:
+    """What a training-mining assertion permits beyond its licence, or None when it does not.
+
+    Each of the four CAWG entries must be there; `notAllowed` unless the licence covers
+    `ai_training`, then `constrained` (or `notAllowed`). Entries of other names are not judged.
+    """
+    entries = data.get("entries") if data is not None else None
+    if not isinstance(entries, Mapping):
+        return f"the manifest has no {TRAINING_MINING_LABEL} assertion with entries"
+    permitted = ("notAllowed", "constrained") if covers_training else ("notAllowed",)
+    for name in TRAINING_MINING_ENTRIES:
+        entry = entries.get(name)
+        use = entry.get("use") if isinstance(entry, Mapping) else None
+        if use not in permitted:
+            return f"{name} is {use or 'missing'}; the licence permits {' or '.join(permitted)}"
+    return None
+
+
 def manifest_definition(
     *,
     licence: str,
