@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import struct
 import wave
+from typing import Any
 
+import mutagen.mp4
 from PIL import Image
 
 MP4_SAMPLE = b"\x00\x00\x00\x0c" + b"synthetic-frame" + b"\x65" * 45
@@ -99,6 +101,22 @@ def sample_of_mp4(data: bytes) -> bytes:
     at = data.index(b"stco")
     (offset,) = struct.unpack(">I", data[at + 12 : at + 16])
     return data[offset : offset + len(MP4_SAMPLE)]
+
+
+def content_of(kind: str, data: bytes) -> Any:
+    """What a player or viewer would show: pixels, audio frames, or the MP4's frame and length.
+
+    Read with independent parsers (Pillow, `wave`, mutagen), so a signed file that still holds
+    the same content is shown to be a well-formed file of its type, not just a manifest carrier.
+    """
+    if kind in ("jpeg", "png"):
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size, image.tobytes()
+    if kind == "wav":
+        with wave.open(io.BytesIO(data), "rb") as audio:
+            return audio.getparams(), audio.readframes(audio.getnframes())
+    movie = mutagen.mp4.MP4(io.BytesIO(data))
+    return movie.info.length, sample_of_mp4(data)
 
 
 MAKERS = {"jpeg": jpeg, "png": png, "wav": wav, "mp4": mp4}
