@@ -25,6 +25,7 @@ from consent_service.config import Settings
 from consent_service.deps import OptionalPrincipal, ServicesDep, SessionDep
 from consent_service.errors import DomainError, PayloadTooLarge, RateLimited, problem_responses
 from consent_service.provenance import check
+from consent_service.provenance.schemas import ProvenanceVerdictOut
 from consent_service.vault.sanitize import UnsupportedMedia
 from consent_service.vault.upload import ReferenceTooLarge, openapi_body, receive_upload
 from consent_service.wiring import Services
@@ -94,6 +95,7 @@ def _check(services: Services, path: Path) -> check.ProvenanceVerdict:
 
 @router.post(
     VERIFY_PATH,
+    response_model=ProvenanceVerdictOut,
     responses=problem_responses(400, 401, 413, 415, 422, 429),
     openapi_extra=openapi_body(),
     summary="Verify a file's C2PA manifest and the licence it carries (multipart: file)",
@@ -137,4 +139,5 @@ async def verify_provenance(
         and verdict.licence.studio_id != principal.organization_id
     ):
         raise LicenceOfAnotherStudio("The file carries a licence granted to another studio")
+    # Already JSON-ready and in the shape of ProvenanceVerdictOut (which documents it).
     return JSONResponse(answer)

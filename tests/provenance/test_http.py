@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 
 from consent_service.config import Settings
 from consent_service.main import create_app
+from consent_service.provenance.schemas import ProvenanceVerdictOut
 from tests.conftest import Org
 from tests.licences.conftest import Grant
 from tests.provenance import media
 from tests.provenance.conftest import Registry
+from tests.vault import media as vault_media
 
 Sign = Callable[..., tuple[int, dict[str, Any]]]
 VERIFY = "/v1/provenance/verify"
@@ -45,6 +47,7 @@ def test_a_signed_file_gets_the_verdict(
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["valid"], body["code"]) == (True, "VALID")
+    ProvenanceVerdictOut.model_validate(body)  # the documented shape
     # CONSENT_C2PA_TRUST_ANCHORS names the development root (conftest): the signer is trusted.
     assert body["manifest"]["validation_state"] == "Trusted"
     assert body["licence"]["licence_id"] == licensed["id"]
@@ -69,6 +72,9 @@ def test_files_without_a_manifest_or_of_another_type_are_refused(client: TestCli
     r = post_file(client, media.jpeg())
     assert (r.status_code, r.json()["code"]) == (422, "no_manifest")
     r = post_file(client, b"just some text, not media at all")
+    assert (r.status_code, r.json()["code"]) == (415, "unsupported_format")
+    # Ogg is media the service takes elsewhere, but not a type C2PA covers.
+    r = post_file(client, vault_media.ogg_opus_with_comments())
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_format")
     r = client.post(VERIFY, content=media.jpeg(), headers={"content-type": "image/jpeg"})
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
