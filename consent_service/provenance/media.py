@@ -102,11 +102,11 @@ def sign_file(
     fd, partial = tempfile.mkstemp(dir=destination.parent, prefix=".c2pa-", suffix=".part")
     try:
         with (
+            os.fdopen(fd, "w+b") as dst,
+            open(source, "rb") as src,
             c2pa.Context.from_dict(settings) as context,
             c2pa.Signer.from_info(info) as signer,
             c2pa.Builder(manifest, context) as builder,
-            open(source, "rb") as src,
-            os.fdopen(fd, "w+b") as dst,
         ):
             builder.sign(signer, media_type, src, dst)
         os.replace(partial, destination)

@@ -153,6 +153,22 @@ def test_signing_needs_a_certificate_and_a_registry_source(
     assert (code, answer["error"]) == (2, "no_signing_certificate")
     code, answer = sign(source, tmp_path / "o.png", licensed["token"], "--jwks", "x.json")
     assert (code, answer["error"]) == (2, "cannot_check")
+    # A key that does not belong to the certificate: c2pa refuses, nothing is written.
+    other = init_ca(tmp_path / "other-ca")
+    code, answer = run_c2pa(
+        "sign",
+        str(source),
+        str(tmp_path / "o.png"),
+        "--licence",
+        licensed["token"],
+        "--cert-chain",
+        str(dev_ca.chain),
+        "--private-key",
+        str(other.signing_key),
+        *registry.options(),
+    )
+    assert (code, answer["error"]) == (2, "signing_failed"), answer
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_the_signer_is_judged_against_the_trust_anchors_given(
