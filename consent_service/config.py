@@ -106,6 +106,17 @@ class Settings(BaseSettings):
     # vault_clean_wait_seconds for a slot, then answers 503 with Retry-After.
     vault_clean_concurrency: int = Field(default=2, ge=1)
     vault_clean_wait_seconds: float = Field(default=10, ge=0)
+    # C2PA manifests (docs/provenance.md). Signing: the certificate chain (PEM, the signing
+    # certificate first, then intermediates) and its private key (PEM); `consent-service c2pa
+    # init-ca DIR` makes a development pair. Optional RFC 3161 time-stamp authority URL.
+    c2pa_cert_chain: Path | None = None
+    c2pa_private_key: Path | None = None
+    c2pa_tsa_url: str | None = None
+    # PEM root certificates a file's C2PA signer must chain to (`c2pa verify` and
+    # POST /v1/provenance/verify). Unset: the manifest's integrity is checked, not its signer.
+    c2pa_trust_anchors: Path | None = None
+    # The largest file POST /v1/provenance/verify accepts (streamed to a temporary file).
+    provenance_max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     # Master key in AWS KMS: when set, it wraps every other key instead of CONSENT_MASTER_KEY.
     kms_key_id: str | None = None
     kms_endpoint_url: str | None = Field(default=None, description="test/LocalStack endpoint")

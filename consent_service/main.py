@@ -24,6 +24,7 @@ from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.outbox.worker import OutboxWorker
 from consent_service.portal.router import router as portal_router
+from consent_service.provenance import router as provenance
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
 from consent_service.vault.router import router as vault_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         agreements_router,
         verification.router,
         flows_router,
+        provenance.router,
         portal_router,
     ):
         app.include_router(router)
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         large_body_paths={
             "/references": services.settings.vault_max_upload_bytes,
             **verification.upload_body_limits(services.settings),
+            **provenance.upload_body_limits(services.settings),
         },
     )
     return app

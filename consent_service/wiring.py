@@ -87,6 +87,8 @@ class Services:
     outbox_channels: Mapping[str, Channel]
     # Set by a commit that enqueued a message (outbox.service.bind_wakeup).
     outbox_wakeup: threading.Event
+    # PEM roots a C2PA signer must chain to (CONSENT_C2PA_TRUST_ANCHORS), read once; None: unset.
+    c2pa_trust_anchors: str | None = None
 
     def session(self, *, writes: bool = True) -> Session:
         """A session carrying the grant listeners and the principal resolvers.
@@ -149,6 +151,12 @@ def build_services(settings: Settings) -> Services:
     if callable(master_check):
         checks["kms"] = master_check
 
+    trust_anchors = (
+        settings.c2pa_trust_anchors.read_text(encoding="ascii")
+        if settings.c2pa_trust_anchors is not None
+        else None
+    )
+
     return Services(
         settings=settings,
         engine=engine,
@@ -176,6 +184,7 @@ def build_services(settings: Settings) -> Services:
         ),
         outbox_channels=MappingProxyType(_outbox_channels(settings)),
         outbox_wakeup=threading.Event(),
+        c2pa_trust_anchors=trust_anchors,
     )
 
 

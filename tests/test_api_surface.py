@@ -21,6 +21,7 @@ PUBLIC = {
     ("POST", "/v1/estates"),  # an executor registers an estate (acts only once approved)
     ("POST", "/v1/auth/token"),  # login
     ("POST", "/v1/licences/verify"),  # anyone may check a licence
+    ("POST", "/v1/provenance/verify"),  # anyone may check a file's manifest and licence
     ("GET", "/v1/status-lists/{status_list_id}"),  # offline verifiers fetch it
     ("GET", "/v1/status-lists/{list_id}"),
     ("GET", "/v1/status-lists/{id}"),

@@ -662,6 +662,11 @@ class Verifier:
             raise CannotCheck(f"status list {ref.uri} expired: fetch a fresh one")
         return status_list.status_at(ref.idx)
 
+    def public_key(self, kid: str) -> JoseKey | None:
+        """The issuer's public key for `kid` from the key set (other tokens the registry signs,
+        e.g. usage receipts); None when unknown; `CannotCheck` when there is no key set."""
+        return self._key_for(kid)
+
     # the check ---------------------------------------------------------------------------
     def verify(
         self, token: str, use: ProposedUse | None = None, *, min_assurance: str | None = None
