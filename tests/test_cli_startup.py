@@ -14,7 +14,10 @@ SCRIPT = """
 import json, sys
 from consent_service.cli import app
 codes = []
-for argv in (["verify", "--help"], ["verify", "not-a-token", "--jwks", "x", "--status-list", "y"]):
+for argv in (
+    ["verify", "--help"],
+    ["verify", "not-a-token", "--any-use", "--jwks", "x", "--status-list", "y"],
+):
     try:
         app(argv, prog_name="consent-service")
     except SystemExit as exc:
