@@ -1,11 +1,11 @@
 """`pip install consent-service` (no extra) in a fresh venv gives a working offline verifier.
 
 The base package is built into a wheel from a copy of this checkout (`pip wheel --no-deps`,
-its build backend resolved by pip from the configured index or local cache), installed for real
-into a new `python -m venv`, with its dependencies resolved by pip as a studio's pip would
-(cryptography and python-jose, from the configured index or the local cache). Its `consent-service` script must then verify a licence,
-JWKS and status list made by the test server, with no server package importable and no path
-leading back to this checkout.
+its build backend resolved by pip from the configured index or local cache), installed for
+real into a new `python -m venv`, with its dependencies resolved by pip as a studio's pip would
+(cryptography and python-jose, from the configured index or the local cache). Its
+`consent-service` script must then verify a licence, JWKS and status list made by the test
+server, with no server package importable and no path leading back to this checkout.
 """
 
 from __future__ import annotations
