@@ -309,6 +309,13 @@ class SignedLicence:
     key: JoseKey
     claims: dict[str, Any]
     ref: StatusReference
+    # The claims each check reads, typed (their shapes were checked).
+    jti: str
+    sub: str
+    aud: str
+    consent: str
+    nbf: int
+    exp: int
     expires_at: datetime
     holder_assurance: str | None
     # The scope the use check reads: a private copy, so that a caller changing the
@@ -411,6 +418,12 @@ def _check_signed(
         key=key,
         claims=claims,
         ref=ref,
+        jti=claims["jti"],
+        sub=claims["sub"],
+        aud=claims["aud"],
+        consent=claims["consent"],
+        nbf=claims["nbf"],
+        exp=claims["exp"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         holder_assurance=_assurance_claim(claims),
         checked_scope=copy.deepcopy(claims["scope"]),
@@ -484,60 +497,65 @@ def _check(
         if known is not None:
             known.remember(token, signed)
     claims = signed.claims
+    # Positional, in field order: this runs on every check of a known token.
     found = Verdict(
-        code=VALID,
-        detail="the licence is valid",
-        checked_at=checked_at,
-        licence_id=claims["jti"],
-        holder_id=claims["sub"],
-        studio_id=claims["aud"],
-        consent_id=claims["consent"],
-        scope=claims["scope"],
-        expires_at=signed.expires_at,
-        use_checked=use is not None,
-        holder_assurance=signed.holder_assurance,
+        VALID,
+        "the licence is valid",
+        checked_at,
+        signed.jti,
+        signed.sub,
+        signed.aud,
+        signed.consent,
+        claims["scope"],
+        signed.expires_at,
+        use is not None,
+        signed.holder_assurance,
     )
-
-    def with_code(code: str, detail: str) -> Verdict:
-        found.code, found.detail = code, detail
-        return found
-
     # 4. Issuer: a token signed by a trusted key for another purpose is not a licence.
     if issuer is not None and claims["iss"] != issuer:
-        return with_code(MALFORMED, f"issuer is {claims['iss']!r}, expected {issuer!r}")
+        found.code, found.detail = MALFORMED, f"issuer is {claims['iss']!r}, expected {issuer!r}"
+        return found
     # 5. Audience: a licence issued to another organisation is not the checker's to rely on.
-    if audience is not None and claims["aud"] != audience:
-        return with_code(AUDIENCE_MISMATCH, "the licence was issued to another organisation")
+    if audience is not None and signed.aud != audience:
+        found.code = AUDIENCE_MISMATCH
+        found.detail = "the licence was issued to another organisation"
+        return found
     # 6. Time, at the proposed use's time when given, with a small clock-skew leeway.
     moment = use.at.timestamp() if use is not None and use.at is not None else now
-    if moment + CLOCK_SKEW_SECONDS < claims["nbf"]:
-        return with_code(NOT_YET_VALID, "the licence is not valid yet")
-    if moment - CLOCK_SKEW_SECONDS >= claims["exp"]:
-        return with_code(EXPIRED, "the licence has expired")
+    if moment + CLOCK_SKEW_SECONDS < signed.nbf:
+        found.code, found.detail = NOT_YET_VALID, "the licence is not valid yet"
+        return found
+    if moment - CLOCK_SKEW_SECONDS >= signed.exp:
+        found.code, found.detail = EXPIRED, "the licence has expired"
+        return found
     # 7. Status, from the status list (offline) or the registry (online).
-    status = status_of(claims["jti"], signed.ref)
-    if status is None:
-        return with_code(REVOKED, "the issuer does not know this licence")
-    if status == STATUS_SUSPENDED:
-        return with_code(SUSPENDED, "the licence is suspended")
+    status = status_of(signed.jti, signed.ref)
     if status != STATUS_VALID:
-        return with_code(REVOKED, "the licence was revoked")
+        if status is None:
+            found.code, found.detail = REVOKED, "the issuer does not know this licence"
+        elif status == STATUS_SUSPENDED:
+            found.code, found.detail = SUSPENDED, "the licence is suspended"
+        else:
+            found.code, found.detail = REVOKED, "the licence was revoked"
+        return found
     # 8. The holder's identity assurance when the licence was issued, when one is demanded.
     if min_assurance is not None and (
         found.holder_assurance is None
         or ASSURANCE_LEVELS.index(found.holder_assurance) < ASSURANCE_LEVELS.index(min_assurance)
     ):
-        return with_code(
-            INSUFFICIENT_ASSURANCE,
+        found.code = INSUFFICIENT_ASSURANCE
+        found.detail = (
             f"the holder's identity assurance is {found.holder_assurance or 'not stated'}, "
-            f"{min_assurance} is demanded",
+            f"{min_assurance} is demanded"
         )
+        return found
     # 9. Scope of the proposed use.
     if use is not None:
         reason = use_outside_scope(signed.checked_scope, use)
         if reason is not None:
-            return with_code(SCOPE_MISMATCH, reason)
-        return with_code(VALID, "the licence is valid and covers the proposed use")
+            found.code, found.detail = SCOPE_MISMATCH, reason
+        else:
+            found.detail = "the licence is valid and covers the proposed use"
     return found
 
 
@@ -656,6 +674,15 @@ class _Cached:
     value: Any
     fetched_at: float
     max_age: float
+    # Until when the value may be used without a look at the source: the end of its max-age,
+    # or a status list's own `exp` when that comes first.
+    usable_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.usable_until = self.fetched_at + self.max_age
+        expires_at = getattr(self.value, "expires_at", None)
+        if isinstance(expires_at, int | float):
+            self.usable_until = min(self.usable_until, float(expires_at))
 
 
 @dataclass
@@ -675,7 +702,9 @@ class Verifier:
     _status_lists: dict[str, _Cached] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _headers: HeaderCache = field(default_factory=HeaderCache)
-    _known: KnownTokens = field(default_factory=KnownTokens)
+    # Tokens whose signature held (see `KnownTokens`); None checks every signature every time.
+    known: KnownTokens | None = field(default_factory=KnownTokens)
+    _checked_at: tuple[int, datetime] = (-1, datetime.min.replace(tzinfo=UTC))
 
     @classmethod
     def for_issuer(cls, issuer: str, *, fetch: Fetch | None = None) -> Verifier:
@@ -774,12 +803,10 @@ class Verifier:
         return status_list
 
     def _status_of(self, _jti: str, ref: StatusReference) -> int:
-        now = self.clock()
         cached = self._status_lists.get(ref.uri)
-        if cached is not None and now - cached.fetched_at < cached.max_age:
+        if cached is not None and self.clock() < cached.usable_until:
             current: StatusList = cached.value
-            if current.expires_at is None or now < current.expires_at:
-                return current.status_at(ref.idx)  # fast path: a fresh list
+            return current.status_at(ref.idx)  # fast path: a fresh list
         with self._lock:
             status_list = self._status_list(ref.uri)
         if status_list.expires_at is not None and self.clock() >= status_list.expires_at:
@@ -804,16 +831,23 @@ class Verifier:
         if min_assurance is not None and min_assurance not in ASSURANCE_LEVELS:
             raise ValueError(f"min_assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
         now = self.clock()
+        # `checked_at` to the second, as verdicts show it, made once per second: the time
+        # checks themselves use the exact `now`.
+        second, checked_at = self._checked_at
+        if second != int(now):
+            second = int(now)
+            checked_at = datetime.fromtimestamp(second, UTC)
+            self._checked_at = (second, checked_at)
         return _check(
             token,
             self._key_for,
             self._status_of,
             self.issuer,
             use,
-            datetime.fromtimestamp(now, UTC),
+            checked_at,
             now,
             self._headers,
             min_assurance,
             audience,
-            self._known,
+            self.known,
         )
