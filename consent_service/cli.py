@@ -1,13 +1,15 @@
 """The `consent-service` command: serve, db, accounts, keys (and verify, audit verify).
 
-This is the server install's command set (typer; `pip install 'consent-service[server]'`).
-The installed script enters through `console.py`, which runs `verify` (licences/cli.py,
-standard library only) without importing this module, so that the base install has it too.
-Importing this module must stay cheap all the same: `audit verify` is an offline check run in
-shell pipelines and needs neither the web framework nor the database layer. So the server's
-parts (FastAPI, SQLModel, alembic, the services) are imported inside the commands that use
-them; tests/test_cli_startup.py holds that line.
+These are the commands of the server install (the `server` extra of the package).
+`verify` also runs from the base install, which holds only the offline verifier.
 """
+
+# The installed script enters through console.py, which runs `verify` (licences/cli.py, the
+# standard library only) without importing this module. Importing this module must stay cheap
+# all the same: `audit verify` is an offline check run in shell pipelines and needs neither
+# the web framework nor the database layer. So the server's parts (FastAPI, SQLModel, alembic,
+# the services) are imported inside the commands that use them; tests/test_cli_startup.py
+# holds that line.
 
 from __future__ import annotations
 
