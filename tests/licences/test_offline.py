@@ -52,6 +52,13 @@ def test_pyjwt_verifies_licences_and_status_lists_from_the_jwks_alone(
         options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]},
     )
     assert claims["jti"] == issued["id"] and claims["consent"] == grant.id
+    # `aud` is a plain string naming the studio: PyJWT's own audience check binds it too.
+    try:
+        jwt.decode(issued["token"], key=key, algorithms=["ES256"], audience="org_another")
+    except jwt.InvalidAudienceError:
+        pass
+    else:
+        raise AssertionError("a licence verified for another audience")
     # A tampered token does not verify with PyJWT either.
     head, payload, sig = issued["token"].split(".")
     flipped = sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB")
