@@ -340,16 +340,28 @@ def load(
 
 # -- offline: the verifier against raw ECDSA ---------------------------------------------------
 def _interleaved_rates(fns: dict[str, Any], seconds: float) -> dict[str, float]:
-    """Calls per second of each function, run in alternating short batches (same load)."""
+    """Calls per second of each function, run in alternating short batches (same load).
+
+    Each function's batch is sized to last about 5 ms, so that a fast function and a slow one
+    get the same share of the wall clock and see the same background load.
+    """
+    batch = {}
+    for name, fn in fns.items():
+        started, calls = time.perf_counter(), 0
+        while time.perf_counter() - started < 0.05:
+            fn()
+            calls += 1
+        batch[name] = max(1, int(calls / (time.perf_counter() - started) * 0.005))
     counts, spent = dict.fromkeys(fns, 0), dict.fromkeys(fns, 0.0)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         for name, fn in fns.items():
+            size = batch[name]
             started = time.perf_counter()
-            for _ in range(100):
+            for _ in range(size):
                 fn()
             spent[name] += time.perf_counter() - started
-            counts[name] += 100
+            counts[name] += size
     return {name: counts[name] / spent[name] for name in fns}
 
 
