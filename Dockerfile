@@ -7,7 +7,8 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY pyproject.toml README.md alembic.ini ./
 COPY consent_service ./consent_service
 COPY alembic ./alembic
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+# The server extra: the base package alone is the offline verifier (docs/studios.md).
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install ".[server]"
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app consent

@@ -1,5 +1,7 @@
 # The two commands of the set-up contract: `make run` and `make test`.
-# Both create .venv with `python3 -m venv` when it is missing and install the project into it.
+# Both create .venv with `python3 -m venv` when it is missing and install the project into it,
+# with the server and development extras (`pip install consent-service` alone is the offline
+# verifier, see docs/studios.md).
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -12,7 +14,7 @@ PORT    ?= 8000
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[server,dev]'
 	touch $(STAMP)
 
 ## Serve the embedded default (SQLite + local encrypted vault) on http://$(HOST):$(PORT)

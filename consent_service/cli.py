@@ -1,10 +1,15 @@
 """The `consent-service` command: serve, db, accounts, keys (and verify, audit verify).
 
-Importing this module must stay cheap: `consent-service verify` and `audit verify` are offline
-checks run in shell pipelines and need neither the web framework nor the database layer. So
-the server's parts (FastAPI, SQLModel, alembic, the services) are imported inside the commands
-that use them; tests/test_cli_startup.py holds that line.
+These are the commands of the server install (the `server` extra of the package).
+`verify` also runs from the base install, which holds only the offline verifier.
 """
+
+# The installed script enters through console.py, which runs `verify` (licences/cli.py, the
+# standard library only) without importing this module. Importing this module must stay cheap
+# all the same: `audit verify` is an offline check run in shell pipelines and needs neither
+# the web framework nor the database layer. So the server's parts (FastAPI, SQLModel, alembic,
+# the services) are imported inside the commands that use them; tests/test_cli_startup.py
+# holds that line.
 
 from __future__ import annotations
 
@@ -40,7 +45,18 @@ app.add_typer(consents_app, name="consents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(vault_app, name="vault")
 app.add_typer(c2pa_app, name="c2pa")
-app.command("verify")(licence_cli.verify)
+
+
+@app.command(
+    "verify",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def verify(ctx: typer.Context) -> None:
+    """Verify a licence offline (no server needed; consent-service verify --help)."""
+    # One implementation, in the standard library (licences/cli.py), so that the base install
+    # runs it without typer; this command only forwards its arguments.
+    raise typer.Exit(licence_cli.main(ctx.args))
 
 
 def _settings_or_exit() -> Settings:

@@ -126,7 +126,7 @@ async def verify_licence(
         )
 
     verdict = await run_in_threadpool(
-        services.online_verifier.verify, body.token, use, body.min_assurance
+        services.online_verifier.verify, body.token, use, body.min_assurance, body.audience
     )
     # Already JSON-ready and in the shape of VerifyResponse (which documents it): skip a
     # second validation of what we built ourselves.

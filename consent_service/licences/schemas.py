@@ -100,6 +100,14 @@ class VerifyRequest(BaseModel):
     # No length limit here: any string gets a verdict (MALFORMED when it is not a licence).
     token: str
     use: ProposedUseBody | None = None
+    audience: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["org_3x7kq2mz5p4vw6ny8rtd2hbc"],
+        description="The checking organisation's id: a licence issued to another organisation "
+        "answers AUDIENCE_MISMATCH (the licence's `aud` claim is its studio's organisation id)",
+    )
     min_assurance: Literal["self_asserted", "document_verified", "liveness_verified"] | None = (
         Field(
             default=None,

@@ -495,9 +495,14 @@ class OnlineVerifier:
         return None if status is None else _STATUS_VALUE.get(status, verifier.STATUS_INVALID)
 
     def verify(
-        self, token: str, use: verifier.ProposedUse | None, min_assurance: str | None = None
+        self,
+        token: str,
+        use: verifier.ProposedUse | None,
+        min_assurance: str | None = None,
+        audience: str | None = None,
     ) -> verifier.Verdict:
-        """A verdict for `token` (and the proposed `use`); never raises for any token string."""
+        """A verdict for `token` (and the proposed `use`, for the `audience` organisation when
+        given); never raises for any token string."""
         session = _SessionOnDemand(self.engine)
         try:
             return verifier.check_licence(
@@ -509,6 +514,7 @@ class OnlineVerifier:
                 now=utcnow(),
                 headers=self.headers,
                 min_assurance=min_assurance,
+                audience=audience,
             )
         finally:
             session.close()

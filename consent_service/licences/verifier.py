@@ -12,18 +12,21 @@ This module deliberately depends on nothing of the server: only the standard lib
 scope rules of `licences/scope.py` (standard library only). Copy the three into another code
 base and they keep working; `make lint` (import-linter) holds them to it.
 
-`check_licence` runs the checks in a fixed order (form, key, signature, issuer, time, status,
-the holder's assurance when a level is demanded, scope) and answers a `Verdict` with one code;
-the server's online check uses the very same function with a database status lookup, so both
-give the same codes for the same token.
+`check_licence` runs the checks in a fixed order (form, key, signature, issuer, audience when
+one is given, time, status, the holder's assurance when a level is demanded, scope) and
+answers a `Verdict` with one code; the server's online check uses the very same function with
+a database status lookup, so both give the same codes for the same token.
 `Verifier` adds the offline sources: a JWKS and status lists, fetched over HTTP and cached for
-their `ttl`, or read from files. When a source cannot be had or trusted it raises
-`CannotCheck` (the CLI exits 2): that is never a verdict about the licence.
+their `ttl`, or read from files, and a bounded cache of tokens whose signature it already
+checked (`KnownTokens`: time, status, audience, assurance and use are still checked on every
+call). When a source cannot be had or trusted it raises `CannotCheck` (the CLI exits 2): that
+is never a verdict about the licence.
 """
 
 from __future__ import annotations
 
 import binascii
+import copy
 import json
 import re
 import threading
@@ -32,6 +35,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +59,7 @@ NOT_YET_VALID = "NOT_YET_VALID"
 REVOKED = "REVOKED"
 SUSPENDED = "SUSPENDED"
 SCOPE_MISMATCH = "SCOPE_MISMATCH"
+AUDIENCE_MISMATCH = "AUDIENCE_MISMATCH"
 INSUFFICIENT_ASSURANCE = "INSUFFICIENT_ASSURANCE"
 BAD_SIGNATURE = "BAD_SIGNATURE"
 UNKNOWN_KEY = "UNKNOWN_KEY"
@@ -66,6 +71,7 @@ CODES = (
     REVOKED,
     SUSPENDED,
     SCOPE_MISMATCH,
+    AUDIENCE_MISMATCH,
     INSUFFICIENT_ASSURANCE,
     BAD_SIGNATURE,
     UNKNOWN_KEY,
@@ -289,6 +295,141 @@ def status_reference(claims: Mapping[str, Any]) -> StatusReference | None:
     return StatusReference(uri=uri, idx=idx)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedLicence:
+    """What the form, key and signature checks of one licence established (steps 1 to 3).
+
+    Everything here depends on the token alone, so a verifier may keep it (`KnownTokens`) and
+    skip the ECDSA verification the next time it sees the same token, as long as the same key
+    still stands for the kid. The checks that depend on the moment, the status, the audience
+    and the use (steps 4 to 9) run on every call.
+    """
+
+    kid: str
+    key: JoseKey
+    claims: dict[str, Any]
+    ref: StatusReference
+    # The claims each check reads, typed (their shapes were checked).
+    jti: str
+    sub: str
+    aud: str
+    consent: str
+    nbf: int
+    exp: int
+    expires_at: datetime
+    holder_assurance: str | None
+    # The scope the use check reads: a private copy, so that a caller changing the
+    # `scope` of a verdict (shared between verdicts for one token) cannot widen it.
+    checked_scope: dict[str, Any]
+
+
+class KnownTokens:
+    """A bounded LRU cache: licence token → `SignedLicence`, for tokens whose signature held.
+
+    A render pipeline checks the same licence once per frame; with this cache it pays the
+    ECDSA verification once per token (and again whenever the key set is refreshed, since a
+    hit needs the very key object it was checked with). Safe to share between threads.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._entries: OrderedDict[str, SignedLicence] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> SignedLicence | None:
+        """The entry for `token`, marked as the most recently used, or None."""
+        # No lock on the hot path: each OrderedDict operation is atomic under the GIL, and an
+        # entry dropped by another thread between the two is simply not moved.
+        entry = self._entries.get(token)
+        if entry is not None:
+            try:
+                self._entries.move_to_end(token)
+            except KeyError:
+                pass
+        return entry
+
+    def remember(self, token: str, entry: SignedLicence) -> None:
+        """Keep `entry`, dropping the least recently used one when full."""
+        with self._lock:
+            self._entries[token] = entry
+            self._entries.move_to_end(token)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _check_signed(
+    token: Any, *, key_for: KeyLookup, headers: HeaderCache | None
+) -> SignedLicence | tuple[str, str]:
+    """Steps 1 to 3 (form, key, signature, claim shapes): a `SignedLicence`, or (code, detail)."""
+    # 1. Form: three base64url parts, a JSON header with alg ES256 (nothing else: no `none`,
+    #    no HMAC), typ licence+jwt and a kid; checked before any key is touched.
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
+        return MALFORMED, "not a compact JWS"
+    if _COMPACT_JWS.fullmatch(token) is None:
+        return MALFORMED, "not a compact JWS of base64url parts"
+    header_part, payload_part, signature_part = token.split(".")
+    kid = headers.kid_of(header_part) if headers is not None else None
+    if kid is None:
+        try:
+            header = json.loads(_b64url_decode(header_part))
+        except (ValueError, UnicodeDecodeError):
+            return MALFORMED, "header is not base64url JSON"
+        if not isinstance(header, dict) or header.get("alg") != signing.ALGORITHM:
+            return MALFORMED, f"header must be a JSON object with alg {signing.ALGORITHM}"
+        if header.get("typ") != LICENCE_TYP:
+            return MALFORMED, f"typ must be {LICENCE_TYP}"
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            return MALFORMED, "header has no kid"
+        # Every licence signed by one key has the same header: remember the good ones.
+        if headers is not None:
+            headers.remember(header_part, kid)
+    # 2. Key: the kid must name a published key.
+    key = key_for(kid)
+    if key is None:
+        return UNKNOWN_KEY, "signed with a key that is not in the key set"
+    # 3. Signature: ES256 over the signing input, with python-jose's key (raw r||s, 64 bytes).
+    try:
+        signature = _b64url_decode(signature_part)
+    except ValueError:
+        return MALFORMED, "signature is not base64url"
+    signing_input = token[: len(header_part) + 1 + len(payload_part)].encode("ascii")
+    if len(signature) != 64 or not key.verify(signing_input, signature):
+        return BAD_SIGNATURE, "signature does not verify"
+    try:
+        claims = json.loads(_b64url_decode(payload_part))
+    except (ValueError, UnicodeDecodeError):
+        return MALFORMED, "payload is not base64url JSON"
+    if not isinstance(claims, dict):
+        return MALFORMED, "payload is not a JSON object"
+    problem = _claims_error(claims)
+    ref = status_reference(claims)
+    if problem is None and ref is None:
+        problem = "claim 'status' has no status_list reference"
+    if problem is not None or ref is None:
+        return MALFORMED, problem or "bad claims"
+    return SignedLicence(
+        kid=kid,
+        key=key,
+        claims=claims,
+        ref=ref,
+        jti=claims["jti"],
+        sub=claims["sub"],
+        aud=claims["aud"],
+        consent=claims["consent"],
+        nbf=claims["nbf"],
+        exp=claims["exp"],
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        holder_assurance=_assurance_claim(claims),
+        checked_scope=copy.deepcopy(claims["scope"]),
+    )
+
+
 def check_licence(
     token: Any,
     *,
@@ -299,122 +440,122 @@ def check_licence(
     now: datetime | None = None,
     headers: HeaderCache | None = None,
     min_assurance: str | None = None,
+    audience: str | None = None,
+    known: KnownTokens | None = None,
 ) -> Verdict:
     """Verify a licence and answer a `Verdict`; never raises for any token value.
 
     `key_for(kid)` gives the public key for a kid (None when unknown); `status_of(jti, ref)`
-    gives the status value; `issuer`, when given, must equal the `iss` claim; `headers`, when
-    given, remembers headers that passed the form checks; `min_assurance`, when given (one of
-    `ASSURANCE_LEVELS`, else ValueError), is the least `holder_assurance` the licence must
-    carry. `CannotCheck` raised by a lookup passes through (it says nothing about the licence).
+    gives the status value; `issuer`, when given, must equal the `iss` claim; `audience`, when
+    given, must equal the `aud` claim (the organisation the licence was issued to);
+    `headers`, when given, remembers headers that passed the form checks; `known`, when
+    given, remembers tokens whose signature held (see `KnownTokens`); `min_assurance`, when
+    given (one of `ASSURANCE_LEVELS`, else ValueError), is the least `holder_assurance` the
+    licence must carry. `CannotCheck` raised by a lookup passes through (it says nothing
+    about the licence).
     """
     if min_assurance is not None and min_assurance not in ASSURANCE_LEVELS:
         raise ValueError(f"min_assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
-    checked_at = (now or datetime.now(UTC)).astimezone(UTC)
-
-    def verdict(code: str, detail: str) -> Verdict:
-        return Verdict(code=code, detail=detail, checked_at=checked_at)
-
-    # 1. Form: three base64url parts, a JSON header with alg ES256 (nothing else: no `none`,
-    #    no HMAC), typ licence+jwt and a kid; checked before any key is touched.
-    if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
-        return verdict(MALFORMED, "not a compact JWS")
-    if _COMPACT_JWS.fullmatch(token) is None:
-        return verdict(MALFORMED, "not a compact JWS of base64url parts")
-    header_part, payload_part, signature_part = token.split(".")
-    kid = headers.kid_of(header_part) if headers is not None else None
-    if kid is None:
-        try:
-            header = json.loads(_b64url_decode(header_part))
-        except (ValueError, UnicodeDecodeError):
-            return verdict(MALFORMED, "header is not base64url JSON")
-        if not isinstance(header, dict) or header.get("alg") != signing.ALGORITHM:
-            return verdict(MALFORMED, f"header must be a JSON object with alg {signing.ALGORITHM}")
-        if header.get("typ") != LICENCE_TYP:
-            return verdict(MALFORMED, f"typ must be {LICENCE_TYP}")
-        kid = header.get("kid")
-        if not isinstance(kid, str):
-            return verdict(MALFORMED, "header has no kid")
-        # Every licence signed by one key has the same header: remember the good ones.
-        if headers is not None:
-            headers.remember(header_part, kid)
-    # 2. Key: the kid must name a published key.
-    key = key_for(kid)
-    if key is None:
-        return verdict(UNKNOWN_KEY, "signed with a key that is not in the key set")
-    # 3. Signature: ES256 over the signing input, with python-jose's key (raw r||s, 64 bytes).
-    try:
-        signature = _b64url_decode(signature_part)
-    except ValueError:
-        return verdict(MALFORMED, "signature is not base64url")
-    signing_input = token[: len(header_part) + 1 + len(payload_part)].encode("ascii")
-    if len(signature) != 64 or not key.verify(signing_input, signature):
-        return verdict(BAD_SIGNATURE, "signature does not verify")
-    try:
-        claims = json.loads(_b64url_decode(payload_part))
-    except (ValueError, UnicodeDecodeError):
-        return verdict(MALFORMED, "payload is not base64url JSON")
-    if not isinstance(claims, dict):
-        return verdict(MALFORMED, "payload is not a JSON object")
-    problem = _claims_error(claims)
-    ref = status_reference(claims)
-    if problem is None and ref is None:
-        problem = "claim 'status' has no status_list reference"
-    if problem is not None or ref is None:
-        return verdict(MALFORMED, problem or "bad claims")
-    scope: dict[str, Any] = claims["scope"]
-    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
-    found = Verdict(
-        code=VALID,
-        detail="the licence is valid",
-        checked_at=checked_at,
-        licence_id=claims["jti"],
-        holder_id=claims["sub"],
-        studio_id=claims["aud"],
-        consent_id=claims["consent"],
-        scope=scope,
-        expires_at=expires_at,
-        use_checked=use is not None,
-        holder_assurance=_assurance_claim(claims),
+    checked_at = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    return _check(
+        token,
+        key_for,
+        status_of,
+        issuer,
+        use,
+        checked_at,
+        checked_at.timestamp(),
+        headers,
+        min_assurance,
+        audience,
+        known,
     )
 
-    def with_code(code: str, detail: str) -> Verdict:
-        found.code, found.detail = code, detail
-        return found
 
+def _check(
+    token: Any,
+    key_for: KeyLookup,
+    status_of: StatusLookup,
+    issuer: str | None,
+    use: ProposedUse | None,
+    checked_at: datetime,
+    now: float,
+    headers: HeaderCache | None,
+    min_assurance: str | None,
+    audience: str | None,
+    known: KnownTokens | None,
+) -> Verdict:
+    """`check_licence` with its arguments checked and the time given twice (hot path)."""
+    signed = known.get(token) if known is not None and isinstance(token, str) else None
+    # A known token still needs the very key it was checked with: a withdrawn key, or a
+    # refreshed key set, sends it through the full check again.
+    if signed is None or key_for(signed.kid) is not signed.key:
+        checked = _check_signed(token, key_for=key_for, headers=headers)
+        if isinstance(checked, tuple):
+            return Verdict(code=checked[0], detail=checked[1], checked_at=checked_at)
+        signed = checked
+        if known is not None:
+            known.remember(token, signed)
+    claims = signed.claims
+    # Positional, in field order: this runs on every check of a known token.
+    found = Verdict(
+        VALID,
+        "the licence is valid",
+        checked_at,
+        signed.jti,
+        signed.sub,
+        signed.aud,
+        signed.consent,
+        claims["scope"],
+        signed.expires_at,
+        use is not None,
+        signed.holder_assurance,
+    )
     # 4. Issuer: a token signed by a trusted key for another purpose is not a licence.
     if issuer is not None and claims["iss"] != issuer:
-        return with_code(MALFORMED, f"issuer is {claims['iss']!r}, expected {issuer!r}")
-    # 5. Time, at the proposed use's time when given, with a small clock-skew leeway.
-    moment = (use.at if use is not None and use.at is not None else checked_at).timestamp()
-    if moment + CLOCK_SKEW_SECONDS < claims["nbf"]:
-        return with_code(NOT_YET_VALID, "the licence is not valid yet")
-    if moment - CLOCK_SKEW_SECONDS >= claims["exp"]:
-        return with_code(EXPIRED, "the licence has expired")
-    # 6. Status, from the status list (offline) or the registry (online).
-    status = status_of(claims["jti"], ref)
-    if status is None:
-        return with_code(REVOKED, "the issuer does not know this licence")
-    if status == STATUS_SUSPENDED:
-        return with_code(SUSPENDED, "the licence is suspended")
+        found.code, found.detail = MALFORMED, f"issuer is {claims['iss']!r}, expected {issuer!r}"
+        return found
+    # 5. Audience: a licence issued to another organisation is not the checker's to rely on.
+    if audience is not None and signed.aud != audience:
+        found.code = AUDIENCE_MISMATCH
+        found.detail = "the licence was issued to another organisation"
+        return found
+    # 6. Time, at the proposed use's time when given, with a small clock-skew leeway.
+    moment = use.at.timestamp() if use is not None and use.at is not None else now
+    if moment + CLOCK_SKEW_SECONDS < signed.nbf:
+        found.code, found.detail = NOT_YET_VALID, "the licence is not valid yet"
+        return found
+    if moment - CLOCK_SKEW_SECONDS >= signed.exp:
+        found.code, found.detail = EXPIRED, "the licence has expired"
+        return found
+    # 7. Status, from the status list (offline) or the registry (online).
+    status = status_of(signed.jti, signed.ref)
     if status != STATUS_VALID:
-        return with_code(REVOKED, "the licence was revoked")
-    # 7. The holder's identity assurance when the licence was issued, when one is demanded.
+        if status is None:
+            found.code, found.detail = REVOKED, "the issuer does not know this licence"
+        elif status == STATUS_SUSPENDED:
+            found.code, found.detail = SUSPENDED, "the licence is suspended"
+        else:
+            found.code, found.detail = REVOKED, "the licence was revoked"
+        return found
+    # 8. The holder's identity assurance when the licence was issued, when one is demanded.
     if min_assurance is not None and (
         found.holder_assurance is None
         or ASSURANCE_LEVELS.index(found.holder_assurance) < ASSURANCE_LEVELS.index(min_assurance)
     ):
-        return with_code(
-            INSUFFICIENT_ASSURANCE,
+        found.code = INSUFFICIENT_ASSURANCE
+        found.detail = (
             f"the holder's identity assurance is {found.holder_assurance or 'not stated'}, "
-            f"{min_assurance} is demanded",
+            f"{min_assurance} is demanded"
         )
-    # 8. Scope of the proposed use.
+        return found
+    # 9. Scope of the proposed use.
     if use is not None:
-        reason = use_outside_scope(scope, use)
+        reason = use_outside_scope(signed.checked_scope, use)
         if reason is not None:
-            return with_code(SCOPE_MISMATCH, reason)
-        return with_code(VALID, "the licence is valid and covers the proposed use")
+            found.code, found.detail = SCOPE_MISMATCH, reason
+        else:
+            found.detail = "the licence is valid and covers the proposed use"
     return found
 
 
@@ -533,6 +674,15 @@ class _Cached:
     value: Any
     fetched_at: float
     max_age: float
+    # Until when the value may be used without a look at the source: the end of its max-age,
+    # or a status list's own `exp` when that comes first.
+    usable_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.usable_until = self.fetched_at + self.max_age
+        expires_at = getattr(self.value, "expires_at", None)
+        if isinstance(expires_at, int | float):
+            self.usable_until = min(self.usable_until, float(expires_at))
 
 
 @dataclass
@@ -552,6 +702,9 @@ class Verifier:
     _status_lists: dict[str, _Cached] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _headers: HeaderCache = field(default_factory=HeaderCache)
+    # Tokens whose signature held (see `KnownTokens`); None checks every signature every time.
+    known: KnownTokens | None = field(default_factory=KnownTokens)
+    _checked_at: tuple[int, datetime] = (-1, datetime.min.replace(tzinfo=UTC))
 
     @classmethod
     def for_issuer(cls, issuer: str, *, fetch: Fetch | None = None) -> Verifier:
@@ -650,12 +803,10 @@ class Verifier:
         return status_list
 
     def _status_of(self, _jti: str, ref: StatusReference) -> int:
-        now = self.clock()
         cached = self._status_lists.get(ref.uri)
-        if cached is not None and now - cached.fetched_at < cached.max_age:
+        if cached is not None and self.clock() < cached.usable_until:
             current: StatusList = cached.value
-            if current.expires_at is None or now < current.expires_at:
-                return current.status_at(ref.idx)  # fast path: a fresh list
+            return current.status_at(ref.idx)  # fast path: a fresh list
         with self._lock:
             status_list = self._status_list(ref.uri)
         if status_list.expires_at is not None and self.clock() >= status_list.expires_at:
@@ -669,16 +820,39 @@ class Verifier:
 
     # the check ---------------------------------------------------------------------------
     def verify(
-        self, token: str, use: ProposedUse | None = None, *, min_assurance: str | None = None
+        self,
+        token: str,
+        use: ProposedUse | None = None,
+        *,
+        audience: str | None = None,
+        min_assurance: str | None = None,
     ) -> Verdict:
-        """Verify one licence; raises `CannotCheck` when the key set or status list is missing."""
-        return check_licence(
+        """Verify one licence; raises `CannotCheck` when the key set or status list is missing.
+
+        `audience`, when given, is the checking organisation's id: a licence issued to another
+        organisation answers `AUDIENCE_MISMATCH`. A token seen before skips the signature
+        check (same key, bounded cache); everything else is checked again.
+        """
+        if min_assurance is not None and min_assurance not in ASSURANCE_LEVELS:
+            raise ValueError(f"min_assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
+        now = self.clock()
+        # `checked_at` to the second, as verdicts show it, made once per second: the time
+        # checks themselves use the exact `now`.
+        second, checked_at = self._checked_at
+        if second != int(now):
+            second = int(now)
+            checked_at = datetime.fromtimestamp(second, UTC)
+            self._checked_at = (second, checked_at)
+        return _check(
             token,
-            key_for=self._key_for,
-            status_of=self._status_of,
-            issuer=self.issuer,
-            use=use,
-            now=datetime.fromtimestamp(self.clock(), UTC),
-            headers=self._headers,
-            min_assurance=min_assurance,
+            self._key_for,
+            self._status_of,
+            self.issuer,
+            use,
+            checked_at,
+            now,
+            self._headers,
+            min_assurance,
+            audience,
+            self.known,
         )

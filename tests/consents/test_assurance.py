@@ -210,7 +210,7 @@ def test_licences_carry_holder_assurance_and_pipelines_can_demand_a_level(
     jwks_file.write_text(client.get("/.well-known/jwks.json").text)
     uri = issued["status_list"]["uri"].removeprefix("http://testserver")
     status_file.write_text(client.get(uri).text)
-    files = ("--jwks", str(jwks_file), "--status-list", str(status_file))
+    files = ("--any-use", "--jwks", str(jwks_file), "--status-list", str(status_file))
     code, verdict = run_cli(token, "--min-assurance", "document_verified", *files)
     assert (code, verdict["code"], verdict["holder_assurance"]) == (0, "VALID", "document_verified")
     code, verdict = run_cli(token, "--min-assurance", "liveness_verified", *files)

@@ -363,6 +363,34 @@ def test_verify_checks_the_proposed_use(client: TestClient, grant: Grant, issue:
     assert verify(client, token, {"at": later})["code"] == "EXPIRED"
 
 
+def test_verify_answers_audience_mismatch_to_another_studio(
+    client: TestClient, grant: Grant, issue: Issue, make_org: Callable[..., Org]
+):
+    token = issue(grant)["token"]
+    other = make_org()
+    use = {"attribute": "face", "purpose": "film_tv", "territory": "GB", "medium": "streaming"}
+    mine = client.post(
+        "/v1/licences/verify", json={"token": token, "use": use, "audience": grant.studio.id}
+    ).json()
+    assert (mine["code"], mine["valid"], mine["studio_id"]) == ("VALID", True, grant.studio.id)
+    theirs = client.post(
+        "/v1/licences/verify", json={"token": token, "use": use, "audience": other.id}
+    ).json()
+    assert (theirs["code"], theirs["valid"]) == ("AUDIENCE_MISMATCH", False)
+    # The audience comes before status: after a withdrawal the other studio still hears only
+    # that the licence is not its own.
+    client.post(f"/v1/consents/{grant.id}/withdraw", json={}, headers=grant.holder.headers)
+    theirs = client.post("/v1/licences/verify", json={"token": token, "audience": other.id})
+    assert theirs.json()["code"] == "AUDIENCE_MISMATCH"
+    mine = client.post("/v1/licences/verify", json={"token": token, "audience": grant.studio.id})
+    assert mine.json()["code"] == "REVOKED"
+    # A blank or overlong audience is bad input (422), not a verdict.
+    for bad in ("", "o" * 65, 5):
+        r = client.post("/v1/licences/verify", json={"token": token, "audience": bad})
+        assert r.status_code == 422, bad
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
 def test_verify_is_rate_limited_per_client_address(client: TestClient, app: Any):
     app.state.services = replace(app.state.services, verify_rate_limiter=RateLimiter(per_minute=5))
     codes = [client.post("/v1/licences/verify", json={"token": "x"}).status_code for _ in range(6)]

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from consent_service.crypto.signer import Signer
 from consent_service.licences.service import OnlineVerifier
+from tests.conftest import Org
 from tests.licences.conftest import Grant
 
 Issue = Callable[..., dict[str, Any]]
@@ -51,6 +52,13 @@ def test_pyjwt_verifies_licences_and_status_lists_from_the_jwks_alone(
         options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]},
     )
     assert claims["jti"] == issued["id"] and claims["consent"] == grant.id
+    # `aud` is a plain string naming the studio: PyJWT's own audience check binds it too.
+    try:
+        jwt.decode(issued["token"], key=key, algorithms=["ES256"], audience="org_another")
+    except jwt.InvalidAudienceError:
+        pass
+    else:
+        raise AssertionError("a licence verified for another audience")
     # A tampered token does not verify with PyJWT either.
     head, payload, sig = issued["token"].split(".")
     flipped = sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB")
@@ -92,10 +100,11 @@ def test_cli_verifies_from_files_and_sees_a_withdrawal_after_refetching(
 
     fetch()
     files = ("--jwks", str(jwks_file), "--status-list", str(status_file))
-    code, verdict = run_cli(issued["token"], *files)
-    assert (code, verdict["code"]) == (0, "VALID")
+    code, verdict = run_cli(issued["token"], "--any-use", *files)
+    assert (code, verdict["code"], verdict["use_checked"]) == (0, "VALID", False)
     code, verdict = run_cli(issued["token"], "--use", "attribute=voice", *files)
     assert (code, verdict["code"]) == (1, "SCOPE_MISMATCH")
+    files = ("--any-use", *files)
 
     client.post(f"/v1/consents/{grant.id}/withdraw", json={}, headers=grant.holder.headers)
     code, verdict = run_cli(issued["token"], *files)
@@ -106,12 +115,67 @@ def test_cli_verifies_from_files_and_sees_a_withdrawal_after_refetching(
 
     code, verdict = run_cli("not-a-licence", *files)
     assert (code, verdict["code"]) == (1, "MALFORMED")
-    code, verdict = run_cli(issued["token"], "--jwks", str(jwks_file))
+    code, verdict = run_cli(issued["token"], "--any-use", "--jwks", str(jwks_file))
     assert code == 2 and verdict["error"] == "cannot_check"
     code, verdict = run_cli(
-        issued["token"], "--jwks", str(tmp_path / "missing.json"), "--status-list", str(status_file)
+        issued["token"],
+        "--any-use",
+        "--jwks",
+        str(tmp_path / "missing.json"),
+        "--status-list",
+        str(status_file),
     )
     assert code == 2
+
+
+def test_cli_binds_the_check_to_the_audience_and_a_use(
+    client: TestClient,
+    grant: Grant,
+    issue: Issue,
+    tmp_path: Path,
+    make_org: Callable[..., Org],
+):
+    token = issue(grant)["token"]
+    jwks_file, status_file = tmp_path / "jwks.json", tmp_path / "status.jwt"
+    jwks_file.write_text(client.get("/.well-known/jwks.json").text)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    status_uri = claims["status"]["status_list"]["uri"].removeprefix("http://testserver")
+    status_file.write_text(client.get(status_uri).text)
+    files = ("--jwks", str(jwks_file), "--status-list", str(status_file))
+    use = "attribute=face,purpose=film_tv,territory=GB,medium=streaming"
+    mine, other = grant.studio.id, make_org().id
+
+    # Without --use the command will not say VALID, whatever the licence: exit 3.
+    result = subprocess.run(
+        [sys.executable, "-m", "consent_service.cli", "verify", token, *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert json.loads(result.stdout)["error"] == "use_required"
+    assert "--any-use" in result.stderr
+    # --use and --any-use together are bad arguments (2).
+    code, verdict = run_cli(token, "--use", use, "--any-use", *files)
+    assert (code, verdict["error"]) == (2, "cannot_check")
+
+    code, verdict = run_cli(token, "--use", use, "--audience", mine, *files)
+    assert (code, verdict["code"], verdict["use_checked"]) == (0, "VALID", True)
+    code, verdict = run_cli(token, "--use", use, "--audience", other, *files)
+    assert (code, verdict["code"]) == (1, "AUDIENCE_MISMATCH")
+    code, verdict = run_cli(token, "--any-use", "--audience", other, *files)
+    assert (code, verdict["code"]) == (1, "AUDIENCE_MISMATCH")
+    code, verdict = run_cli(token, "--any-use", "--audience", " ", *files)
+    assert (code, verdict["error"]) == (2, "cannot_check")
+    # All three together, as in docs/studios.md; the test holder is self-asserted.
+    code, verdict = run_cli(
+        token, "--use", use, "--audience", mine, "--min-assurance", "self_asserted", *files
+    )
+    assert (code, verdict["code"]) == (0, "VALID")
+    code, verdict = run_cli(
+        token, "--use", use, "--audience", mine, "--min-assurance", "document_verified", *files
+    )
+    assert (code, verdict["code"]) == (1, "INSUFFICIENT_ASSURANCE")
 
 
 def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
@@ -139,7 +203,7 @@ def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     )
     assert r.status_code == 201, r.text
     token = r.json()["token"]
-    code, verdict = run_cli(token, "--issuer", live_server)
+    code, verdict = run_cli(token, "--any-use", "--issuer", live_server)
     assert (code, verdict["code"]) == (0, "VALID")
     # The holder's access token names the old issuer: log in again.
     login = httpx.post(
@@ -150,9 +214,9 @@ def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     httpx.post(
         f"{live_server}/v1/consents/{grant.id}/withdraw", json={}, headers=holder_headers
     ).raise_for_status()
-    code, verdict = run_cli(token, "--issuer", live_server)
+    code, verdict = run_cli(token, "--any-use", "--issuer", live_server)
     assert (code, verdict["code"]) == (1, "REVOKED")
-    code, verdict = run_cli(token, "--issuer", "http://127.0.0.1:9")
+    code, verdict = run_cli(token, "--any-use", "--issuer", "http://127.0.0.1:9")
     assert code == 2
 
 

@@ -343,3 +343,115 @@ def test_a_demanded_assurance_is_met_only_by_an_equal_or_higher_claim():
     assert not verdict.valid and verdict.to_dict()["holder_assurance"] == "document_verified"
     with pytest.raises(ValueError):
         offline.verify(token, min_assurance="somewhat")
+
+
+def test_a_licence_issued_to_another_organisation_answers_audience_mismatch():
+    signer = Signer()
+    offline = offline_for(signer)
+    token = signer.sign(licence_claims(aud="org_y"), verifier.LICENCE_TYP)
+    assert offline.verify(token, audience="org_y").code == "VALID"
+    mismatch = offline.verify(token, audience="org_other")
+    assert (mismatch.code, mismatch.valid, mismatch.studio_id) == (
+        "AUDIENCE_MISMATCH",
+        False,
+        "org_y",
+    )
+    # The audience is checked before time and status: another studio learns nothing more.
+    expired = signer.sign(licence_claims(exp=int(time.time()) - 600), verifier.LICENCE_TYP)
+    assert offline.verify(expired, audience="org_other").code == "AUDIENCE_MISMATCH"
+    assert offline.verify(expired, audience="org_y").code == "EXPIRED"
+    # Without an audience nothing about it is checked (the old behaviour).
+    assert offline.verify(token).code == "VALID"
+
+
+class CountingKey:
+    """A real public key that counts its signature verifications."""
+
+    def __init__(self, key: Any) -> None:
+        self.key, self.verifications = key, 0
+
+    def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        self.verifications += 1
+        return bool(self.key.verify(signing_input, signature))
+
+
+def test_a_known_token_skips_only_the_signature_check():
+    signer = Signer()
+    key = CountingKey(signing.keys_from_jwks(signer.jwks)[signer.kid])
+    published: dict[str, Any] = {signer.kid: key}
+    statuses = {7: verifier.STATUS_VALID}
+    known = verifier.KnownTokens()
+    token = signer.sign(licence_claims(), verifier.LICENCE_TYP)
+
+    def check(at: datetime | None = None, **options: Any) -> str:
+        return verifier.check_licence(
+            token,
+            key_for=published.get,
+            status_of=lambda _jti, ref: statuses[ref.idx],
+            issuer=ISSUER,
+            now=at,
+            known=known,
+            **options,
+        ).code
+
+    assert [check() for _ in range(5)] == ["VALID"] * 5
+    assert key.verifications == 1 and len(known) == 1
+    # Status, time, audience, assurance and use are checked on every call.
+    statuses[7] = verifier.STATUS_SUSPENDED
+    assert check() == "SUSPENDED"
+    statuses[7] = verifier.STATUS_VALID
+    assert check(at=datetime.now(UTC) + timedelta(hours=2)) == "EXPIRED"
+    assert check(audience="org_other") == "AUDIENCE_MISMATCH"
+    assert check(min_assurance="self_asserted") == "INSUFFICIENT_ASSURANCE"
+    assert check(use=ProposedUse(territory="US")) == "SCOPE_MISMATCH"
+    assert check(use=ProposedUse(territory="IE")) == "VALID"
+    assert key.verifications == 1
+    # A withdrawn key stops a known token at once; a new key object means a fresh check.
+    del published[signer.kid]
+    assert check() == "UNKNOWN_KEY"
+    published[signer.kid] = CountingKey(key.key)
+    assert check() == "VALID"
+    assert published[signer.kid].verifications == 1
+    # A bad token is never remembered.
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[::-1]}"
+    bad = verifier.check_licence(
+        forged, key_for=published.get, status_of=lambda *_: 0, issuer=ISSUER, known=known
+    )
+    assert bad.code in ("BAD_SIGNATURE", "MALFORMED")
+    assert len(known) == 1 and known.get(forged) is None
+
+
+def test_a_verdicts_scope_cannot_widen_what_the_next_check_allows():
+    signer = Signer()
+    offline = offline_for(signer)
+    token = signer.sign(licence_claims(), verifier.LICENCE_TYP)
+    first = offline.verify(token)
+    assert first.scope is not None
+    first.scope["territories"].append("US")
+    assert offline.verify(token, ProposedUse(territory="US")).code == "SCOPE_MISMATCH"
+
+
+def test_the_known_token_cache_drops_the_least_recently_used():
+    signer = Signer()
+    offline = offline_for(signer)
+    known = verifier.KnownTokens(max_entries=2)
+    tokens = [signer.sign(licence_claims(jti=f"lic_{i}"), verifier.LICENCE_TYP) for i in range(3)]
+
+    def check(token: str) -> str:
+        return verifier.check_licence(
+            token,
+            key_for=offline._key_for,
+            status_of=offline._status_of,
+            issuer=ISSUER,
+            known=known,
+        ).code
+
+    assert [check(t) for t in tokens[:2]] == ["VALID", "VALID"]
+    assert check(tokens[0]) == "VALID"  # now the most recently used
+    assert check(tokens[2]) == "VALID"  # drops tokens[1]
+    assert len(known) == 2
+    assert known.get(tokens[0]) is not None and known.get(tokens[2]) is not None
+    assert known.get(tokens[1]) is None
+    with pytest.raises(ValueError):
+        verifier.KnownTokens(max_entries=0)
