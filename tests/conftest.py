@@ -141,6 +141,9 @@ def settings(database_url: str, tmp_path: Path, master_key: str) -> Settings:
         registrations_per_minute=100_000,
         # The serving process's expiry timer stays off: tests sweep when they mean to.
         expiry_sweep_seconds=0,
+        # Likewise its outbox worker: tests of mail and webhooks deliver when they mean to
+        # (or start it themselves), and no other test sees a worker's writes.
+        outbox_in_process=False,
     )
 
 

@@ -29,6 +29,8 @@ class Action(StrEnum):
     consent_suspended = "consent.suspended"
     consent_resumed = "consent.resumed"
     consent_expired = "consent.expired"
+    # The holder was told that the consent ends within 30 days (consents/lifecycle.py).
+    consent_ending_soon = "consent.ending_soon"
 
     licence_issued = "licence.issued"
     licence_revoked = "licence.revoked"

@@ -338,6 +338,24 @@ def resolve_login(session: Session, login: Login) -> Principal | None:
 # -- for other domains (they never query the holder table themselves) -------------------------
 
 
+def mail_recipient(session: Session, keyring: Keyring, holder_id: str) -> tuple[str, str] | None:
+    """(address, how to address them) for mail to a holder; None once erased or deceased.
+
+    Looked up when a mail is delivered, never stored with it (mail/channel.py): mail queued
+    before an erasure is then never sent.
+    """
+    holder = repository.get(session, holder_id)
+    if holder is None or holder.erased_at is not None or holder.death_recorded_at is not None:
+        return None
+    try:
+        data = decrypt_holder(session, keyring, holder)
+    except HolderErased:
+        return None
+    if data.date_of_death is not None or not data.email:
+        return None
+    return data.email, data.stage_name or data.legal_name
+
+
 def find(session: Session, holder_id: str, *, lock: bool = False) -> Holder | None:
     """The holder row in any state (erased included), or None; `lock` holds the row."""
     if lock:

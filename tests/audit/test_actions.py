@@ -25,6 +25,7 @@ EXPORTED = {
     "consent.suspended",
     "consent.resumed",
     "consent.expired",
+    "consent.ending_soon",
     "licence.issued",
     "licence.revoked",
     "licence.suspended",
