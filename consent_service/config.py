@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # smtps://... for TLS from the first byte), or, unset, a Maildir under data_dir/mail that
     # the operator reads (the embedded default). Production requires an encrypted SMTP server.
     smtp_url: SecretStr | None = None
+    # A holder confirms their email address (the mailed link) before giving any consent.
+    # Production refuses false; tests that are not about it turn it off.
+    require_email_confirmation: bool = True
     mail_from: str = "consent_service <no-reply@localhost>"
     smtp_timeout_seconds: float = Field(default=20, gt=0)
     # Outbound messages (outbox/): the serving process runs one outbox worker unless this is
@@ -183,6 +186,8 @@ class Settings(BaseSettings):
                 )
         if not self.issuer.startswith("https://"):
             problems.append("CONSENT_ISSUER must be an https:// URL in production")
+        if not self.require_email_confirmation:
+            problems.append("CONSENT_REQUIRE_EMAIL_CONFIRMATION=false is refused in production")
         if self.smtp_url is None:
             problems.append("CONSENT_SMTP_URL is required in production (mail to people)")
         else:

@@ -193,7 +193,10 @@ def _outbox_channels(settings: Settings, keyring: Keyring) -> dict[str, Channel]
         "mail": MailChannel(
             transport=mail_transport(settings),
             keyring=keyring,
-            resolvers={"holder": holders.mail_recipient},
+            resolvers={
+                "holder": holders.mail_recipient,
+                "representative": representatives.mail_recipient,
+            },
             sender=settings.mail_from,
             base_url=settings.issuer,
         ),

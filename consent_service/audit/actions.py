@@ -13,6 +13,10 @@ class Action(StrEnum):
     signing_key_rotated = "signing_key.rotated"
 
     holder_registered = "holder.registered"
+    # A person's own account (flows/accounts.py): never the address or the password itself.
+    account_email_confirmed = "account.email_confirmed"
+    account_password_reset = "account.password_reset"
+    account_password_changed = "account.password_changed"
     holder_verified = "holder.verified"
     holder_unverified = "holder.unverified"
     holder_exported = "holder.exported"

@@ -163,6 +163,16 @@ def _new_holder(
     return holder
 
 
+def check_registrable(data: HolderRegister) -> None:
+    """What refuses a registration whatever the address (so a refusal says nothing about it)."""
+    if data.date_of_death is not None:
+        raise DeceasedSelfRegistration(
+            "register the estate as its executor (POST /v1/estates), then record the death "
+            "with the death certificate (POST /v1/holders/{id}/death)",
+            field="date_of_death",
+        )
+
+
 def register_holder(
     session: Session,
     *,
@@ -178,12 +188,7 @@ def register_holder(
     A deceased person is never registered here (IDENTITY.md "Death"): their executor registers
     the estate (flows/estate.py) and records the death with evidence (flows/death.py).
     """
-    if data.date_of_death is not None:
-        raise DeceasedSelfRegistration(
-            "register the estate as its executor (POST /v1/estates), then record the death "
-            "with the death certificate (POST /v1/holders/{id}/death)",
-            field="date_of_death",
-        )
+    check_registrable(data)
     email = str(data.email)
     if accounts.email_taken(session, keyring=keyring, email=email):
         raise EmailAlreadyRegistered()

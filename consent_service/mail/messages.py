@@ -121,7 +121,62 @@ def _verification_decided(c: Context) -> Text:
     )
 
 
+def _confirm_email(c: Context) -> Text:
+    return Text(
+        subject="Confirm your email address",
+        body=(
+            f"Hello {c.name},\n\n"
+            "Please confirm that this address is yours. Until you do, you cannot give consent "
+            "to anyone. Open this link within 7 days:\n"
+            f"{c.link('/portal/confirm-email?token=' + c.secrets['token'])}\n\n"
+            "If you did not sign up, ignore this message: nothing happens without the link."
+        ),
+    )
+
+
+def _already_registered(c: Context) -> Text:
+    return Text(
+        subject="Someone tried to sign up with your address",
+        body=(
+            f"Hello {c.name},\n\n"
+            "Someone tried to create an account with this email address, which already has "
+            "one. If it was you, sign in instead; if you forgot your password, reset it here:\n"
+            f"{c.link('/portal/forgot-password')}\n\n"
+            "If it was not you, you need do nothing: no account was created or changed."
+        ),
+    )
+
+
+def _password_reset(c: Context) -> Text:
+    return Text(
+        subject="Reset your password",
+        body=(
+            f"Hello {c.name},\n\n"
+            "Someone (we hope you) asked to reset the password of your account. This link "
+            "works once, for 30 minutes:\n"
+            f"{c.link('/portal/reset-password?token=' + c.secrets['token'])}\n\n"
+            "If you did not ask, ignore this message: your password stays as it is."
+        ),
+    )
+
+
+def _password_changed(c: Context) -> Text:
+    return Text(
+        subject="Your password was changed",
+        body=(
+            f"Hello {c.name},\n\n"
+            "The password of your account was just changed, and every other signed-in session "
+            "was signed out. If this was not you, reset your password now:\n"
+            f"{c.link('/portal/forgot-password')}"
+        ),
+    )
+
+
 MESSAGES: Mapping[str, Callable[[Context], Text]] = {
+    "account.confirm_email": _confirm_email,
+    "account.already_registered": _already_registered,
+    "account.password_reset": _password_reset,
+    "account.password_changed": _password_changed,
     "consent_request.new": _new_request,
     "consent.granted": _granted,
     "consent.withdrawn": _withdrawn,

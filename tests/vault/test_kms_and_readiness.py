@@ -12,7 +12,7 @@ from consent_service.crypto.envelope import DecryptionError
 from consent_service.crypto.kms import KmsMasterKey
 from consent_service.crypto.models import DataKey
 from consent_service.main import create_app
-from tests.conftest import bearer, login
+from tests.conftest import bearer, sign_up
 from tests.vault import media
 
 
@@ -50,8 +50,8 @@ def test_service_runs_with_its_master_key_in_kms(
                 "date_of_birth": "1990-01-01",
                 "jurisdiction": "GB",
             }
-            holder_id = client.post("/v1/holders", json=body).json()["id"]
-            headers = bearer(login(client, body["email"], body["password"]))
+            holder_id, token = sign_up(client, body)
+            headers = bearer(token)
             assert client.get(f"/v1/holders/{holder_id}", headers=headers).json()["legal_name"] == (
                 "Kay Emess"
             )
