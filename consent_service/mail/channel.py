@@ -72,7 +72,9 @@ class MailChannel:
         # The outbox id: a retried delivery carries the same Message-ID, so it can be deduped.
         mail["Message-ID"] = f"<{message.id}@{self.domain}>"
         mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(text.body)
+        # Plain ASCII stays 7bit even with long lines (a link must survive being copied out
+        # of the raw message); anything else is quoted-printable.
+        mail.set_content(text.body, cte="7bit" if text.body.isascii() else "quoted-printable")
         return mail
 
     def send(self, prepared: EmailMessage) -> Outcome:

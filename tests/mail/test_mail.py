@@ -352,3 +352,30 @@ def test_a_consent_ending_within_30_days_is_announced_once(
     deliver(app)
     subjects = [m["Subject"] for m in inbox.to(holder.email)]
     assert f"Your consent to Northlight Films ends on {ends:%-d %B %Y}" in subjects
+
+
+def test_production_needs_encrypted_smtp_and_email_confirmation(tmp_path: Path) -> None:
+    from consent_service.config import ConfigurationError
+
+    base = {
+        "env": "production",
+        "data_dir": tmp_path,
+        "master_key": "q6dbbwIYqmSYYsP7yHh8sIGcHTG1yrUGsmxE3uKyrxw=",
+        "database_url": "postgresql+psycopg://x@127.0.0.1/x",
+        "issuer": "https://consent.example",
+    }
+    cases = {
+        None: "CONSENT_SMTP_URL is required",
+        "smtp://relay.example:25?starttls=false": "STARTTLS or smtps",
+        "http://relay.example": "must look like smtp://",
+    }
+    for url, problem in cases.items():
+        settings = Settings(**base, smtp_url=url)
+        with pytest.raises(ConfigurationError, match=problem):
+            settings.check_production()
+    with pytest.raises(ConfigurationError, match="REQUIRE_EMAIL_CONFIRMATION"):
+        Settings(
+            **base, smtp_url="smtp://u:p@relay.example:587", require_email_confirmation=False
+        ).check_production()
+    for url in ("smtp://u:p@relay.example:587", "smtps://relay.example", "smtp://127.0.0.1:25"):
+        Settings(**base, smtp_url=url).check_production()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import Session
 
 from consent_service.config import Environment, Settings
@@ -96,6 +97,8 @@ def test_production_accepts_kms_instead_of_a_master_key(settings: Settings):
             "kms_key_id": "alias/consent",
             "database_url": "postgresql+psycopg://db/consent",
             "issuer": "https://consent.example",
+            "smtp_url": SecretStr("smtp://relay:secret@mail.example:587"),
+            "require_email_confirmation": True,
         }
     )
     prod.check_production()
