@@ -201,11 +201,12 @@ def main() -> None:
                 "date_of_birth": "1990-01-01",
                 "jurisdiction": "GB",
             }
-            holder_id = client.post("/v1/holders", json=body).json()["id"]
+            client.post("/v1/holders", json=body).raise_for_status()
             token = client.post(
                 "/v1/auth/token", data={"username": body["email"], "password": body["password"]}
             ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
+            holder_id = client.get("/v1/holders/me", headers=headers).json()["id"]
             url = f"/v1/holders/{holder_id}/references"
 
             # Warm-up: a small upload and download load Pillow, mutagen and the code paths.

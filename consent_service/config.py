@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     registrations_per_minute: int = Field(default=10, ge=1)
     # The serving process persists due consent expiries this often (0: only cron/writes do).
     expiry_sweep_seconds: float = Field(default=60, ge=0)
+    # Mail to people (mail/): an SMTP server (smtp://user:pass@host:587 with STARTTLS,
+    # smtps://... for TLS from the first byte), or, unset, a Maildir under data_dir/mail that
+    # the operator reads (the embedded default). Production requires an encrypted SMTP server.
+    smtp_url: SecretStr | None = None
+    # A holder confirms their email address (the mailed link) before giving any consent.
+    # Production refuses false; tests that are not about it turn it off.
+    require_email_confirmation: bool = True
+    mail_from: str = "consent_service <no-reply@localhost>"
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
     # Outbound messages (outbox/): the serving process runs one outbox worker unless this is
     # false (production runs `consent-service worker` processes instead, docs/operations.md).
     outbox_in_process: bool = True
@@ -158,6 +167,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def mail_dir(self) -> Path:
+        """The embedded default's Maildir (when CONSENT_SMTP_URL is unset)."""
+        return self.data_dir / "mail"
+
+    @property
     def master_key_file(self) -> Path:
         return self.data_dir / "master.key"
 
@@ -183,6 +197,23 @@ class Settings(BaseSettings):
                 )
         if not self.issuer.startswith("https://"):
             problems.append("CONSENT_ISSUER must be an https:// URL in production")
+        if not self.require_email_confirmation:
+            problems.append("CONSENT_REQUIRE_EMAIL_CONFIRMATION=false is refused in production")
+        if self.smtp_url is None:
+            problems.append("CONSENT_SMTP_URL is required in production (mail to people)")
+        else:
+            from consent_service.mail.transport import InvalidSmtpUrl, SmtpTransport
+
+            try:
+                smtp = SmtpTransport.from_url(self.smtp_url.get_secret_value())
+            except InvalidSmtpUrl as exc:
+                problems.append(str(exc))
+            else:
+                if not smtp.encrypted and not smtp.loopback:
+                    problems.append(
+                        "CONSENT_SMTP_URL must use STARTTLS or smtps:// in production "
+                        "(a relay without TLS only on loopback)"
+                    )
         if self.vault_backend == "s3" and not self.s3_bucket:
             problems.append("CONSENT_S3_BUCKET is required with CONSENT_VAULT_BACKEND=s3")
         if problems:

@@ -17,6 +17,7 @@ from consent_service.consents.router import router as consents_router
 from consent_service.consents.sweep import ExpirySweeper
 from consent_service.crypto.router import router as keys_router
 from consent_service.errors import install_error_handlers
+from consent_service.flows.router import account_router
 from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         verification.router,
         flows_router,
         provenance.router,
+        account_router,
         portal_router,
     ):
         app.include_router(router)

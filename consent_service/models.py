@@ -1,6 +1,6 @@
 """Every table, imported in one place for alembic's autogenerate and for tests."""
 
-from consent_service.accounts.models import ApiKey, Login, Organization, RevokedToken
+from consent_service.accounts.models import ApiKey, Login, LoginToken, Organization, RevokedToken
 from consent_service.agreements.models import CollectiveAgreement
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
@@ -28,6 +28,7 @@ __all__ = [
     "Holder",
     "Licence",
     "Login",
+    "LoginToken",
     "Organization",
     "OutboxAttempt",
     "OutboxMessage",

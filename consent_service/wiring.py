@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from consent_service.accounts import passwords
 from consent_service.accounts import service as accounts
+from consent_service.audit.service import AuditObserver, bind_observers
 from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
@@ -50,6 +51,9 @@ from consent_service.files import private_directory
 from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
+from consent_service.mail import service as mail
+from consent_service.mail.channel import MailChannel
+from consent_service.mail.transport import MaildirTransport, MailTransport, SmtpTransport
 from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
 from consent_service.outbox import service as outbox
 from consent_service.outbox.channels import Channel
@@ -87,6 +91,8 @@ class Services:
     outbox_channels: Mapping[str, Channel]
     # Set by a commit that enqueued a message (outbox.service.bind_wakeup).
     outbox_wakeup: threading.Event
+    # Told of every audit event in its transaction: what follows from an event (mail).
+    audit_observers: tuple[AuditObserver, ...]
     # PEM roots a C2PA signer must chain to (CONSENT_C2PA_TRUST_ANCHORS), read once; None: unset.
     c2pa_trust_anchors: str | None = None
 
@@ -102,6 +108,7 @@ class Services:
         accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
         vault.bind_media_cleaner(session.info, self.media_cleaner)
         outbox.bind_wakeup(session.info, self.outbox_wakeup)
+        bind_observers(session.info, self.audit_observers)
         return session
 
     def outbox_worker(self, *, concurrency: int | None = None) -> OutboxWorker:
@@ -182,13 +189,34 @@ def build_services(settings: Settings) -> Services:
             slots=settings.vault_clean_concurrency,
             wait_seconds=settings.vault_clean_wait_seconds,
         ),
-        outbox_channels=MappingProxyType(_outbox_channels(settings)),
+        outbox_channels=MappingProxyType(_outbox_channels(settings, keyring)),
         outbox_wakeup=threading.Event(),
+        audit_observers=(mail.on_audit_event,),
         c2pa_trust_anchors=trust_anchors,
     )
 
 
-def _outbox_channels(settings: Settings) -> dict[str, Channel]:
+def _outbox_channels(settings: Settings, keyring: Keyring) -> dict[str, Channel]:
     """The delivery channels of outbound messages (webhooks, mail) this service runs."""
-    channels: dict[str, Channel] = {}
+    channels: dict[str, Channel] = {
+        "mail": MailChannel(
+            transport=mail_transport(settings),
+            keyring=keyring,
+            resolvers={
+                "holder": holders.mail_recipient,
+                "representative": representatives.mail_recipient,
+            },
+            sender=settings.mail_from,
+            base_url=settings.issuer,
+        ),
+    }
     return channels
+
+
+def mail_transport(settings: Settings) -> MailTransport:
+    """SMTP when CONSENT_SMTP_URL is set, else the Maildir under the data directory."""
+    if settings.smtp_url is not None:
+        return SmtpTransport.from_url(
+            settings.smtp_url.get_secret_value(), timeout=settings.smtp_timeout_seconds
+        )
+    return MaildirTransport(settings.mail_dir)

@@ -68,3 +68,25 @@ class Login(SQLModel, table=True):
     principal_id: str = Field(max_length=40, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When its owner followed the confirmation link mailed to the address (None: not yet).
+    email_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Access tokens issued before this instant stop working (a reset or change of password
+    # signs every other session out).
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginToken(SQLModel, table=True):
+    """A single-use token mailed to a login's address: confirm the address, reset the password.
+
+    Only the token's SHA-256 is kept; the token itself exists in the mail (and, until the mail
+    leaves, sealed in the outbox row). Used once, or never after `expires_at`.
+    """
+
+    __tablename__ = "login_token"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    login_id: str = Field(foreign_key="login.id", index=True, max_length=40)
+    purpose: str = Field(max_length=16)  # "confirm_email" | "reset_password"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

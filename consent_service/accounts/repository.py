@@ -8,10 +8,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent_service.accounts.models import ApiKey, Login, Organization, RevokedToken
+from consent_service.accounts.models import ApiKey, Login, LoginToken, Organization, RevokedToken
 
 
-def add(session: Session, row: Organization | ApiKey | Login | RevokedToken) -> None:
+def add(session: Session, row: Organization | ApiKey | Login | RevokedToken | LoginToken) -> None:
     session.add(row)
     session.flush()
 
@@ -81,3 +81,26 @@ def get_revoked_token(session: Session, jti: str) -> RevokedToken | None:
 def prune_revoked_tokens(session: Session, *, before: datetime) -> None:
     """Drop revocations of tokens that expired before `before` (they are refused anyway)."""
     session.execute(sa.delete(RevokedToken).where(col(RevokedToken.expires_at) < before))
+
+
+def get_login_token_for_update(session: Session, token_sha256: str) -> LoginToken | None:
+    stmt = select(LoginToken).where(col(LoginToken.token_sha256) == token_sha256)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).one_or_none()
+
+
+def open_login_tokens(session: Session, login_id: str, purpose: str) -> Sequence[LoginToken]:
+    stmt = select(LoginToken).where(
+        col(LoginToken.login_id) == login_id,
+        col(LoginToken.purpose) == purpose,
+        col(LoginToken.used_at).is_(None),
+    )
+    return session.exec(stmt).all()
+
+
+def get_login_for_update(session: Session, login_id: str) -> Login | None:
+    stmt = select(Login).where(col(Login.id) == login_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).one_or_none()

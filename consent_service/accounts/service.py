@@ -344,7 +344,11 @@ def issue_access_token(
     login = repository.get_login_by_email_index(
         session, email_index(session, signer.keyring, email)
     )
-    candidate = (login.id, login.password_hash, login.disabled_at) if login else None
+    candidate = (
+        (login.id, login.password_hash, login.disabled_at, _password_epoch(login))
+        if login
+        else None
+    )
     if session.in_transaction():
         session.commit()  # end the read before hashing (a no-op on the autocommit read engine)
     ok = passwords.verify_password(candidate[1] if candidate else None, password)
@@ -359,8 +363,16 @@ def issue_access_token(
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": secrets.token_urlsafe(12),
+        # Which password this token was won with: changing it signs the token out.
+        "pwe": candidate[3],
     }
     return signer.sign(session, claims, typ=ACCESS_TOKEN_TYP), ttl_seconds
+
+
+def _password_epoch(login: Login) -> int:
+    """The instant the login's password was last set, in microseconds (0: never changed)."""
+    changed = login.password_changed_at
+    return int(changed.timestamp() * 1_000_000) if changed is not None else 0
 
 
 def _access_token_claims(session: Session, *, signer: Signer, token: str) -> dict[str, Any]:
@@ -410,6 +422,8 @@ def principal_from_access_token(session: Session, *, signer: Signer, token: str)
     login = repository.get_login(session, claims["sub"])
     if login is None or login.disabled_at is not None:
         raise Unauthenticated("The login behind this token is disabled")
+    if claims.get("pwe", 0) != _password_epoch(login):
+        raise Unauthenticated("The password changed since this token was issued: sign in again")
     resolvers: Mapping[str, PrincipalResolver] | None = session.info.get(_RESOLVERS_KEY)
     if resolvers is None:
         raise RuntimeError("this session has no principal resolvers: open it with Services")
@@ -418,6 +432,31 @@ def principal_from_access_token(session: Session, *, signer: Signer, token: str)
     if principal is None:
         raise Unauthenticated("The login behind this token is disabled")
     return principal
+
+
+def login_by_email(session: Session, *, keyring: Keyring, email: str) -> Login | None:
+    return repository.get_login_by_email_index(session, email_index(session, keyring, email))
+
+
+def login_of_principal(session: Session, principal_id: str) -> Login | None:
+    """The (one) password login of a holder or representative, disabled or not."""
+    rows = repository.logins_of_principal(session, principal_id)
+    return rows[0] if rows else None
+
+
+def login_for_update(session: Session, login_id: str) -> Login | None:
+    return repository.get_login_for_update(session, login_id)
+
+
+def save_login(session: Session, login: Login) -> None:
+    repository.add(session, login)
+    session.flush()
+
+
+def password_hash_of(session: Session, login_id: str) -> str | None:
+    """The stored hash of a live login (for checking a current password outside a write)."""
+    login = repository.get_login(session, login_id)
+    return login.password_hash if login is not None and login.disabled_at is None else None
 
 
 def organization_name(session: Session, organization_id: str) -> str | None:

@@ -13,6 +13,10 @@ class Action(StrEnum):
     signing_key_rotated = "signing_key.rotated"
 
     holder_registered = "holder.registered"
+    # A person's own account (flows/accounts.py): never the address or the password itself.
+    account_email_confirmed = "account.email_confirmed"
+    account_password_reset = "account.password_reset"
+    account_password_changed = "account.password_changed"
     holder_verified = "holder.verified"
     holder_unverified = "holder.unverified"
     holder_exported = "holder.exported"
@@ -29,6 +33,8 @@ class Action(StrEnum):
     consent_suspended = "consent.suspended"
     consent_resumed = "consent.resumed"
     consent_expired = "consent.expired"
+    # The holder was told that the consent ends within 30 days (consents/lifecycle.py).
+    consent_ending_soon = "consent.ending_soon"
 
     licence_issued = "licence.issued"
     licence_revoked = "licence.revoked"

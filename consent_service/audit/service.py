@@ -6,13 +6,19 @@ so the Merkle tree of the audit issue is computed over exactly what is stored.
 
 Events carry identifiers, codes and hashes only, never personal data: `record` refuses payload
 keys that name personal fields, as a guard against a careless caller.
+
+Observers: what follows from an event without being part of the change (mail to the holder,
+today) is told of each recorded event, in the same transaction, by the observers that the
+composition root binds to the session (`bind_observers`, wiring.py). An observer may only add
+rows of its own (an outbox message), so a message exists exactly when its event does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
@@ -44,6 +50,46 @@ PERSONAL_FIELD_NAMES = frozenset(
         "signed_name",
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What an observer is told of one event: its action and the ids it names."""
+
+    seq: int
+    action: str
+    actor_id: str
+    subjects: Mapping[str, str]
+    payload: Mapping[str, Any]
+
+
+AuditObserver = Callable[[Session, Recorded], None]
+_OBSERVERS_KEY = "consent_service.audit_observers"
+
+
+def bind_observers(info: MutableMapping[Any, Any], observers: Sequence[AuditObserver]) -> None:
+    """Tell `observers` of every event recorded through the session owning `info`."""
+    info[_OBSERVERS_KEY] = tuple(observers)
+
+
+def _tell_observers(
+    session: Session,
+    rows: Sequence[Mapping[str, Any]],
+    payloads: Sequence[Mapping[str, Any] | None],
+) -> None:
+    observers: tuple[AuditObserver, ...] = session.info.get(_OBSERVERS_KEY, ())
+    if not observers:
+        return
+    for row, payload in zip(rows, payloads, strict=True):
+        recorded = Recorded(
+            seq=int(row["seq"]),
+            action=str(row["action"]),
+            actor_id=str(row["actor_id"]),
+            subjects=row["subject_ids"],
+            payload=payload or {},
+        )
+        for observer in observers:
+            observer(session, recorded)
 
 
 def leaf_hash(canonical_event: bytes) -> str:
@@ -119,6 +165,7 @@ def record(
         holder_id=holder_id,
     )
     repository.add_events(session, [values])
+    _tell_observers(session, [values], [payload])
     return AuditEvent(**values)
 
 
@@ -133,6 +180,7 @@ def record_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
         for i, entry in enumerate(entries)
     ]
     repository.add_events(session, rows)
+    _tell_observers(session, rows, [entry.get("payload") for entry in entries])
     return first
 
 

@@ -14,13 +14,17 @@ def expire() -> None:
     Reads show a grant past its end as expired without writing; this records it (with its
     audit event and receipt) and tells the listeners (licences, status lists). `serve` runs
     the same sweep on a timer (CONSENT_EXPIRY_SWEEP_SECONDS). Safe to run at any time.
+    It also records, once per grant, that an active grant ends within 30 days
+    (`consent.ending_soon`), which mails the holder.
     """
     from consent_service.cli import open_services
-    from consent_service.consents.sweep import sweep_expired
+    from consent_service.consents.sweep import sweep_ending, sweep_expired
 
     services = open_services()  # its sessions carry the grant listeners (licences' cascade)
     ids = sweep_expired(services.session, services.signer)
+    told = sweep_ending(services.session)
     services.close()
     for grant_id in ids:
         typer.echo(grant_id)
     typer.echo(f"{len(ids)} consent(s) expired", err=True)
+    typer.echo(f"{len(told)} holder(s) told their consent ends within 30 days", err=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlmodel import Session
@@ -51,7 +51,7 @@ from consent_service.consents.models import (
 from consent_service.consents.receipts import issue_receipt, new_receipt_id
 from consent_service.crypto.envelope import aad_for, encrypt
 from consent_service.crypto.signer import Signer
-from consent_service.db import utcnow
+from consent_service.db import rfc3339, utcnow
 from consent_service.holders import service as holders
 from consent_service.representatives import service as representatives
 from consent_service.verification import service as verification
@@ -485,6 +485,38 @@ def expire_due_grants(
         _move(session, signer, grant, TRANSITIONS[Action.expire], None, None, now)
         expired.append(grant_id)
     return expired
+
+
+ENDING_NOTICE = timedelta(days=30)
+
+
+def announce_ending_grants(session: Session, *, now: datetime) -> list[str]:
+    """Record, once per grant, that an active grant ends within 30 days (`consent.ending_soon`).
+
+    The event is what the holder's mail follows from (mail/service.py); it names ids and the
+    end time only. Each grant is locked and re-checked, as for expiry.
+    """
+    told: list[str] = []
+    for grant_id in repository.grants_ending_ids(session, now=now, horizon=now + ENDING_NOTICE):
+        grant = repository.get_grant_for_update(session, grant_id)
+        if grant is None or grant.status != "active" or grant.ending_notice_at is not None:
+            continue
+        grant.ending_notice_at = now
+        session.add(grant)
+        audit.record(
+            session,
+            actor_id=SYSTEM_ACTOR,
+            action=AuditAction.consent_ending_soon,
+            subjects={
+                "holder_id": grant.holder_id,
+                "consent_id": grant.id,
+                "studio_id": grant.studio_id,
+            },
+            payload={"ends_at": rfc3339(grant.valid_until)},
+        )
+        told.append(grant_id)
+    session.flush()
+    return told
 
 
 def _open_grants_locked(session: Session, holder_id: str) -> Iterator[ConsentGrant]:

@@ -72,6 +72,8 @@ class ConsentGrant(SQLModel, table=True):
     # Effective window: valid_until is after the caps (18th birthday, post-mortem end).
     valid_from: datetime = Field(sa_type=UTCDateTime)
     valid_until: datetime = Field(sa_type=UTCDateTime, index=True)
+    # When the holder was told that the grant ends within 30 days (once per grant).
+    ending_notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # {role, method, signed_at, evidence_hash, representative_id, required_assurance,
     # holder_assurance}: no personal data in clear. `required_assurance` is the level the
     # holder's own signature was checked against (None when a representative signed).

@@ -159,6 +159,24 @@ def due_grant_ids(
     return session.exec(soonest_first).all()
 
 
+def grants_ending_ids(
+    session: Session, *, now: datetime, horizon: datetime, limit: int = 1000
+) -> Sequence[str]:
+    """Active grants ending after `now` and by `horizon` whose holder was not told yet."""
+    stmt = (
+        select(ConsentGrant.id)
+        .where(
+            ConsentGrant.status == "active",
+            col(ConsentGrant.valid_until) > now,
+            col(ConsentGrant.valid_until) <= horizon,
+            col(ConsentGrant.ending_notice_at).is_(None),
+        )
+        .order_by(col(ConsentGrant.valid_until))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()
+
+
 def list_grants(
     session: Session,
     *,

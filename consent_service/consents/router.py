@@ -46,6 +46,7 @@ from consent_service.deps import (
     Studio,
 )
 from consent_service.errors import problem_responses
+from consent_service.flows import accounts as account_flows
 from consent_service.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/v1", tags=["consents"])
@@ -182,6 +183,9 @@ def accept_request(
     signer: SignerDep,
     settings: SettingsDep,
 ) -> AcceptOut:
+    account_flows.require_confirmed_email(
+        session, principal, required=settings.require_email_confirmation
+    )
     grant, receipt = consents.accept_request(
         session,
         signer=signer,

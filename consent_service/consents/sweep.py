@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from consent_service.consents.lifecycle import expire_due_grants
+from consent_service.consents.lifecycle import announce_ending_grants, expire_due_grants
 from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 
@@ -38,6 +38,18 @@ def sweep_expired(open_session: Callable[[], Session], signer: Signer) -> list[s
             return expired
 
 
+def sweep_ending(open_session: Callable[[], Session]) -> list[str]:
+    """Record `consent.ending_soon` for every active grant ending within 30 days, once each."""
+    told: list[str] = []
+    while True:
+        with open_session() as session:
+            batch = announce_ending_grants(session, now=utcnow())
+            session.commit()
+        told.extend(batch)
+        if not batch:
+            return told
+
+
 class ExpirySweeper:
     """A daemon thread running `sweep_expired` every `interval` seconds until `stop()`."""
 
@@ -54,6 +66,9 @@ class ExpirySweeper:
         expired = sweep_expired(self.open_session, self.signer)
         if expired:
             log.info("expiry sweep: %d consent(s) expired", len(expired))
+        told = sweep_ending(self.open_session)
+        if told:
+            log.info("expiry sweep: %d holder(s) told their consent ends within 30 days", len(told))
         return expired
 
     def _loop(self) -> None:

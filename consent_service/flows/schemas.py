@@ -92,3 +92,34 @@ class DeathRecordedOut(BaseModel):
     post_mortem_rights_until: date | None = Field(
         description="The last day of the post-mortem rights (None: the jurisdiction has none)"
     )
+
+
+class EmailConfirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128, description="From the mailed link")
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr = Field(max_length=320)
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128, description="From the mailed link")
+    new_password: str = Field(min_length=12, max_length=256, description="At least 12 characters")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=12, max_length=256, description="At least 12 characters")
+
+
+class AccountMessage(BaseModel):
+    status: str
+    detail: str

@@ -74,6 +74,19 @@ class HolderRegistered(BaseModel):
     created_at: datetime
 
 
+class RegistrationAccepted(BaseModel):
+    """The answer to a self sign-up, the same whether or not the address was registered."""
+
+    status: str = Field(default="check_your_email", examples=["check_your_email"])
+    detail: str = Field(
+        default=(
+            "If this address can be registered, we sent it a link to confirm it. Sign in with "
+            "your email and password; confirm the address before giving any consent. If the "
+            "address already has an account, its owner was told by mail."
+        )
+    )
+
+
 class HolderPublic(BaseModel):
     """What a studio with a request or grant for the holder may see."""
 
@@ -101,3 +114,11 @@ class HolderRecord(BaseModel):
         description="Identity assurance: self_asserted, document_verified or liveness_verified"
     )
     created_at: datetime
+
+
+class HolderMe(HolderRecord):
+    """`GET /v1/holders/me`: the signed-in holder's own record, and the state of their login."""
+
+    email_confirmed: bool = Field(
+        description="False until the mailed confirmation link is followed; no consent before"
+    )

@@ -163,6 +163,16 @@ def _new_holder(
     return holder
 
 
+def check_registrable(data: HolderRegister) -> None:
+    """What refuses a registration whatever the address (so a refusal says nothing about it)."""
+    if data.date_of_death is not None:
+        raise DeceasedSelfRegistration(
+            "register the estate as its executor (POST /v1/estates), then record the death "
+            "with the death certificate (POST /v1/holders/{id}/death)",
+            field="date_of_death",
+        )
+
+
 def register_holder(
     session: Session,
     *,
@@ -178,12 +188,7 @@ def register_holder(
     A deceased person is never registered here (IDENTITY.md "Death"): their executor registers
     the estate (flows/estate.py) and records the death with evidence (flows/death.py).
     """
-    if data.date_of_death is not None:
-        raise DeceasedSelfRegistration(
-            "register the estate as its executor (POST /v1/estates), then record the death "
-            "with the death certificate (POST /v1/holders/{id}/death)",
-            field="date_of_death",
-        )
+    check_registrable(data)
     email = str(data.email)
     if accounts.email_taken(session, keyring=keyring, email=email):
         raise EmailAlreadyRegistered()
@@ -336,6 +341,24 @@ def resolve_login(session: Session, login: Login) -> Principal | None:
 
 
 # -- for other domains (they never query the holder table themselves) -------------------------
+
+
+def mail_recipient(session: Session, keyring: Keyring, holder_id: str) -> tuple[str, str] | None:
+    """(address, how to address them) for mail to a holder; None once erased or deceased.
+
+    Looked up when a mail is delivered, never stored with it (mail/channel.py): mail queued
+    before an erasure is then never sent.
+    """
+    holder = repository.get(session, holder_id)
+    if holder is None or holder.erased_at is not None or holder.death_recorded_at is not None:
+        return None
+    try:
+        data = decrypt_holder(session, keyring, holder)
+    except HolderErased:
+        return None
+    if data.date_of_death is not None or not data.email:
+        return None
+    return data.email, data.stage_name or data.legal_name
 
 
 def find(session: Session, holder_id: str, *, lock: bool = False) -> Holder | None:

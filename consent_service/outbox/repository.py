@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from consent_service.outbox.models import MessageState, OutboxAttempt, OutboxMessage
 
@@ -35,8 +36,25 @@ def claim(
     `FOR UPDATE SKIP LOCKED`, so two workers claiming at once take different messages; on
     SQLite the writing transaction (BEGIN IMMEDIATE) already serialises claims.
     """
+    query = _claimable(channels, now).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    messages = list(session.exec(query))
+    for message in messages:
+        message.lease_until = lease_until
+        session.add(message)
+    session.flush()
+    return messages
+
+
+def any_claimable(session: Session, *, channels: Sequence[str], now: datetime) -> bool:
+    """Whether `claim` would find something (a read: an idle worker takes no write lock)."""
+    return session.exec(_claimable(channels, now).limit(1)).first() is not None
+
+
+def _claimable(channels: Sequence[str], now: datetime) -> SelectOfScalar[OutboxMessage]:
     older = aliased(OutboxMessage)
-    query = (
+    return (
         select(OutboxMessage)
         .where(
             col(OutboxMessage.state) == PENDING,
@@ -52,16 +70,7 @@ def claim(
             ),
         )
         .order_by(col(OutboxMessage.seq))
-        .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-    messages = list(session.exec(query))
-    for message in messages:
-        message.lease_until = lease_until
-        session.add(message)
-    session.flush()
-    return messages
 
 
 def get_for_update(session: Session, message_id: str) -> OutboxMessage | None:

@@ -86,10 +86,14 @@ class OutboxWorker:
             return []
         now = utcnow()
         lease_until = now + self.lease
+        channels = sorted(self.channels)
+        with self.open_session(writes=False) as session:
+            if not repository.any_claimable(session, channels=channels, now=now):
+                return []
         with self.open_session() as session:
             messages = repository.claim(
                 session,
-                channels=sorted(self.channels),
+                channels=channels,
                 now=now,
                 lease_until=lease_until,
                 limit=limit,

@@ -37,6 +37,7 @@ from consent_service.deps import (
     SignerDep,
 )
 from consent_service.errors import InvalidCredentials
+from consent_service.flows import accounts as account_flows
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
@@ -334,6 +335,9 @@ def accept(
         return _request_page(
             request, portal, session, row, errors=_form_errors(exc), form=form, status_code=422
         )
+    account_flows.require_confirmed_email(
+        session, portal.principal, required=settings.require_email_confirmation
+    )
     grant, _receipt = consents.accept_request(
         session,
         signer=signer,

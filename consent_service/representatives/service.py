@@ -22,7 +22,7 @@ from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
 from consent_service.consents import rules
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
-from consent_service.crypto.keyring import Keyring
+from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import utcnow
 from consent_service.errors import DomainError, NotFound
 from consent_service.holders import service as holders
@@ -374,3 +374,18 @@ def find(session: Session, representative_id: str) -> Representative | None:
 def active_of_holder(session: Session, holder_id: str) -> Sequence[Representative]:
     """The holder's representatives that are not revoked, oldest first."""
     return repository.of_holder(session, holder_id)
+
+
+def mail_recipient(
+    session: Session, keyring: Keyring, representative_id: str
+) -> tuple[str, str] | None:
+    """(address, name) for mail to a representative; None once revoked or the holder erased."""
+    row = repository.get(session, representative_id)
+    if row is None or row.revoked_at is not None:
+        return None
+    try:
+        key = keyring.data_key(session, row.holder_id)
+    except KeyDestroyed:
+        return None
+    data = decrypt_representative(key, row)
+    return data.email, data.name

@@ -33,17 +33,17 @@ def _table_counts(app) -> dict[str, int]:
 
 def test_holder_registers_logs_in_and_reads_own_record(client: TestClient):
     r = client.post("/v1/holders", json=VALID)
-    assert r.status_code == 201, r.text
-    created = r.json()
-    assert created["id"].startswith("hld_")
-    assert created["status"] == "living_adult" and created["verification"] == "self_asserted"
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "check_your_email" and "id" not in r.json()
 
     token = client.post(
         "/v1/auth/token", data={"username": VALID["email"], "password": VALID["password"]}
     ).json()
-    record = client.get(
-        f"/v1/holders/{created['id']}", headers=bearer(token["access_token"])
-    ).json()
+    me = client.get("/v1/holders/me", headers=bearer(token["access_token"])).json()
+    assert me["id"].startswith("hld_")
+    assert me["status"] == "living_adult" and me["verification"] == "self_asserted"
+    assert me["email_confirmed"] is False
+    record = client.get(f"/v1/holders/{me['id']}", headers=bearer(token["access_token"])).json()
     assert record["legal_name"] == VALID["legal_name"]
     assert record["stage_name"] == VALID["stage_name"]
     assert record["email"] == VALID["email"]
@@ -68,9 +68,30 @@ def test_status_is_computed_from_dates(client: TestClient, register_holder):
     )
 
 
-def test_duplicate_email_is_refused_with_409_case_insensitively(client: TestClient):
-    assert client.post("/v1/holders", json=VALID).status_code == 201
-    r = client.post("/v1/holders", json={**VALID, "email": VALID["email"].upper()})
+def test_sign_up_answers_the_same_for_a_registered_email_and_admins_get_409(
+    client: TestClient, app, admin_headers
+):
+    first = client.post("/v1/holders", json=VALID)
+    before = _table_counts(app)
+    again = client.post(
+        "/v1/holders", json={**VALID, "email": VALID["email"].upper(), "password": "x" * 20}
+    )
+    # Same status, same body: nobody learns whether the address was registered.
+    assert (
+        (again.status_code, again.json())
+        == (first.status_code, first.json())
+        == (
+            202,
+            first.json(),
+        )
+    )
+    after = _table_counts(app)
+    # No second holder or login: only the mail to the address's owner was queued.
+    assert after["holder"] == before["holder"] and after["login"] == before["login"]
+    assert after["outbox_message"] == before["outbox_message"] + 1
+    r = client.post(
+        "/v1/holders", json={**VALID, "email": VALID["email"].upper()}, headers=admin_headers
+    )
     assert r.status_code == 409
     assert r.json()["code"] == "email_already_registered"
 
@@ -81,9 +102,9 @@ def test_self_registration_is_throttled_per_address_and_admins_are_not(
     app.state.services = replace(
         app.state.services, registration_rate_limiter=RateLimiter(per_minute=2)
     )
-    assert client.post("/v1/holders", json=VALID).status_code == 201
+    assert client.post("/v1/holders", json=VALID).status_code == 202
     # An email already registered takes a token too: probing for emails is throttled as well.
-    assert client.post("/v1/holders", json=VALID).status_code == 409
+    assert client.post("/v1/holders", json=VALID).status_code == 202
     r = client.post("/v1/holders", json={**VALID, "email": "third@example.org"})
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
     assert r.headers["content-type"] == "application/problem+json"
@@ -179,7 +200,7 @@ def test_personal_data_is_not_stored_in_clear(client: TestClient, app, settings)
         "email": "quokka.zz@example.org",
         "stage_name": "Marmalade Thunderclap",
     }
-    assert client.post("/v1/holders", json=body).status_code == 201
+    assert client.post("/v1/holders", json=body).status_code == 202
     secrets_in_clear = [b"Zanzibar", b"Quokkafeather", b"quokka.zz", b"Marmalade", b"1985-02-03"]
     with app.state.services.engine.connect() as conn:
         dump = []
@@ -204,7 +225,7 @@ def test_personal_data_is_not_stored_in_clear(client: TestClient, app, settings)
 
 
 def test_every_registration_writes_an_audit_event_without_personal_data(client: TestClient, app):
-    assert client.post("/v1/holders", json=VALID).status_code == 201
+    assert client.post("/v1/holders", json=VALID).status_code == 202
     with app.state.services.engine.connect() as conn:
         rows = conn.execute(
             sa.text("SELECT seq, action, event_json FROM audit_event ORDER BY seq")

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from consent_service.config import ConfigurationError, Settings
 from consent_service.main import create_app
-from tests.conftest import BACKEND, bearer
+from tests.conftest import BACKEND, bearer, sign_up
 from tests.vault import media
 
 METRICS_TOKEN = "m" * 16 + "e7c1a2b9f0d84c3e5a6b7c8d9e0f1a2b"
@@ -76,12 +76,7 @@ def test_data_dir_database_files_and_vault_objects_are_private(
                 "date_of_birth": "1990-01-01",
                 "jurisdiction": "GB",
             }
-            r = client.post("/v1/holders", json=body)
-            assert r.status_code == 201, r.text
-            holder_id = r.json()["id"]
-            token = client.post(
-                "/v1/auth/token", data={"username": body["email"], "password": body["password"]}
-            ).json()["access_token"]
+            holder_id, token = sign_up(client, body)
             r = client.post(
                 f"/v1/holders/{holder_id}/references",
                 files={"file": ("face.png", media.png_with_text(), "image/png")},

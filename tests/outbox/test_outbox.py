@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from consent_service.outbox import service as outbox
 from consent_service.outbox.channels import Outcome

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import Session
 
 from consent_service.config import Environment, Settings
@@ -12,7 +13,7 @@ from consent_service.crypto.envelope import DecryptionError
 from consent_service.crypto.kms import KmsMasterKey
 from consent_service.crypto.models import DataKey
 from consent_service.main import create_app
-from tests.conftest import bearer, login
+from tests.conftest import bearer, sign_up
 from tests.vault import media
 
 
@@ -50,8 +51,8 @@ def test_service_runs_with_its_master_key_in_kms(
                 "date_of_birth": "1990-01-01",
                 "jurisdiction": "GB",
             }
-            holder_id = client.post("/v1/holders", json=body).json()["id"]
-            headers = bearer(login(client, body["email"], body["password"]))
+            holder_id, token = sign_up(client, body)
+            headers = bearer(token)
             assert client.get(f"/v1/holders/{holder_id}", headers=headers).json()["legal_name"] == (
                 "Kay Emess"
             )
@@ -96,6 +97,8 @@ def test_production_accepts_kms_instead_of_a_master_key(settings: Settings):
             "kms_key_id": "alias/consent",
             "database_url": "postgresql+psycopg://db/consent",
             "issuer": "https://consent.example",
+            "smtp_url": SecretStr("smtp://relay:secret@mail.example:587"),
+            "require_email_confirmation": True,
         }
     )
     prod.check_production()
