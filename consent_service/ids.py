@@ -15,6 +15,8 @@ PREFIXES = frozenset(
 )
 # Verification: cases, their evidence objects, live-capture challenges.
 PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
+# Usages recorded under licences.
+PREFIXES = PREFIXES | {"usg"}
 
 
 def new_id(prefix: str) -> str:

@@ -25,6 +25,7 @@ from consent_service.ops.router import router as ops_router
 from consent_service.portal.router import router as portal_router
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
+from consent_service.usages import router as usages
 from consent_service.vault.router import router as vault_router
 from consent_service.verification import router as verification
 from consent_service.wiring import Services, build_services
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         rights_router,
         agreements_router,
         verification.router,
+        usages.router,
         flows_router,
         portal_router,
     ):
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         large_body_paths={
             "/references": services.settings.vault_max_upload_bytes,
             **verification.upload_body_limits(services.settings),
+            **usages.BODY_LIMITS,
         },
     )
     return app

@@ -9,6 +9,7 @@ from consent_service.db import metadata
 from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
 from consent_service.representatives.models import Representative
+from consent_service.usages.models import Usage
 from consent_service.vault.models import Reference
 from consent_service.verification.models import Challenge, Evidence, VerificationCase
 
@@ -34,6 +35,7 @@ __all__ = [
     "ServiceKey",
     "SigningKey",
     "StatusList",
+    "Usage",
     "VerificationCase",
     "metadata",
 ]

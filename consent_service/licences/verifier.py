@@ -289,6 +289,33 @@ def status_reference(claims: Mapping[str, Any]) -> StatusReference | None:
     return StatusReference(uri=uri, idx=idx)
 
 
+def term_failure(moment: float, *, nbf: int, exp: int) -> tuple[str, str] | None:
+    """(code, detail) when `moment` (POSIX seconds) lies outside the term [nbf, exp), else None.
+
+    Step 5 of `check_licence`, shared with the registry's check of a recorded usage, so that
+    both answer the same code with the same clock-skew leeway.
+    """
+    if moment + CLOCK_SKEW_SECONDS < nbf:
+        return NOT_YET_VALID, "the licence is not valid yet"
+    if moment - CLOCK_SKEW_SECONDS >= exp:
+        return EXPIRED, "the licence has expired"
+    return None
+
+
+def status_failure(status: int | None) -> tuple[str, str] | None:
+    """(code, detail) for a status-list value that is not valid (None: unknown), else None.
+
+    Step 6 of `check_licence`, shared with the registry's check of a recorded usage.
+    """
+    if status is None:
+        return REVOKED, "the issuer does not know this licence"
+    if status == STATUS_SUSPENDED:
+        return SUSPENDED, "the licence is suspended"
+    if status != STATUS_VALID:
+        return REVOKED, "the licence was revoked"
+    return None
+
+
 def check_licence(
     token: Any,
     *,
@@ -387,18 +414,13 @@ def check_licence(
         return with_code(MALFORMED, f"issuer is {claims['iss']!r}, expected {issuer!r}")
     # 5. Time, at the proposed use's time when given, with a small clock-skew leeway.
     moment = (use.at if use is not None and use.at is not None else checked_at).timestamp()
-    if moment + CLOCK_SKEW_SECONDS < claims["nbf"]:
-        return with_code(NOT_YET_VALID, "the licence is not valid yet")
-    if moment - CLOCK_SKEW_SECONDS >= claims["exp"]:
-        return with_code(EXPIRED, "the licence has expired")
+    failed = term_failure(moment, nbf=claims["nbf"], exp=claims["exp"])
+    if failed is not None:
+        return with_code(*failed)
     # 6. Status, from the status list (offline) or the registry (online).
-    status = status_of(claims["jti"], ref)
-    if status is None:
-        return with_code(REVOKED, "the issuer does not know this licence")
-    if status == STATUS_SUSPENDED:
-        return with_code(SUSPENDED, "the licence is suspended")
-    if status != STATUS_VALID:
-        return with_code(REVOKED, "the licence was revoked")
+    failed = status_failure(status_of(claims["jti"], ref))
+    if failed is not None:
+        return with_code(*failed)
     # 7. The holder's identity assurance when the licence was issued, when one is demanded.
     if min_assurance is not None and (
         found.holder_assurance is None
