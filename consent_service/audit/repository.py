@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
+from consent_service.db import bulk_insert
 
 _head_table = AuditHead.__table__  # type: ignore[attr-defined]
 # Built once: appends are the hot path (every state change makes one).
@@ -36,8 +37,12 @@ def take_next_seq(session: Session, count: int = 1) -> int:
 
 
 def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert events (Core insert: rows are never loaded or changed through the ORM)."""
-    session.connection().execute(_INSERT_EVENT, rows)
+    """Insert events (Core: rows are never loaded or changed through the ORM); a batch goes
+    in with one COPY on PostgreSQL (db.bulk_insert)."""
+    if len(rows) == 1:
+        session.connection().execute(_INSERT_EVENT, rows)
+    else:
+        bulk_insert(session, _event, rows)
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:

@@ -9,14 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from consent_service.db import bulk_insert
 from consent_service.usages.models import Usage
 
-_INSERT_USAGE = sa.insert(Usage.__table__)  # type: ignore[attr-defined]
+_usage = Usage.__table__  # type: ignore[attr-defined]
 
 
 def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert usages in one batched statement (Core: rows are not loaded through the ORM)."""
-    session.connection().execute(_INSERT_USAGE, rows)
+    """Insert usages (Core: rows are not loaded through the ORM; COPY on PostgreSQL)."""
+    bulk_insert(session, _usage, rows)
 
 
 def list_visible(

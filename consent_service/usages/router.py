@@ -15,10 +15,7 @@ from consent_service.usages.models import Usage
 from consent_service.usages.schemas import (
     UsageBatch,
     UsageRecord,
-    UsageRecorded,
     UsagesRecorded,
-    UsageTool,
-    UsageUse,
 )
 
 router = APIRouter(tags=["usages"])
@@ -26,25 +23,24 @@ router = APIRouter(tags=["usages"])
 BODY_LIMITS = {"/usages": 4 * 1024 * 1024}
 
 
+_PLAIN_FIELDS = (
+    *("id", "licence_id", "consent_id", "holder_id", "studio_id"),
+    *("output_sha256", "media_type", "duration_ms", "width", "height", "used_at", "audit_seq"),
+)
+
+
 def _record_fields(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **{k: row[k] for k in ("id", "licence_id", "consent_id", "holder_id", "studio_id")},
-        **{k: row[k] for k in ("output_sha256", "media_type", "duration_ms", "width", "height")},
-        "use": UsageUse(
-            attribute=row["attribute"],
-            purpose=row["purpose"],
-            territory=row["territory"],
-            medium=row["medium"],
-        ),
-        "tool": UsageTool(name=row["tool_name"], version=row["tool_version"]),
-        "used_at": row["used_at"],
-        "recorded_at": row["created_at"],
-        "audit_seq": row["audit_seq"],
-    }
+    """A usage row in the shape of `UsageRecord`, as plain data: a batch answers 1,000 of
+    them, and FastAPI validates the response against its model once, in one pass."""
+    fields = {name: row[name] for name in _PLAIN_FIELDS}
+    fields["use"] = {d: row[d] for d in ("attribute", "purpose", "territory", "medium")}
+    fields["tool"] = {"name": row["tool_name"], "version": row["tool_version"]}
+    fields["recorded_at"] = row["created_at"]
+    return fields
 
 
 def _record(usage: Usage) -> UsageRecord:
-    return UsageRecord(**_record_fields(usage.model_dump()))
+    return UsageRecord.model_validate(_record_fields(usage.model_dump()))
 
 
 @router.post(
@@ -62,7 +58,7 @@ def _record(usage: Usage) -> UsageRecord:
 )
 def record_usages(
     licence_id: str, body: UsageBatch, studio: Studio, session: SessionDep, signer: SignerDep
-) -> UsagesRecorded:
+) -> dict[str, Any]:
     recorded = usages.record_usages(
         session=session,
         signer=signer,
@@ -70,10 +66,11 @@ def record_usages(
         licence_id=licence_id,
         usages=body.usages,
     )
-    return UsagesRecorded(
-        licence_id=licence_id,
-        usages=[UsageRecorded(**_record_fields(r.row), receipt=r.receipt) for r in recorded],
-    )
+    # Validated and serialised as `UsagesRecorded` (the route's response_model) by FastAPI.
+    return {
+        "licence_id": licence_id,
+        "usages": [{**_record_fields(r.row), "receipt": r.receipt} for r in recorded],
+    }
 
 
 @router.get(

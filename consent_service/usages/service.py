@@ -120,10 +120,14 @@ def record_usages(
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for usage, (output_sha256, at) in zip(usages, checked, strict=True):
-        use = usage.use.model_dump()
-        tool = usage.tool.model_dump()
+        use = {
+            "attribute": usage.use.attribute,
+            "purpose": usage.use.purpose,
+            "territory": usage.use.territory,
+            "medium": usage.use.medium,
+        }
         usage_id = new_id("usg")
-        row = {
+        row: dict[str, Any] = {
             "id": usage_id,
             "licence_id": licence.id,
             "consent_id": licence.consent_id,
@@ -135,8 +139,8 @@ def record_usages(
             "width": usage.width,
             "height": usage.height,
             **use,
-            "tool_name": tool["name"],
-            "tool_version": tool["version"],
+            "tool_name": usage.tool.name,
+            "tool_version": usage.tool.version,
             "used_at": at,
             "created_at": now,
         }
@@ -146,8 +150,8 @@ def record_usages(
             "media_type": usage.media_type,
             "use": use,
             # Flat: the audit guard refuses a `name` key anywhere (it would name a person).
-            "tool_name": tool["name"],
-            "tool_version": tool["version"],
+            "tool_name": usage.tool.name,
+            "tool_version": usage.tool.version,
             "used_at": rfc3339(at),
         }
         for size in ("duration_ms", "width", "height"):
@@ -177,7 +181,7 @@ def record_usages(
                 "studio": licence.studio_id,
                 "output_sha256": row["output_sha256"],
                 "media_type": row["media_type"],
-                "use": {d: row[d] for d in ("attribute", "purpose", "territory", "medium")},
+                "use": events[offset]["payload"]["use"],
                 "used_at": int(row["used_at"].timestamp()),
                 "audit_seq": row["audit_seq"],
             }
