@@ -71,6 +71,9 @@ def _checked_entries(
     """(lower-case output hash, time) of each entry, or the error naming the first bad one."""
     latest = now + timedelta(seconds=verifier.CLOCK_SKEW_SECONDS)
     checked = []
+    # The answer depends only on the licence (locked: it cannot change meanwhile), the use
+    # and its time; a render farm's batch repeats a handful of those a thousand times.
+    answers: dict[verifier.ProposedUse, tuple[str, str] | None] = {}
     for index, usage in enumerate(usages):
         if _SHA256_HEX.fullmatch(usage.output_sha256) is None:
             raise OutputHashInvalid(
@@ -86,7 +89,9 @@ def _checked_entries(
             medium=usage.use.medium,
             at=at,
         )
-        failed = licences.use_failure(licence, use, now=now)
+        if use not in answers:
+            answers[use] = licences.use_failure(licence, use, now=now)
+        failed = answers[use]
         if failed is not None:
             code, detail = failed
             raise UsageNotAllowed(
