@@ -270,9 +270,14 @@ def main() -> None:
                 post_all(base, path, studio, [usage_body(args.batch_size) for _ in range(2)], 1)
                 bodies = [usage_body(args.batch_size) for _ in range(args.batches)]
                 server_pid = next(iter(_server_pids(base)))
+                backends = database_backends(url) if args.backend == "postgresql" else []
                 cpu_before = cpu_seconds(server_pid)
+                db_before = sum(cpu_seconds(pid) for pid in backends)
+                client_before = time.process_time()
                 batch_s = post_all(base, path, studio, bodies, args.concurrency)
                 server_cpu = cpu_seconds(server_pid) - cpu_before
+                db_cpu = sum(cpu_seconds(pid) for pid in backends) - db_before
+                client_cpu = time.process_time() - client_before
                 usages = args.batches * args.batch_size
                 usages_per_s = usages / batch_s
                 log(f"  {usages_per_s:,.0f} usages/s ({batch_s:.2f}s for {usages})")
@@ -294,13 +299,44 @@ def main() -> None:
         "batch_event_appends_per_s": round(batch_appends),
         "batched_vs_single_usage": round(usages_per_s / single_usages_per_s, 1),
         "usages_vs_single_event_appends": round(usages_per_s / single_appends, 1),
+        # CPU time per usage of the app server, of the PostgreSQL backends serving its
+        # connections (0 on SQLite, which runs inside the server) and of this client; on an
+        # otherwise idle machine with `cpus` cores, cpus / total bounds the rate.
         "server_cpu_ms_per_usage": round(1000 * server_cpu / usages, 3),
+        "db_cpu_ms_per_usage": round(1000 * db_cpu / usages, 3),
+        "client_cpu_ms_per_usage": round(1000 * client_cpu / usages, 3),
+        "cpu_bound_usages_per_s": round(
+            min(
+                1 / (server_cpu / usages),
+                (os.cpu_count() or 1) / ((server_cpu + db_cpu + client_cpu) / usages),
+            )
+        ),
         "concurrency": args.concurrency,
         "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "meets_target": usages_per_s >= TARGET_USAGES_PER_S,
     }
     print(json.dumps(result), flush=True)
+
+
+def database_backends(url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to the bench database (the server's
+    pool, warm after the warm-up batches)."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            own = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            pids = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :n AND pid <> :own"),
+                {"n": name, "own": own},
+            ).scalars()
+            return [int(pid) for pid in pids]
+    finally:
+        engine.dispose()
 
 
 def _server_pids(base: str) -> list[int]:

@@ -138,6 +138,7 @@ def filtered_event_lines(
     occurred_to: datetime | None,
     holder_id: str | None,
     action: str | None,
+    licence_id: str | None = None,
 ) -> list[tuple[int, str, str]]:
     """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq."""
     stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json).where(
@@ -151,5 +152,8 @@ def filtered_event_lines(
         stmt = stmt.where(_event.c.holder_id == holder_id)
     if action is not None:
         stmt = stmt.where(_event.c.action == action)
+    if licence_id is not None:
+        # The events whose subjects name the licence (issued, revoked, its usages, ...).
+        stmt = stmt.where(_event.c.subject_ids["licence_id"].as_string() == licence_id)
     stmt = stmt.order_by(_event.c.seq).limit(limit)
     return [(int(s), h, e) for s, h, e in session.execute(stmt)]

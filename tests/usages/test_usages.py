@@ -287,3 +287,29 @@ def test_the_holder_export_lists_the_usages_and_they_carry_no_personal_data(
     events = json.dumps(usage_events(client, auditor))
     for personal in (grant.holder.body["legal_name"], grant.holder.email, "1990-05-17"):
         assert personal not in listed and personal not in events
+
+
+def test_auditors_export_the_events_of_one_licence_with_proofs_that_verify(
+    client: TestClient, make_grant: Callable[..., Grant], issue: Issue, auditor: Org, tmp_path: Path
+):
+    grant = make_grant()
+    mine, other = issue(grant), issue(grant)
+    assert (
+        post_usages(client, mine["id"], grant.studio.headers, usage(), usage()).status_code == 201
+    )
+    assert post_usages(client, other["id"], grant.studio.headers, usage()).status_code == 201
+    r = client.get("/v1/audit/export", params={"licence_id": mine["id"]}, headers=auditor.headers)
+    assert r.status_code == 200, r.text
+    path, jwks = tmp_path / "licence.jsonl", tmp_path / "jwks.json"
+    path.write_bytes(r.content)
+    jwks.write_text(client.get("/.well-known/jwks.json").text)
+    lines = [json.loads(line) for line in r.text.splitlines()][:-1]
+    # The issuance and both usages of this licence, and nothing of the other licence.
+    assert [line["event"]["action"] for line in lines] == [
+        "licence.issued",
+        "usage.recorded",
+        "usage.recorded",
+    ]
+    assert {line["event"]["subjects"]["licence_id"] for line in lines} == {mine["id"]}
+    report = offline.verify_file(path, keys=offline.load_jwks_file(jwks))
+    assert report.ok, report.findings
