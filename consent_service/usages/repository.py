@@ -28,9 +28,12 @@ def list_visible(
     studio_id: str | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    consent_id: str | None = None,
 ) -> Sequence[Usage]:
     """Usages matching every filter given, newest first, after the cursor `after`."""
     stmt = select(Usage)
+    if consent_id is not None:
+        stmt = stmt.where(Usage.consent_id == consent_id)
     if licence_id is not None:
         stmt = stmt.where(Usage.licence_id == licence_id)
     if holder_id is not None:

@@ -224,8 +224,9 @@ def usages_of_holder(
     licence_id: str | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    consent_id: str | None = None,
 ) -> Sequence[Usage]:
-    """Usages of one holder's likeness (the holder's own view), newest first."""
+    """Usages of one holder's likeness (the holder's own view, API and portal), newest first."""
     return repository.list_visible(
         session,
         licence_id=licence_id,
@@ -233,6 +234,7 @@ def usages_of_holder(
         studio_id=None,
         after=after,
         limit=limit,
+        consent_id=consent_id,
     )
 
 

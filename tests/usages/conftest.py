@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from tests.licences.conftest import grant, issue, make_grant  # noqa: F401
+from tests.portal.conftest import open_portal  # noqa: F401
 
 
 def output_sha256() -> str:

@@ -313,3 +313,18 @@ def test_auditors_export_the_events_of_one_licence_with_proofs_that_verify(
     assert {line["event"]["subjects"]["licence_id"] for line in lines} == {mine["id"]}
     report = offline.verify_file(path, keys=offline.load_jwks_file(jwks))
     assert report.ok, report.findings
+
+
+def test_the_portal_shows_the_holder_where_their_likeness_was_used(
+    client: TestClient, grant: Grant, issue: Issue, open_portal: Callable[..., Any]
+):
+    licence = issue(grant)
+    sent = usage(media_type="image/png", duration_ms=None)
+    assert post_usages(client, licence["id"], grant.studio.headers, sent).status_code == 201
+    portal = open_portal()
+    assert portal.login(grant.holder.email, grant.holder.password).status_code == 303
+    page = portal.get(f"/portal/consents/{grant.id}")
+    assert page.status_code == 200, page.text
+    assert 'id="usages"' in page.text
+    assert sent["output_sha256"] in page.text and "image/png" in page.text
+    assert "comfyui 0.3.10" in page.text
