@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,11 +48,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     sweeper: ExpirySweeper = app.state.expiry_sweeper
     if services.settings.expiry_sweep_seconds > 0:
         sweeper.start()
+    # Everything made at startup (modules, routes, schemas, the services) lives as long as the
+    # process: freezing it keeps the cyclic garbage collector from walking it again and again
+    # while large requests (a batch of 1,000 usages makes tens of thousands of short-lived
+    # objects) trigger collections; bench/usage.py measured ~15% less CPU per usage.
+    gc.freeze()
     try:
         yield
     finally:
         sweeper.stop()
         services.read_engine.dispose()  # the main engine is the caller's (tests reuse it)
+        gc.unfreeze()  # collectable again (a test process starts many apps in turn)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
