@@ -54,8 +54,43 @@ def _encode(value: Any, out: list[str]) -> None:
         raise TypeError(f"cannot canonicalise {type(value).__name__}")
 
 
+_MAX_SAFE_INTEGER = 2**53 - 1
+# The standard library's C encoder, set up to write exactly what `_encode` writes for "plain"
+# values (below): strings escaped as `_encode` escapes them (the same encoder function),
+# no whitespace, members sorted by name.
+_PLAIN_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)
+
+
+def _plain(value: Any) -> bool:
+    """True when the C encoder writes `value` exactly as RFC 8785 does: only str, int in the
+    safe range, bool, None, lists and dicts whose names are ASCII (for ASCII, sorting by code
+    point and by UTF-16 code unit agree); exact types only, so no subclass changes the text."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER)
+    if kind is dict:
+        for key, item in value.items():  # loops, not all(genexpr): this runs per event
+            if type(key) is not str or not key.isascii() or not _plain(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _plain(item):
+                return False
+        return True
+    return False
+
+
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of `value`."""
+    # Audit events are appended in batches of thousands: the C encoder writes the common
+    # case several times faster than the walk below, with the same bytes (tested).
+    if _plain(value):
+        return _PLAIN_ENCODER.encode(value).encode("utf-8")
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode("utf-8")

@@ -17,6 +17,8 @@ PREFIXES = frozenset(
 PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 # Outbound messages (outbox/): the webhook-id and the mail Message-ID.
 PREFIXES = PREFIXES | {"msg"}
+# Usages recorded under licences.
+PREFIXES = PREFIXES | {"usg"}
 
 
 def new_id(prefix: str) -> str:

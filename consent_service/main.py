@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from consent_service.portal.router import router as portal_router
 from consent_service.provenance import router as provenance
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
+from consent_service.usages import router as usages
 from consent_service.vault.router import router as vault_router
 from consent_service.verification import router as verification
 from consent_service.wiring import Services, build_services
@@ -52,12 +54,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper.start()
     if services.settings.outbox_in_process and services.outbox_channels:
         worker.start()
+    # Everything made at startup (modules, routes, schemas, the services) lives as long as the
+    # process: freezing it keeps the cyclic garbage collector from walking it again and again
+    # while large requests (a batch of 1,000 usages makes tens of thousands of short-lived
+    # objects) trigger collections; bench/usage.py measured ~15% less CPU per usage.
+    gc.freeze()
     try:
         yield
     finally:
         worker.stop()
         sweeper.stop()
         services.read_engine.dispose()  # the main engine is the caller's (tests reuse it)
+        gc.unfreeze()  # collectable again (a test process starts many apps in turn)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -100,6 +108,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         rights_router,
         agreements_router,
         verification.router,
+        usages.router,
         flows_router,
         provenance.router,
         account_router,
@@ -114,6 +123,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "/references": services.settings.vault_max_upload_bytes,
             **verification.upload_body_limits(services.settings),
             **provenance.upload_body_limits(services.settings),
+            **usages.BODY_LIMITS,
         },
     )
     return app

@@ -10,6 +10,7 @@ from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
 from consent_service.outbox.models import OutboxAttempt, OutboxMessage
 from consent_service.representatives.models import Representative
+from consent_service.usages.models import Usage
 from consent_service.vault.models import Reference
 from consent_service.verification.models import Challenge, Evidence, VerificationCase
 
@@ -38,6 +39,7 @@ __all__ = [
     "ServiceKey",
     "SigningKey",
     "StatusList",
+    "Usage",
     "VerificationCase",
     "metadata",
 ]

@@ -41,6 +41,8 @@ class Action(StrEnum):
     licence_suspended = "licence.suspended"
     licence_resumed = "licence.resumed"
 
+    usage_recorded = "usage.recorded"
+
     reference_uploaded = "reference.uploaded"
     reference_downloaded = "reference.downloaded"
     reference_deleted = "reference.deleted"

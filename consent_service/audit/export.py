@@ -52,6 +52,7 @@ class ExportFilter:
     occurred_to: datetime | None = None
     holder_id: str | None = None
     action: str | None = None
+    licence_id: str | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -61,6 +62,7 @@ class ExportFilter:
             and self.occurred_to is None
             and self.holder_id is None
             and self.action is None
+            and self.licence_id is None
         )
 
 
@@ -76,8 +78,9 @@ def make_filter(
     occurred_to: datetime | None,
     holder_id: str | None,
     action: str | None,
+    licence_id: str | None = None,
 ) -> ExportFilter:
-    return ExportFilter(_utc(occurred_from), _utc(occurred_to), holder_id, action)
+    return ExportFilter(_utc(occurred_from), _utc(occurred_to), holder_id, action, licence_id)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def _read(engine: Engine, start_after: int, export: PreparedExport) -> list[tupl
             occurred_to=f.occurred_to,
             holder_id=f.holder_id,
             action=f.action,
+            licence_id=f.licence_id,
         )
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
+from consent_service.db import bulk_insert
 
 _head_table = AuditHead.__table__  # type: ignore[attr-defined]
 # Built once: appends are the hot path (every state change makes one).
@@ -36,8 +37,12 @@ def take_next_seq(session: Session, count: int = 1) -> int:
 
 
 def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert events (Core insert: rows are never loaded or changed through the ORM)."""
-    session.connection().execute(_INSERT_EVENT, rows)
+    """Insert events (Core: rows are never loaded or changed through the ORM); a batch goes
+    in with one COPY on PostgreSQL (db.bulk_insert)."""
+    if len(rows) == 1:
+        session.connection().execute(_INSERT_EVENT, rows)
+    else:
+        bulk_insert(session, _event, rows)
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:
@@ -133,6 +138,7 @@ def filtered_event_lines(
     occurred_to: datetime | None,
     holder_id: str | None,
     action: str | None,
+    licence_id: str | None = None,
 ) -> list[tuple[int, str, str]]:
     """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq."""
     stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json).where(
@@ -146,5 +152,8 @@ def filtered_event_lines(
         stmt = stmt.where(_event.c.holder_id == holder_id)
     if action is not None:
         stmt = stmt.where(_event.c.action == action)
+    if licence_id is not None:
+        # The events whose subjects name the licence (issued, revoked, its usages, ...).
+        stmt = stmt.where(_event.c.subject_ids["licence_id"].as_string() == licence_id)
     stmt = stmt.order_by(_event.c.seq).limit(limit)
     return [(int(s), h, e) for s, h, e in session.execute(stmt)]

@@ -107,10 +107,15 @@ def export_log(
     occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
     holder_id: Annotated[str | None, Query(max_length=40)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
+    licence_id: Annotated[str | None, Query(max_length=40)] = None,
     format: Literal["jsonl", "csv"] = "jsonl",
 ) -> StreamingResponse:
     filters = export.make_filter(
-        occurred_from=occurred_from, occurred_to=occurred_to, holder_id=holder_id, action=action
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        holder_id=holder_id,
+        action=action,
+        licence_id=licence_id,
     )
     prepared = export.prepare_export(session, signer=signer, filters=filters)
     engine = services.engine

@@ -172,7 +172,10 @@ def record(
 def record_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
     """Append several events at once (keyword arguments of `record` each); the first seq.
 
-    For bulk loads (imports, the benchmark's fill): one head update and one batched insert.
+    The batch append (usage batches, bulk loads): one head update takes `len(entries)`
+    consecutive sequence numbers under the head's row lock, each event is hashed exactly as
+    `record` hashes it, and the rows go in with one batched insert (COPY on PostgreSQL), so
+    the log, its Merkle tree and its proofs are the same as after one `record` per event.
     """
     first = repository.take_next_seq(session, len(entries))
     rows = [

@@ -137,6 +137,11 @@ class Keyring:
         kid, pem = self._active_key(session)
         return signing.sign(payload, private_pem=pem, kid=kid, typ=typ)
 
+    def sign_many(self, session: Session, payloads: list[dict[str, Any]], *, typ: str) -> list[str]:
+        """Compact JWS over each of `payloads` with the active signing key (one key lookup)."""
+        kid, pem = self._active_key(session)
+        return signing.sign_many(payloads, private_pem=pem, kid=kid, typ=typ)
+
     def jwks(self, session: Session) -> dict[str, Any]:
         return {
             "keys": [dict(row.public_jwk) for row in repository.published_signing_keys(session)]

@@ -29,6 +29,10 @@ class Signer:
         """A compact JWS (ES256, `typ` in the header) over `claims` with the active key."""
         return self.keyring.sign(session, claims, typ=typ)
 
+    def sign_many(self, session: Session, claims: list[dict[str, Any]], *, typ: str) -> list[str]:
+        """Compact JWS over each of `claims`, in order, with the active key (batches)."""
+        return self.keyring.sign_many(session, claims, typ=typ)
+
     def jwks(self, session: Session) -> dict[str, Any]:
         """The published public keys (RFC 7517 JWK Set)."""
         return self.keyring.jwks(session)

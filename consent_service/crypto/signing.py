@@ -88,6 +88,22 @@ def sign(payload: dict[str, Any], *, private_pem: bytes, kid: str, typ: str) -> 
     return token
 
 
+def sign_many(
+    payloads: list[dict[str, Any]], *, private_pem: bytes, kid: str, typ: str
+) -> list[str]:
+    """Compact JWS (ES256) over each payload, as `sign` makes them, parsing the key once.
+
+    For batches (usage receipts): python-jose parses a PEM key on every `sign`, which costs
+    more than the signature itself; handing it the parsed key signs the same tokens.
+    """
+    key = jose_jwk.construct(private_pem.decode("ascii"), ALGORITHM)
+    headers = {"kid": kid, "typ": typ}
+    return [
+        str(jose_jws.sign(payload, key, headers=headers, algorithm=ALGORITHM))
+        for payload in payloads
+    ]
+
+
 def construct_public_key(public_jwk: dict[str, Any]) -> JoseKey:
     """A python-jose key object for a public JWK (build once, verify many times)."""
     key: JoseKey = jose_jwk.construct(public_jwk, ALGORITHM)

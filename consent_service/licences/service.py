@@ -423,6 +423,55 @@ def active_licence_for_attribute(
     return None
 
 
+def licence_for_recording(session: Session, *, studio: Principal, licence_id: str) -> Licence:
+    """The studio's own licence, locked while usages are recorded under it; else LicenceNotFound.
+
+    Locks the grant row and then the licence row, the order of issuance, revocation and the
+    withdrawal cascade: a withdrawal committed before this call is seen (the licence is read
+    again once its lock is held), and one that comes after it waits until the recording has
+    committed. Another studio's licence is not found (404), never "forbidden".
+    """
+    if studio.role is not Role.studio or studio.organization_id is None:
+        raise LicenceNotFound()
+    found = repository.get_visible(
+        session, licence_id, studio_id=studio.organization_id, holder_id=None
+    )
+    if found is None:
+        raise LicenceNotFound()
+    consents.grant_for_update(session, found.consent_id)
+    locked = repository.get_for_update(session, found.id)
+    if locked is None:  # pragma: no cover - licences are never deleted
+        raise LicenceNotFound()
+    return locked
+
+
+def use_failure(
+    licence: Licence, use: verifier.ProposedUse, *, now: datetime
+) -> tuple[str, str] | None:
+    """The verifier's (code, detail) when the stored `licence` does not allow `use`, else None.
+
+    The checks of `verifier.check_licence` (steps 5, 6 and 8) applied to the licence record
+    rather than its token: the term at the use's time (`use.at`, default `now`), the status
+    as it stands now (as for a token, status is always current), then the scope.
+    """
+    moment = (use.at or now).timestamp()
+    failed = verifier.term_failure(
+        moment, nbf=int(licence.valid_from.timestamp()), exp=int(licence.valid_until.timestamp())
+    )
+    if failed is None:
+        failed = verifier.status_failure(_STATUS_VALUE.get(licence.status, verifier.STATUS_INVALID))
+    if failed is None:
+        reason = verifier.use_outside_scope(licence.scope, use)
+        if reason is not None:
+            failed = (verifier.SCOPE_MISMATCH, reason)
+    return failed
+
+
+def licence_exists(session: Session, licence_id: str) -> bool:
+    """Whether a licence with this id exists (an auditor's read of its usages)."""
+    return repository.get(session, licence_id) is not None
+
+
 def forget_clear_reasons(session: Session, holder_id: str) -> None:
     """Erasure: drop a revocation reason still in clear (written before migration 0011)."""
     for licence in repository.of_holder(session, holder_id):

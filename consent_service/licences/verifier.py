@@ -430,6 +430,34 @@ def _check_signed(
     )
 
 
+
+def term_failure(moment: float, *, nbf: int, exp: int) -> tuple[str, str] | None:
+    """(code, detail) when `moment` (POSIX seconds) lies outside the term [nbf, exp), else None.
+
+    Step 5 of `check_licence`, shared with the registry's check of a recorded usage
+    (usages/), so that both answer the same code with the same clock-skew leeway.
+    """
+    if moment + CLOCK_SKEW_SECONDS < nbf:
+        return NOT_YET_VALID, "the licence is not valid yet"
+    if moment - CLOCK_SKEW_SECONDS >= exp:
+        return EXPIRED, "the licence has expired"
+    return None
+
+
+def status_failure(status: int | None) -> tuple[str, str] | None:
+    """(code, detail) for a status-list value that is not valid (None: unknown), else None.
+
+    Step 6 of `check_licence`, shared with the registry's check of a recorded usage.
+    """
+    if status is None:
+        return REVOKED, "the issuer does not know this licence"
+    if status == STATUS_SUSPENDED:
+        return SUSPENDED, "the licence is suspended"
+    if status != STATUS_VALID:
+        return REVOKED, "the licence was revoked"
+    return None
+
+
 def check_licence(
     token: Any,
     *,
@@ -522,21 +550,14 @@ def _check(
         return found
     # 6. Time, at the proposed use's time when given, with a small clock-skew leeway.
     moment = use.at.timestamp() if use is not None and use.at is not None else now
-    if moment + CLOCK_SKEW_SECONDS < signed.nbf:
-        found.code, found.detail = NOT_YET_VALID, "the licence is not valid yet"
-        return found
-    if moment - CLOCK_SKEW_SECONDS >= signed.exp:
-        found.code, found.detail = EXPIRED, "the licence has expired"
+    failed = term_failure(moment, nbf=signed.nbf, exp=signed.exp)
+    if failed is not None:
+        found.code, found.detail = failed
         return found
     # 7. Status, from the status list (offline) or the registry (online).
     status = status_of(signed.jti, signed.ref)
     if status != STATUS_VALID:
-        if status is None:
-            found.code, found.detail = REVOKED, "the issuer does not know this licence"
-        elif status == STATUS_SUSPENDED:
-            found.code, found.detail = SUSPENDED, "the licence is suspended"
-        else:
-            found.code, found.detail = REVOKED, "the licence was revoked"
+        found.code, found.detail = status_failure(status) or (REVOKED, "")
         return found
     # 8. The holder's identity assurance when the licence was issued, when one is demanded.
     if min_assurance is not None and (

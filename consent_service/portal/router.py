@@ -43,10 +43,13 @@ from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
 from consent_service.portal.pages import STYLESHEET, PortalRoute, render
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
+from consent_service.usages import service as usages
 
 router = APIRouter(prefix="/portal", include_in_schema=False, route_class=PortalRoute)
 
 PAGE_SIZE = 50
+# Outputs shown on a consent's page, newest first; all of them are in the API and the export.
+USAGES_SHOWN = 50
 CursorParam = Annotated[str | None, Query(max_length=512)]
 FormText = Annotated[str, Form(max_length=4000)]
 
@@ -400,6 +403,14 @@ def consent_page(
     rows = licences.list_licences(
         session=session, principal=portal.principal, consent_id=grant.id, after=None, limit=100
     )
+    used = usages.usages_of_holder(
+        session=session,
+        holder_id=grant.holder_id,
+        licence_id=None,
+        consent_id=grant.id,
+        after=None,
+        limit=USAGES_SHOWN + 1,
+    )
     return render(
         request,
         "consent.html",
@@ -410,6 +421,8 @@ def consent_page(
             "status_since": status_changed_at_now(grant, now),
             "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
             "licences": [(lic, licences.status_now(lic, now)) for lic in rows],
+            "usages": used[:USAGES_SHOWN],
+            "more_usages": len(used) > USAGES_SHOWN,
             "can_withdraw": status in WITHDRAWABLE,
             "done": _done(done),
         },

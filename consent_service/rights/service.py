@@ -46,6 +46,7 @@ from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
 from consent_service.representatives import service as representatives
+from consent_service.usages import service as usages
 from consent_service.vault import service as vault
 from consent_service.vault.service import HolderNotFound, StorageUnavailable, tombstone
 from consent_service.vault.storage import Storage, StorageError
@@ -169,6 +170,8 @@ def export_holder(
             }
             for lic in licences.licences_of_holder(session, holder_id)
         ],
+        # Where the holder's likeness was used: the outputs studios recorded under licences.
+        "usages": usages.usages_of_holder_document(session, holder_id),
         "references": [
             {
                 "id": ref.id,

@@ -33,6 +33,7 @@ EXPORTED = {
     "licence.revoked",
     "licence.suspended",
     "licence.resumed",
+    "usage.recorded",
     "reference.uploaded",
     "reference.downloaded",
     "reference.deleted",

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from consent_service import audit
 from consent_service.audit import merkle, offline
@@ -169,3 +169,33 @@ def test_concurrent_requests_to_a_live_server_leave_no_gap(
     assert [e["seq"] for e in items] == list(range(len(items)))
     created = [e for e in items if e["event"]["action"] == "organization.created"]
     assert len(created) == statuses.count(201) + 1  # + the auditor's own organization
+
+
+def test_a_large_batch_append_stores_what_single_appends_store(app: FastAPI) -> None:
+    """Large batches take the bulk path (COPY on PostgreSQL): same columns, same hashing."""
+    from consent_service.audit import service
+    from consent_service.audit.models import AuditEvent
+    from consent_service.canonical import canonical_json
+
+    entries = [
+        {
+            "actor_id": "a",
+            "action": "test.bulk",
+            "subjects": {"holder_id": f"hld_{i % 3}", "licence_id": f"lic_{i}"},
+            "payload": {"n": i, "text": 'tab\\t quote" é 😀'},
+        }
+        for i in range(100)
+    ]
+    with Session(app.state.services.engine) as session:
+        first = service.record_many(session, entries)
+        session.commit()
+        rows = session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [r.seq for r in rows] == list(range(first, first + 100))
+    for row, entry in zip(rows, entries, strict=True):
+        assert row.subject_ids == entry["subjects"]
+        assert row.holder_id == entry["subjects"]["holder_id"]
+        assert row.occurred_at.tzinfo is not None
+        event = json.loads(row.event_json)
+        assert event["payload"] == entry["payload"] and event["seq"] == row.seq
+        assert canonical_json(event) == row.event_json.encode()
+        assert merkle.hash_leaf(row.event_json.encode()).hex() == row.leaf_hash

@@ -12,7 +12,7 @@ The expiry sweep records `consent.ending_soon` for an active grant ending within
 sets this column, so that the event (and the mail to the holder that follows from it) happens
 once per grant.
 
-Revision ID: 0019
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-29 20:30:00
 """
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
