@@ -67,6 +67,11 @@ class ConsentGrant(SQLModel, table=True):
     notice_template_version: str = Field(max_length=32)
     notice_sha256: str = Field(max_length=64)
     notice_served_at: datetime = Field(sa_type=UTCDateTime)
+    # The separate choices the request offered and the holder's answer to each
+    # ([{dimension, item, accepted}]; NULL when none was offered), and the SHA-256 that bound
+    # the notice and those answers when the holder signed (migration 0018).
+    choices: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    choices_sha256: str | None = Field(default=None, max_length=64)
     accepted_at: datetime = Field(sa_type=UTCDateTime)
     holder_status: str = Field(max_length=16)  # the holder's status when the grant was made
     # Effective window: valid_until is after the caps (18th birthday, post-mortem end).

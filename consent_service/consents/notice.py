@@ -13,16 +13,28 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from string import Template
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from consent_service.consents.rules import post_mortem_rule
+from consent_service import vocabulary
+from consent_service.consents.rules import CHOOSABLE, offered_choices, post_mortem_rule
 
 DEFAULT_LANGUAGE = "en"
 # 2026-11-v2 adds "If you die" (the `survives_death` term, IDENTITY.md "Death"); v1 stays so
 # that notices served under it re-render to the same bytes.
-CURRENT_VERSION = "2026-11-v2"
+# 2026-11-v3 is written for people: headings and one paragraph or list item per line (no hard
+# line breaks: the page wraps it), the words of `consent_service.vocabulary`, dates in words in
+# the holder's time zone, the separate choices in their own section (`ai_training` always with
+# its explanation), and the holder's rights as buttons in their account rather than API calls.
+CURRENT_VERSION = "2026-11-v3"
+V2 = "2026-11-v2"
 V1 = "2026-11-v1"
+# How a v3 text marks its structure, one block per line: "# " a title, "## " a section
+# heading, "- " a list item, anything else a paragraph; blank lines separate blocks.
+# Everything a studio typed is folded to one line first, so it can never start a block.
+STRUCTURED_VERSIONS = frozenset({"2026-11-v3"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,15 +153,103 @@ _EN_DEATH = {
     ),
 }
 
+_EN_BODY_V3 = """\
+# Consent notice
+
+$studio_name (registry id $studio_id) asks for your consent to create and use a digital \
+replica of your likeness for the project "$project".
+
+## What will be made
+
+- Parts of your likeness: $attributes
+- Kind of replica: $replica_type
+- It replaces work you would otherwise do in person: $replaces_in_person_work
+
+What the studio intends to do, in its own words: $intended_use_description
+
+## What it may be used for
+
+- Uses: $purposes
+- Where it may be shown: $media
+- Where in the world: $territories
+- Never for: $prohibited_uses
+$choices_section
+## For how long
+
+From $valid_from until $valid_until, unless you withdraw earlier. Times are in $time_zone.
+
+If you die: $if_you_die
+
+## Your representation and pay
+
+- Representation: $representation
+- Pay: $compensation
+
+## What you may do
+
+- Withdraw at any time, as easily as you give consent and without giving a reason: press \
+Withdraw on this consent's page in your account ($portal). It takes effect at once: every \
+licence issued under this consent stops being valid. It does not undo uses made lawfully \
+before it.
+- Download a copy of everything the registry holds about you, and ask for your account and \
+data to be erased, from your account.
+- You receive a signed receipt when you consent and when you withdraw.
+
+## Who to contact
+
+The registry at $issuer keeps this record: contact its operator there about this consent or \
+your data. Contact $studio_name about the production.
+
+## How you sign
+
+If you accept, you sign electronically by typing your name. The registry records who signed, \
+how and when, and a hashed fingerprint of your device (never your address in clear).
+
+Notice template $template_version, language $language.
+"""
+_EN_CHOICES_V3 = """
+## Your choices
+
+You decide on each of these separately: say yes or no to each. Everything above is asked for \
+as a whole; saying no to any of these does not change it.
+
+$choices
+"""
+_EN_V3_LABELS = {
+    **{code: vocabulary.label(code) for code in vocabulary.ALL_LABELS},
+    **{f"role.{k}": v for k, v in vocabulary.REPRESENTATION.items()},
+    **{f"dimension.{k}": v for k, v in vocabulary.DIMENSIONS.items()},
+    **{f"explain.{k}": v for k, v in vocabulary.EXPLANATIONS.items()},
+    "yes": "yes",
+    "no": "no",
+    "lawyer": vocabulary.REPRESENTATION["lawyer"],
+    "union": vocabulary.REPRESENTATION["union"],
+    "none": vocabulary.REPRESENTATION["none"],
+    "agreement_covers": "which covers digital replicas",
+    "agreement_does_not_cover": "which does not cover digital replicas",
+    "only_choices": 'only what you choose under "Your choices"',
+    "date": "$day $month $year at $time",
+    "months": "January February March April May June July August September October "
+    "November December",
+    **{f"death.{k}": v for k, v in _EN_DEATH.items()},
+}
+
 TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
     (V1, "en"): NoticeTemplate(
         version=V1, language="en", body=_EN_BODY, labels=_EN_LABELS, none_text="none"
     ),
-    (CURRENT_VERSION, "en"): NoticeTemplate(
-        version=CURRENT_VERSION,
+    (V2, "en"): NoticeTemplate(
+        version=V2,
         language="en",
         body=_EN_BODY_V2,
         labels={**_EN_LABELS, **{f"death.{k}": v for k, v in _EN_DEATH.items()}},
+        none_text="none",
+    ),
+    (CURRENT_VERSION, "en"): NoticeTemplate(
+        version=CURRENT_VERSION,
+        language="en",
+        body=_EN_BODY_V3,
+        labels={**_EN_V3_LABELS, "choices_section": _EN_CHOICES_V3},
         none_text="none",
     ),
 }
@@ -244,6 +344,7 @@ def render(
     language: str = DEFAULT_LANGUAGE,
     version: str = CURRENT_VERSION,
     jurisdiction: str = "",
+    time_zone: str | None = None,
 ) -> str:
     """The notice text for normalised `terms`; deterministic for the same inputs.
 
@@ -253,6 +354,16 @@ def render(
     tpl = TEMPLATES.get((version, language))
     if tpl is None:
         raise UnknownTemplate(f"no notice template {version!r} in language {language!r}")
+    if version in STRUCTURED_VERSIONS:
+        return _render_structured(
+            terms,
+            tpl,
+            studio_id=studio_id,
+            studio_name=studio_name,
+            issuer=issuer,
+            jurisdiction=jurisdiction,
+            time_zone=time_zone or "UTC",
+        )
     yes_no = tpl.labels["yes"] if terms["replaces_in_person_work"] else tpl.labels["no"]
     text = Template(tpl.body).substitute(
         template_version=tpl.version,
@@ -276,6 +387,94 @@ def render(
         if_you_die=_if_you_die(terms, jurisdiction, tpl),
     )
     return text
+
+
+def _in_words(moment: str, zone: ZoneInfo, tpl: NoticeTemplate) -> str:
+    """`2026-12-01T00:00:00Z` as `1 December 2026 at 00:00`, in the holder's time zone."""
+    local = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(zone)
+    months = tpl.labels["months"].split()
+    return Template(tpl.labels["date"]).substitute(
+        day=local.day, month=months[local.month - 1], year=local.year, time=local.strftime("%H:%M")
+    )
+
+
+def _choices_lines(terms: dict[str, Any], tpl: NoticeTemplate) -> str:
+    lines = []
+    offered = offered_choices(terms)
+    for dimension in CHOOSABLE:
+        for item in offered.get(dimension, []):
+            kind = tpl.labels[f"dimension.{dimension}"].capitalize()
+            line = f"- {kind}: {tpl.labels.get(item, item)}"
+            explanation = tpl.labels.get(f"explain.{item}")
+            if explanation:
+                line += f". {explanation}"
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _render_structured(
+    terms: dict[str, Any],
+    tpl: NoticeTemplate,
+    *,
+    studio_id: str,
+    studio_name: str,
+    issuer: str,
+    jurisdiction: str,
+    time_zone: str,
+) -> str:
+    """A v3 notice: one block per line, the choices apart, dates in the holder's time zone."""
+    offered = offered_choices(terms)
+
+    def asked_whole(dimension: str) -> str:
+        items = [i for i in terms[dimension] if i not in offered.get(dimension, ())]
+        return _list(items, tpl) if items else tpl.labels["only_choices"]
+
+    zone = ZoneInfo(time_zone)
+    section = ""
+    if offered:
+        section = Template(tpl.labels["choices_section"]).substitute(
+            choices=_choices_lines(terms, tpl)
+        )
+    return Template(tpl.body).substitute(
+        template_version=tpl.version,
+        language=tpl.language,
+        studio_name=" ".join(studio_name.split()),
+        studio_id=studio_id,
+        project=" ".join(terms["project"].split()),
+        attributes=asked_whole("attributes"),
+        replica_type=tpl.labels.get(terms["replica_type"], terms["replica_type"]),
+        replaces_in_person_work=(
+            tpl.labels["yes"] if terms["replaces_in_person_work"] else tpl.labels["no"]
+        ),
+        intended_use_description=" ".join(terms["intended_use_description"].split()),
+        purposes=asked_whole("purposes"),
+        media=asked_whole("media"),
+        territories=", ".join(vocabulary.label(t) for t in terms["territories"]),
+        prohibited_uses=_list(terms["prohibited_uses"], tpl),
+        choices_section=section,
+        valid_from=_in_words(terms["valid_from"], zone, tpl),
+        valid_until=_in_words(terms["valid_until"], zone, tpl),
+        time_zone=time_zone,
+        representation=_representation(terms["representation"], tpl),
+        compensation=" ".join(_compensation(terms.get("compensation"), tpl).split()),
+        issuer=issuer,
+        portal=f"{issuer.rstrip('/')}/portal",
+        if_you_die=" ".join(_if_you_die(terms, jurisdiction, tpl).split()),
+    )
+
+
+def choices_sha256(notice_sha256: str, accepted: dict[str, list[str]]) -> str:
+    """The hash that binds a notice and the holder's choices: what a granular acceptance quotes.
+
+    SHA-256 (lower-case hex) of UTF-8 lines, each ending in a line feed: first the notice's
+    SHA-256 in lower-case hex, then one `dimension:item` line per accepted optional item,
+    dimensions in the order attributes, media, purposes and items sorted. With no optional
+    item accepted it is the hash of the notice hash's line alone.
+    """
+    lines = [notice_sha256.lower()]
+    for dimension in CHOOSABLE:
+        lines += [f"{dimension}:{item}" for item in sorted(set(accepted.get(dimension, ())))]
+    return hashlib.sha256("".join(f"{line}\n" for line in lines).encode("utf-8")).hexdigest()
 
 
 def sha256_of(text: str) -> str:

@@ -68,6 +68,7 @@ def _request_out(
             language=row.language,
             served_at=row.created_at,
         ),
+        choices=consents.offered_choices(row),
         created_at=row.created_at,
         decided_at=row.decided_at,
         decline_reason=consents.decline_reason(session, keyring=keyring, row=row),

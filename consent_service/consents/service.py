@@ -13,11 +13,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from consent_service import audit
+from consent_service import audit, vocabulary
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
@@ -25,6 +26,8 @@ from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
 from consent_service.consents import lifecycle, notice, repository, rules
 from consent_service.consents.errors import (
+    ChoiceNotOffered,
+    ChoicesHashMismatch,
     ConsentNotFound,
     CourtApprovalNotVerified,
     HolderNotVerified,
@@ -126,6 +129,7 @@ def create_request(
         issuer=signer.issuer,
         language=body.language,
         jurisdiction=holder.jurisdiction,
+        time_zone=holder.time_zone,
     )
     request = ConsentRequest(
         id=new_id("req"),
@@ -303,6 +307,69 @@ class _Acceptance:
     # reviewed authority signed) and the holder's level at acceptance.
     required_assurance: Assurance | None
     holder_assurance: Assurance
+    # The holder's answer to each separate choice, and the terms that answer leaves.
+    choices: Choicework
+
+
+@dataclass(frozen=True, slots=True)
+class Choicework:
+    """The grant's scope after the holder's choices, each choice's answer, and their hash."""
+
+    scope: dict[str, Any]
+    records: list[dict[str, Any]]
+    sha256: str | None
+
+
+def offered_choices(row: ConsentRequest) -> list[dict[str, Any]]:
+    """The request's separate choices, each with its words and, where it has one, the
+    plain-language explanation (always for ai_training), in the notice's order."""
+    offered = rules.offered_choices(row.terms)
+    return [
+        {
+            "dimension": dimension,
+            "item": item,
+            "label": vocabulary.label(item),
+            "explanation": vocabulary.EXPLANATIONS.get(item),
+        }
+        for dimension in rules.CHOOSABLE
+        for item in offered.get(dimension, [])
+    ]
+
+
+def check_choices(row: ConsentRequest, body: AcceptBody) -> Choicework:
+    """The holder's choices against what the request offers; nothing is written.
+
+    An item not offered is refused (422 choice_not_offered); when choices are offered, the
+    acceptance quotes `choices_sha256`, which binds the notice hash and exactly these choices
+    (422 choices_hash_mismatch); a dimension left empty is refused by the rules (422).
+    """
+    offered = rules.offered_choices(row.terms)
+    accepted = body.choices.as_lists() if body.choices else {}
+    for dimension, items in accepted.items():
+        strangers = sorted(set(items) - set(offered.get(dimension, ())))
+        if strangers:
+            raise ChoiceNotOffered(
+                f"choices.{dimension}: {', '.join(strangers)} "
+                + ("is" if len(strangers) == 1 else "are")
+                + " not offered as a separate choice by this request",
+                field=f"choices.{dimension}",
+                offered=offered,
+            )
+    expected = notice.choices_sha256(row.notice_sha256, accepted)
+    quoted = body.choices_sha256.lower() if body.choices_sha256 else None
+    if (offered or quoted is not None) and quoted != expected:
+        raise ChoicesHashMismatch(
+            "quote choices_sha256: the SHA-256 of the notice hash and the choices you accept "
+            "(docs/consent.md, 'Separate choices')",
+            field="choices_sha256",
+        )
+    scope = rules.chosen_scope(row.terms, accepted) if offered else row.terms
+    records = [
+        {"dimension": dimension, "item": item, "accepted": item in accepted.get(dimension, [])}
+        for dimension in rules.CHOOSABLE
+        for item in offered.get(dimension, [])
+    ]
+    return Choicework(scope=scope, records=records, sha256=expected if offered else None)
 
 
 def accept_request(
@@ -369,6 +436,7 @@ def _check_acceptance(
         raise NoticeHashMismatch(
             "quote the sha256 of the notice served with this request", field="notice_sha256"
         )
+    choices = check_choices(row, body)
     now = utcnow()
     ctx = _holder_context(session, keyring=signer.keyring, holder=holder, day=now.date())
     role = representatives.signer_role(principal) or "agent"
@@ -398,13 +466,13 @@ def _check_acceptance(
             how_to_verify=_verification_routes(holder.id, required),
         )
     assessment = rules.assess_terms(
-        row.terms,
+        choices.scope,
         holder=ctx.facts,
         notice_served_at=row.created_at,
         now=now,
         agreement=agreements.named_by(session, row.terms),
     )
-    return _Acceptance(row, holder, ctx.facts, role, assessment, now, required, level)
+    return _Acceptance(row, holder, ctx.facts, role, assessment, now, required, level, choices)
 
 
 def _verification_routes(holder_id: str, required: Assurance) -> list[dict[str, str]]:
@@ -466,11 +534,14 @@ def _build_grant(
         holder_id=accepted.holder.id,
         studio_id=row.studio_id,
         status="active",
-        terms=row.terms,
+        # The scope the holder chose: the required items and the optional ones accepted.
+        terms=accepted.choices.scope,
         warnings=[w.as_dict() for w in accepted.assessment.warnings],
         language=row.language,
         notice_template_version=row.notice_template_version,
         notice_sha256=row.notice_sha256,
+        choices=accepted.choices.records or None,
+        choices_sha256=accepted.choices.sha256,
         notice_served_at=row.created_at,
         accepted_at=now,
         holder_status=accepted.facts.status,
@@ -539,6 +610,8 @@ def _record_acceptance(
         },
         payload={
             "notice_sha256": row.notice_sha256,
+            "choices_sha256": grant.choices_sha256,
+            "choices": grant.choices or [],
             "signer_role": accepted.signer_role,
             "signature_method": body.signature.method,
             "evidence_hash": grant.signature["evidence_hash"],

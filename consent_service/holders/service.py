@@ -196,6 +196,7 @@ def register_holder(
         date_of_birth=data.date_of_birth,
         jurisdiction=data.jurisdiction,
     )
+    holder.time_zone = data.time_zone
     holder_id = holder.id
     try:
         accounts.create_login(
