@@ -349,3 +349,9 @@ def find(session: Session, holder_id: str, *, lock: bool = False) -> Holder | No
 def save(session: Session, holder: Holder) -> None:
     """Write back a holder row another domain's flow changed (erasure's tombstone)."""
     repository.add(session, holder)
+
+
+def time_zone_of(session: Session, holder_id: str | None) -> str:
+    """The IANA time zone the holder reads dates in (UTC when none was given)."""
+    holder = find(session, holder_id) if holder_id else None
+    return (holder.time_zone if holder is not None else None) or "UTC"
