@@ -165,3 +165,114 @@ def labels(codes: list[str] | tuple[str, ...], *, none: str = "none") -> str:
 
 def warning_advice(code: str) -> str:
     return WARNINGS.get(code, WARNING_FALLBACK)
+
+
+# -- Other languages (notice template v3 in es and fr) ----------------------------------------
+# The same codes in Spanish and French; a code missing here reads in English.
+
+LANGUAGE_NAMES: Final[dict[str, str]] = {"en": "English", "es": "Español", "fr": "Français"}
+
+_ES: Final[dict[str, str]] = {
+    "face": "rostro",
+    "voice": "voz",
+    "body": "cuerpo",
+    "film_tv": "cine y televisión",
+    "advertising": "publicidad",
+    "video_game": "videojuegos",
+    "dubbing_localisation": "doblaje y localización",
+    "ai_training": "entrenamiento de modelos de IA",
+    "news_documentary": "noticias y documentales",
+    "parody_satire": "parodia y sátira",
+    "music_video": "videoclips",
+    "live_performance": "actuaciones en directo",
+    "theatrical": "salas de cine",
+    "streaming": "servicios de streaming",
+    "broadcast": "televisión y radio",
+    "online": "sitios web",
+    "social_media": "redes sociales",
+    "print": "prensa e impresos",
+    "in_game": "dentro de juegos",
+    "outdoor": "publicidad exterior",
+    "live_event": "eventos en directo",
+    "sexual_content": "contenido sexual",
+    "political_endorsement": "apoyo político",
+    "defamatory_content": "contenido difamatorio",
+    "employment_based": "vinculada a su empleo (creada en relación con su trabajo)",
+    "independently_created": "creada de forma independiente",
+    "WORLDWIDE": "todo el mundo",
+    "dimension.purposes": "uso",
+    "dimension.media": "lugar donde puede mostrarse",
+    "dimension.attributes": "parte de su imagen",
+    "explain.ai_training": (
+        "El estudio puede usar grabaciones suyas para enseñar a sistemas informáticos (modelos "
+        "de IA) a reproducir su imagen o a aprender de ella. Un modelo que aprendió de usted "
+        "puede conservar lo aprendido cuando termine este proyecto: diga que sí solo si está "
+        "conforme con ello. Decir que no no cambia el resto de este consentimiento."
+    ),
+}
+
+_FR: Final[dict[str, str]] = {
+    "face": "visage",
+    "voice": "voix",
+    "body": "corps",
+    "film_tv": "cinéma et télévision",
+    "advertising": "publicité",
+    "video_game": "jeux vidéo",
+    "dubbing_localisation": "doublage et localisation",
+    "ai_training": "entraînement de modèles d'IA",
+    "news_documentary": "information et documentaire",
+    "parody_satire": "parodie et satire",
+    "music_video": "clips musicaux",
+    "live_performance": "spectacle vivant",
+    "theatrical": "salles de cinéma",
+    "streaming": "services de streaming",
+    "broadcast": "télévision et radio",
+    "online": "sites web",
+    "social_media": "réseaux sociaux",
+    "print": "presse et imprimés",
+    "in_game": "dans les jeux",
+    "outdoor": "affichage extérieur",
+    "live_event": "événements en direct",
+    "sexual_content": "contenu sexuel",
+    "political_endorsement": "soutien politique",
+    "defamatory_content": "contenu diffamatoire",
+    "employment_based": "liée à votre emploi (créée dans le cadre de votre travail)",
+    "independently_created": "créée de façon indépendante",
+    "WORLDWIDE": "le monde entier",
+    "dimension.purposes": "usage",
+    "dimension.media": "lieu où elle peut être montrée",
+    "dimension.attributes": "partie de votre image",
+    "explain.ai_training": (
+        "Le studio peut utiliser des enregistrements de vous pour apprendre à des systèmes "
+        "informatiques (modèles d'IA) à reproduire votre image ou à en tirer des "
+        "connaissances. Un modèle qui a appris de vous peut garder ce qu'il a appris après la "
+        "fin de ce projet : ne dites oui que si cela vous convient. Dire non ne change rien au "
+        "reste de ce consentement."
+    ),
+}
+
+TRANSLATIONS: Final[dict[str, dict[str, str]]] = {"es": _ES, "fr": _FR}
+
+
+def label_in(code: str, language: str) -> str:
+    """`label(code)` in `language` (en, es, fr); country names from pycountry's ISO 3166
+    translations."""
+    if language == "en":
+        return label(code)
+    table = TRANSLATIONS.get(language, {})
+    if code in table:
+        return table[code]
+    if len(code) == 2 and code not in ALL_LABELS:
+        return _country_in(code, language)
+    return label(code)
+
+
+def _country_in(code: str, language: str) -> str:
+    import gettext
+
+    name = label(code)
+    try:
+        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+    except OSError:
+        return name
+    return translation.gettext(name)

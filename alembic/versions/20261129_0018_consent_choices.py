@@ -1,4 +1,5 @@
-"""consent_grant.choices and choices_sha256: granular consent
+"""Granular consent (consent_grant.choices, choices_sha256), notices in several languages,
+the holder's time zone and language
 
 A consent request may offer some attributes, media and purposes as separate choices (and always
 offers `ai_training` so). The grant records the holder's answer to each choice (`choices`, JSON
@@ -8,7 +9,11 @@ request that offered no choice; their terms are unchanged. The request's offered
 its `terms` JSON (key `optional`), which needs no column.
 
 holder.time_zone: the IANA time zone in which the holder reads dates (notice and portal);
-NULL reads as UTC.
+NULL reads as UTC. holder.language: the language the holder reads notices in (en, es, fr);
+NULL reads the request's own language.
+
+consent_request.notices: the notice in the other languages, rendered with it
+({language: {text, sha256}}); NULL for requests made before.
 
 Revision ID: 0018
 Revises: 0012
@@ -32,13 +37,19 @@ def upgrade() -> None:
     with op.batch_alter_table("consent_grant") as batch:
         batch.add_column(sa.Column("choices", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("choices_sha256", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("consent_request") as batch:
+        batch.add_column(sa.Column("notices", sa.JSON(), nullable=True))
     with op.batch_alter_table("holder") as batch:
         batch.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("holder") as batch:
+        batch.drop_column("language")
         batch.drop_column("time_zone")
+    with op.batch_alter_table("consent_request") as batch:
+        batch.drop_column("notices")
     with op.batch_alter_table("consent_grant") as batch:
         batch.drop_column("choices_sha256")
         batch.drop_column("choices")

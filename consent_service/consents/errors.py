@@ -72,3 +72,13 @@ class ChoicesHashMismatch(DomainError):
         422,
         "The choices hash does not match this notice and these choices",
     )
+
+
+class NoticeLanguageMismatch(DomainError):
+    """The quoted hash is of this request's notice, but in another language than accepted."""
+
+    code, status, title = (
+        "notice_language_mismatch",
+        422,
+        "The notice hash is of the notice in another language",
+    )

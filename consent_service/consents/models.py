@@ -31,6 +31,10 @@ class ConsentRequest(SQLModel, table=True):
     notice_template_version: str = Field(max_length=32)
     notice_text: str = Field(sa_column=Column(Text, nullable=False))
     notice_sha256: str = Field(max_length=64)
+    # The same notice in the other languages the template exists in, rendered at the same time:
+    # {language: {"text", "sha256"}} (migration 0018; NULL for requests made before). The holder
+    # reads and accepts it in the language of their choice, quoting that text's hash.
+    notices: dict[str, dict[str, str]] | None = Field(default=None, sa_column=Column(JSON))
     # The notice is served when the request is made: this is "the time the notice was served".
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

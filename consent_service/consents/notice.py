@@ -234,6 +234,235 @@ _EN_V3_LABELS = {
     **{f"death.{k}": v for k, v in _EN_DEATH.items()},
 }
 
+_ES_BODY_V3 = """\
+# Aviso de consentimiento
+
+$studio_name (id de registro $studio_id) le pide su consentimiento para crear y usar una \
+réplica digital de su imagen para el proyecto "$project".
+
+## Qué se creará
+
+- Partes de su imagen: $attributes
+- Tipo de réplica: $replica_type
+- Sustituye trabajo que usted haría en persona: $replaces_in_person_work
+
+Lo que el estudio se propone hacer, en sus propias palabras: $intended_use_description
+
+## Para qué puede usarse
+
+- Usos: $purposes
+- Dónde puede mostrarse: $media
+- En qué lugares del mundo: $territories
+- Nunca para: $prohibited_uses
+$choices_section
+## Durante cuánto tiempo
+
+Desde el $valid_from hasta el $valid_until, salvo que usted lo retire antes. Las horas están \
+en $time_zone.
+
+Si usted fallece: $if_you_die
+
+## Su representación y su pago
+
+- Representación: $representation
+- Pago: $compensation
+
+## Lo que usted puede hacer
+
+- Retirar su consentimiento en cualquier momento, tan fácilmente como lo da y sin dar \
+motivos: pulse Retirar en la página de este consentimiento en su cuenta ($portal). Surte \
+efecto de inmediato: toda licencia emitida con este consentimiento deja de ser válida. No \
+deshace los usos hechos lícitamente antes.
+- Descargar una copia de todo lo que el registro guarda sobre usted y pedir que se borren su \
+cuenta y sus datos, desde su cuenta.
+- Usted recibe un recibo firmado cuando da su consentimiento y cuando lo retira.
+
+## A quién dirigirse
+
+El registro en $issuer guarda este expediente: diríjase allí a su operador sobre este \
+consentimiento o sus datos. Diríjase a $studio_name sobre la producción.
+
+## Cómo firma
+
+Si acepta, firma electrónicamente escribiendo su nombre. El registro anota quién firmó, cómo y \
+cuándo, y una huella cifrada de su dispositivo (nunca su dirección en claro).
+
+Plantilla de aviso $template_version, idioma $language.
+"""
+_ES_CHOICES_V3 = """
+## Sus opciones
+
+Usted decide cada una de estas por separado: diga sí o no a cada una. Todo lo anterior se pide \
+en conjunto; decir que no a cualquiera de estas no lo cambia.
+
+$choices
+"""
+_ES_DEATH = {
+    "ends": (
+        "este consentimiento no sobrevive a su fallecimiento. Termina cuando se registre su "
+        "fallecimiento, y toda licencia emitida con él deja de ser válida de inmediato."
+    ),
+    "survives": (
+        "este consentimiento sobrevive a su fallecimiento. Continúa después de su "
+        "fallecimiento como mucho hasta la fecha final indicada arriba, y nunca más allá del "
+        "fin de sus derechos post mortem: $period después de su fallecimiento según la ley de "
+        "$jurisdiction ($source). Su albacea puede terminarlo antes, nunca después."
+    ),
+    "survives_but_no_rights": (
+        "el estudio pide que este consentimiento sobreviva a su fallecimiento, pero la ley de "
+        "$jurisdiction no da ningún derecho post mortem que el registro reconozca: termina "
+        "cuando se registre su fallecimiento, y toda licencia emitida con él deja de ser "
+        "válida de inmediato."
+    ),
+}
+
+_FR_BODY_V3 = """\
+# Avis de consentement
+
+$studio_name (identifiant au registre $studio_id) vous demande votre consentement pour créer \
+et utiliser une réplique numérique de votre image pour le projet « $project ».
+
+## Ce qui sera créé
+
+- Parties de votre image : $attributes
+- Type de réplique : $replica_type
+- Elle remplace un travail que vous feriez en personne : $replaces_in_person_work
+
+Ce que le studio entend faire, dans ses propres mots : $intended_use_description
+
+## À quoi elle peut servir
+
+- Usages : $purposes
+- Où elle peut être montrée : $media
+- Dans quelles parties du monde : $territories
+- Jamais pour : $prohibited_uses
+$choices_section
+## Pour combien de temps
+
+Du $valid_from au $valid_until, sauf si vous le retirez avant. Les heures sont en $time_zone.
+
+En cas de décès : $if_you_die
+
+## Votre représentation et votre rémunération
+
+- Représentation : $representation
+- Rémunération : $compensation
+
+## Ce que vous pouvez faire
+
+- Retirer votre consentement à tout moment, aussi facilement que vous le donnez et sans vous \
+justifier : appuyez sur Retirer sur la page de ce consentement dans votre compte ($portal). \
+Le retrait prend effet immédiatement : toute licence délivrée au titre de ce consentement \
+cesse d'être valable. Il n'annule pas les usages faits légalement auparavant.
+- Télécharger une copie de tout ce que le registre détient sur vous, et demander l'effacement \
+de votre compte et de vos données, depuis votre compte.
+- Vous recevez un reçu signé quand vous donnez votre consentement et quand vous le retirez.
+
+## Qui contacter
+
+Le registre à l'adresse $issuer conserve ce dossier : contactez-y son exploitant au sujet de \
+ce consentement ou de vos données. Contactez $studio_name au sujet de la production.
+
+## Comment vous signez
+
+Si vous acceptez, vous signez électroniquement en tapant votre nom. Le registre note qui a \
+signé, comment et quand, ainsi qu'une empreinte chiffrée de votre appareil (jamais votre \
+adresse en clair).
+
+Modèle d'avis $template_version, langue $language.
+"""
+_FR_CHOICES_V3 = """
+## Vos choix
+
+Vous décidez de chacun de ces points séparément : répondez oui ou non à chacun. Tout ce qui \
+précède est demandé en bloc ; dire non à l'un de ces points n'y change rien.
+
+$choices
+"""
+_FR_DEATH = {
+    "ends": (
+        "ce consentement ne survit pas à votre décès. Il prend fin lorsque votre décès est "
+        "enregistré, et toute licence délivrée à son titre cesse aussitôt d'être valable."
+    ),
+    "survives": (
+        "ce consentement survit à votre décès. Il continue après votre décès au plus tard "
+        "jusqu'à la date de fin ci-dessus, et jamais au-delà de la fin de vos droits post "
+        "mortem : $period après votre décès selon le droit de $jurisdiction ($source). Votre "
+        "exécuteur testamentaire peut y mettre fin plus tôt, jamais plus tard."
+    ),
+    "survives_but_no_rights": (
+        "le studio demande que ce consentement survive à votre décès, mais le droit de "
+        "$jurisdiction ne donne aucun droit post mortem que le registre reconnaisse : il prend "
+        "fin lorsque votre décès est enregistré, et toute licence délivrée à son titre cesse "
+        "aussitôt d'être valable."
+    ),
+}
+
+_ES_MONTHS = (
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
+)
+_FR_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+
+
+def _v3_labels(language: str, **extra: str) -> dict[str, str]:
+    """Template v3's words in `language`, from the shared vocabulary."""
+    codes = (
+        list(vocabulary.ALL_LABELS)
+        + [f"dimension.{d}" for d in vocabulary.DIMENSIONS]
+        + [f"explain.{k}" for k in vocabulary.EXPLANATIONS]
+    )
+    words = {}
+    for code in codes:
+        if code.startswith("dimension."):
+            words[code] = (
+                vocabulary.TRANSLATIONS.get(language, {}).get(code)
+                or vocabulary.DIMENSIONS[code.split(".", 1)[1]]
+            )
+        elif code.startswith("explain."):
+            words[code] = (
+                vocabulary.TRANSLATIONS.get(language, {}).get(code)
+                or vocabulary.EXPLANATIONS[code.split(".", 1)[1]]
+            )
+        else:
+            words[code] = vocabulary.label_in(code, language)
+    return {**words, **extra}
+
+
+_ES_V3_LABELS = _v3_labels(
+    "es",
+    yes="sí",
+    no="no",
+    lawyer="un abogado, que rubricó estas condiciones",
+    union="su sindicato, según un convenio colectivo",
+    none="ninguna (no le representa ningún abogado ni sindicato)",
+    agreement_covers="que cubre las réplicas digitales",
+    agreement_does_not_cover="que no cubre las réplicas digitales",
+    only_choices='solo lo que usted elija en "Sus opciones"',
+    date="$day de $month de $year a las $time",
+    months=_ES_MONTHS,
+    years="$n años",
+    choices_section=_ES_CHOICES_V3,
+    **{f"death.{k}": v for k, v in _ES_DEATH.items()},
+)
+_FR_V3_LABELS = _v3_labels(
+    "fr",
+    yes="oui",
+    no="non",
+    lawyer="un avocat, qui a paraphé ces conditions",
+    union="votre syndicat, au titre d'une convention collective",
+    none="aucune (ni avocat ni syndicat ne vous représente)",
+    agreement_covers="qui couvre les répliques numériques",
+    agreement_does_not_cover="qui ne couvre pas les répliques numériques",
+    only_choices="uniquement ce que vous choisissez dans « Vos choix »",
+    date="$day $month $year à $time",
+    months=_FR_MONTHS,
+    day1="1er",
+    colon=" : ",
+    years="$n ans",
+    choices_section=_FR_CHOICES_V3,
+    **{f"death.{k}": v for k, v in _FR_DEATH.items()},
+)
+
 TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
     (V1, "en"): NoticeTemplate(
         version=V1, language="en", body=_EN_BODY, labels=_EN_LABELS, none_text="none"
@@ -252,8 +481,26 @@ TEMPLATES: dict[tuple[str, str], NoticeTemplate] = {
         labels={**_EN_V3_LABELS, "choices_section": _EN_CHOICES_V3},
         none_text="none",
     ),
+    (CURRENT_VERSION, "es"): NoticeTemplate(
+        version=CURRENT_VERSION,
+        language="es",
+        body=_ES_BODY_V3,
+        labels=_ES_V3_LABELS,
+        none_text="ninguno",
+    ),
+    (CURRENT_VERSION, "fr"): NoticeTemplate(
+        version=CURRENT_VERSION,
+        language="fr",
+        body=_FR_BODY_V3,
+        labels=_FR_V3_LABELS,
+        none_text="aucune",
+    ),
 }
 LANGUAGES = frozenset(language for _version, language in TEMPLATES)
+# The languages a new notice is rendered in, all at once (the holder reads the one they choose).
+CURRENT_LANGUAGES = tuple(
+    sorted(language for version, language in TEMPLATES if version == CURRENT_VERSION)
+)
 
 
 class UnknownTemplate(LookupError):
@@ -330,7 +577,9 @@ def _if_you_die(terms: dict[str, Any], jurisdiction: str, tpl: NoticeTemplate) -
         )
         return _wrap_description(text, lead=_IF_YOU_DIE_LEAD)
     text = Template(tpl.labels["death.survives"]).substitute(
-        period=f"{rule.years} years", jurisdiction=rule.jurisdiction, source=rule.source
+        period=Template(tpl.labels.get("years", "$n years")).substitute(n=rule.years),
+        jurisdiction=rule.jurisdiction,
+        source=rule.source,
     )
     return _wrap_description(text, lead=_IF_YOU_DIE_LEAD)
 
@@ -393,8 +642,9 @@ def _in_words(moment: str, zone: ZoneInfo, tpl: NoticeTemplate) -> str:
     """`2026-12-01T00:00:00Z` as `1 December 2026 at 00:00`, in the holder's time zone."""
     local = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(zone)
     months = tpl.labels["months"].split()
+    day = tpl.labels.get("day1", "1") if local.day == 1 else str(local.day)
     return Template(tpl.labels["date"]).substitute(
-        day=local.day, month=months[local.month - 1], year=local.year, time=local.strftime("%H:%M")
+        day=day, month=months[local.month - 1], year=local.year, time=local.strftime("%H:%M")
     )
 
 
@@ -404,7 +654,7 @@ def _choices_lines(terms: dict[str, Any], tpl: NoticeTemplate) -> str:
     for dimension in CHOOSABLE:
         for item in offered.get(dimension, []):
             kind = tpl.labels[f"dimension.{dimension}"].capitalize()
-            line = f"- {kind}: {tpl.labels.get(item, item)}"
+            line = f"- {kind}{tpl.labels.get('colon', ': ')}{tpl.labels.get(item, item)}"
             explanation = tpl.labels.get(f"explain.{item}")
             if explanation:
                 line += f". {explanation}"
@@ -449,7 +699,7 @@ def _render_structured(
         intended_use_description=" ".join(terms["intended_use_description"].split()),
         purposes=asked_whole("purposes"),
         media=asked_whole("media"),
-        territories=", ".join(vocabulary.label(t) for t in terms["territories"]),
+        territories=", ".join(vocabulary.label_in(t, tpl.language) for t in terms["territories"]),
         prohibited_uses=_list(terms["prohibited_uses"], tpl),
         choices_section=section,
         valid_from=_in_words(terms["valid_from"], zone, tpl),

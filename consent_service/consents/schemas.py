@@ -198,6 +198,11 @@ class ConsentRequestOut(BaseModel):
     terms: dict[str, Any]
     warnings: list[WarningOut]
     notice: NoticeOut
+    translations: list[NoticeOut] = Field(
+        default_factory=list,
+        description="The same notice in the other languages (same template, rendered at the "
+        "same time): the holder may read and accept any of them, quoting its own sha256",
+    )
     choices: list[ChoiceOffered] = Field(
         default_factory=list,
         description="The separate choices offered: accept any of them with `choices` when "
@@ -241,6 +246,13 @@ class AcceptBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     notice_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[A-Z]{2})?$",
+        description="The language of the notice you read and accept (one of the request's "
+        "`notices`; default: the request's `language`). notice_sha256 is that text's hash; "
+        "the hash of the notice in another language is refused (422 notice_language_mismatch)",
+    )
     choices: Choices | None = Field(
         default=None,
         description="The offered choices you accept (absent: none of them). Accepting an item "

@@ -18,6 +18,8 @@ class Holder(SQLModel, table=True):
     jurisdiction: str = Field(max_length=6)
     # IANA time zone in which the holder reads dates (notices, portal); None reads as UTC.
     time_zone: str | None = Field(default=None, max_length=64)
+    # The language the holder reads notices in (en, es, fr); None: the request's own language.
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Set by erasure: the row stays as a tombstone, the ciphertexts below become unreadable.
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -37,6 +38,11 @@ class HolderRegister(BaseModel):
         max_length=64,
         examples=["Europe/London"],
         description="IANA time zone in which notices and the portal show you dates (default UTC)",
+    )
+    language: Literal["en", "es", "fr"] | None = Field(
+        default=None,
+        description="The language you read notices in (default: the language the studio "
+        "asked in); every notice is available in each of these",
     )
     date_of_death: date | None = Field(
         default=None,

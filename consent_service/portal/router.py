@@ -249,7 +249,13 @@ def _request_page(
     form: dict[str, str] | None = None,
     done: str | None = None,
     status_code: int = 200,
+    lang: str | None = None,
 ) -> Response:
+    notices = consents.notices_of(row)
+    # The language asked for in the page's address, else the holder's, else the request's.
+    preferred = lang or holders.language_of(session, row.holder_id)
+    language = preferred if preferred in notices else row.language
+    text, _sha256 = notices[language]
     return render(
         request,
         "request.html",
@@ -258,15 +264,17 @@ def _request_page(
             "time_zone": holders.time_zone_of(session, row.holder_id),
             "req": row,
             "studio_name": accounts.organization_name(session, row.studio_id) or row.studio_id,
-            "notice_text": row.notice_text,
+            "notice_text": text,
             # The same text with its structure (None for notices served before v3).
-            "notice_blocks": blocks(row.notice_text, row.notice_template_version),
+            "notice_blocks": blocks(text, row.notice_template_version),
+            "language": language,
+            "languages": [(code, vocabulary.LANGUAGE_NAMES.get(code, code)) for code in notices],
             "choices": consents.offered_choices(row),
             "warnings": [
                 {**w, "advice": vocabulary.warning_advice(w["code"])} for w in row.warnings
             ],
             # The hash of the very text placed in this page: accepting quotes what was shown.
-            "notice_sha256": notice.sha256_of(row.notice_text),
+            "notice_sha256": notice.sha256_of(text),
             "errors": errors or [],
             "form": form or {},
             "done": _done(done),
@@ -283,9 +291,10 @@ def request_page(
     portal: HolderSession,
     session: SessionDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    lang: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     row = consents.get_request(session, principal=portal.principal, request_id=request_id)
-    return _request_page(request, portal, session, row, done=done)
+    return _request_page(request, portal, session, row, done=done, lang=lang)
 
 
 _FIELD_MESSAGES = {
@@ -326,9 +335,11 @@ def _accept_body(
     case_number: str,
     court_date: str,
     chosen: dict[str, list[str]],
+    language: str,
 ) -> AcceptBody:
     body: dict[str, Any] = {
         "notice_sha256": notice_sha256,
+        "language": language or None,
         "signature": {"signed_name": signed_name, "method": "typed_name"},
         "choices": chosen,
         # The boxes ticked under the notice whose hash the page carried: the browser has no
@@ -354,6 +365,7 @@ def accept(
     case_number: FormText = "",
     court_date: Annotated[str, Form(max_length=40)] = "",
     choice: Annotated[list[str] | None, Form(max_length=50)] = None,
+    language: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     form = {"signed_name": signed_name, "court": court, "case_number": case_number}
     form["court_date"] = court_date
@@ -365,7 +377,7 @@ def accept(
         row = consents.get_request(session, principal=portal.principal, request_id=request_id)
         errors = ["One of the choices was not one this request offers. Reload the page."]
         return _request_page(
-            request, portal, session, row, errors=errors, form=form, status_code=422
+            request, portal, session, row, errors=errors, form=form, status_code=422, lang=language
         )
     try:
         body = _accept_body(
@@ -375,11 +387,19 @@ def accept(
             case_number=case_number,
             court_date=court_date,
             chosen=chosen,
+            language=language,
         )
     except ValidationError as exc:
         row = consents.get_request(session, principal=portal.principal, request_id=request_id)
         return _request_page(
-            request, portal, session, row, errors=_form_errors(exc), form=form, status_code=422
+            request,
+            portal,
+            session,
+            row,
+            errors=_form_errors(exc),
+            form=form,
+            status_code=422,
+            lang=language,
         )
     grant, _receipt = consents.accept_request(
         session,

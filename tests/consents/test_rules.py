@@ -252,4 +252,4 @@ def test_rendering_is_deterministic_and_versioned():
     v2 = notice.render(terms, version=notice.V2, **kwargs)
     assert "template 2026-11-v2, language en" in v2 and "Compensation: none" in v2
     with pytest.raises(notice.UnknownTemplate):
-        notice.render(terms, language="fr", **kwargs)
+        notice.render(terms, language="de", **kwargs)

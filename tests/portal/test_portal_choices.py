@@ -111,3 +111,57 @@ def test_the_receipt_page_shows_who_signed_what_and_how_to_check(
     assert "Use: training AI models</td>" in text
     # Another holder gets nothing.
     assert signed_in.get("/portal/consents/cns_nope/receipt/view").status_code == 404
+
+
+def test_the_holder_reads_and_signs_the_notice_in_their_language(
+    client: TestClient,
+    open_portal: Callable[..., Portal],
+    register_holder: Callable[..., HolderAccount],
+    ask: Callable[..., dict[str, Any]],
+):
+    someone = register_holder(language="es")
+    portal = open_portal()
+    assert portal.login(someone.email, someone.password).status_code == 303
+    req = ask(someone.id)
+    es = next(n for n in req["translations"] if n["language"] == "es")
+    page = portal.get(f"/portal/requests/{req['id']}").text
+    assert hidden_field(page, "notice_sha256") == es["sha256"]
+    assert hidden_field(page, "language") == "es"
+    assert '<article id="notice" class="notice" aria-labelledby="notice-heading" lang="es">' in page
+    assert "<h3>Aviso de consentimiento</h3>" in page or "Aviso de consentimiento</h3>" in page
+    # The holder may switch: the page then carries the English text and its hash.
+    english = portal.get(f"/portal/requests/{req['id']}?lang=en").text
+    assert hidden_field(english, "notice_sha256") == req["notice"]["sha256"]
+    r = portal.http.post(
+        f"/portal/requests/{req['id']}/accept",
+        data={
+            "csrf_token": portal.csrf,
+            "notice_sha256": es["sha256"],
+            "language": "es",
+            "signed_name": "Imogen Testperson",
+        },
+    )
+    assert r.status_code == 303, r.text
+    consent_id = r.headers["location"].split("/")[-1].split("?")[0]
+    grant = client.get(f"/v1/consents/{consent_id}", headers=someone.headers).json()
+    assert grant["language"] == "es" and grant["notice_sha256"] == es["sha256"]
+
+
+def test_a_hash_of_another_language_posted_from_the_portal_is_refused(
+    app, signed_in: Portal, holder: HolderAccount, ask: Callable[..., dict[str, Any]]
+):
+    req = ask(holder.id)
+    fr = next(n for n in req["translations"] if n["language"] == "fr")
+    before = _grants(app)
+    r = signed_in.http.post(
+        f"/portal/requests/{req['id']}/accept",
+        data={
+            "csrf_token": signed_in.csrf,
+            "notice_sha256": fr["sha256"],
+            "language": "en",
+            "signed_name": "Imogen Testperson",
+        },
+    )
+    assert r.status_code == 422
+    assert "another language" in r.text or "in &#39;fr&#39;" in r.text
+    assert _grants(app) == before
