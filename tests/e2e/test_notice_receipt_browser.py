@@ -146,3 +146,48 @@ def test_a_holder_reads_the_notice_chooses_by_keyboard_and_prints_the_receipt(
     _header, claims = signing.verify(target.read_text(), keys=keys, typ=RECEIPT_TYP)
     assert claims["choices"] == grant["choices"]
     assert claims["purposes"] == ["ai_training", "film_tv"]
+
+    # Home now lists the consent with what it allows, AI training flagged, and still fits.
+    page.goto(f"{live_server}/portal")
+    row = page.locator("tr", has_text="Night Train")
+    assert "includes AI training" in row.text_content()
+    assert fits(page)
+    shot(page, f"home-with-consent-{size}")
+
+
+def test_a_holder_reads_the_notice_in_spanish_switches_to_french_and_signs_it(
+    live_server: str, page: Any, register_holder: Any, studio: Org
+):
+    size = "phone" if page.viewport_size["width"] == PHONE["width"] else "desktop"
+    holder: HolderAccount = register_holder(language="es", time_zone="Europe/Madrid")
+    r = httpx.post(
+        f"{live_server}/v1/consent-requests",
+        json={
+            "holder_id": holder.id,
+            "terms": grant_terms(project="Tren Nocturno", purposes=["film_tv", "ai_training"]),
+        },
+        headers=studio.headers,
+    )
+    assert r.status_code == 201, r.text
+    req = r.json()
+    notices = {n["language"]: n for n in req["translations"]}
+    sign_in(page, live_server, holder)
+    page.get_by_role("link", name="Tren Nocturno").click()
+    assert page.locator("#notice").get_attribute("lang") == "es"
+    assert page.locator("#notice h3").first.text_content() == "Aviso de consentimiento"
+    assert page.locator("#notice-text").text_content() == notices["es"]["text"]
+    assert fits(page)
+    shot(page, f"request-es-{size}")
+
+    page.get_by_role("navigation", name="Language of the notice").get_by_role(
+        "link", name="Français"
+    ).click()
+    assert page.locator("#notice-text").text_content() == notices["fr"]["text"]
+    assert page.locator("#notice-sha256").text_content() == notices["fr"]["sha256"]
+    page.get_by_label("Type your full name to sign").fill("Imogen Testperson")
+    page.get_by_role("button", name="I consent").click()
+    page.wait_for_url(f"{live_server}/portal/consents/*")
+    consent_id = page.url.split("/")[-1].split("?")[0]
+    grant = httpx.get(f"{live_server}/v1/consents/{consent_id}", headers=holder.headers).json()
+    assert grant["language"] == "fr" and grant["notice_sha256"] == notices["fr"]["sha256"]
+    assert grant["terms"]["purposes"] == ["film_tv"]  # AI training left unticked
