@@ -52,3 +52,33 @@ class CourtApprovalNotVerified(Conflict):
         "court_approval_not_verified",
         "No approved court approval names this request",
     )
+
+
+class ChoiceNotOffered(DomainError):
+    """The acceptance names an item the request did not offer as a separate choice."""
+
+    code, status, title = (
+        "choice_not_offered",
+        422,
+        "You accepted a choice that this request does not offer",
+    )
+
+
+class ChoicesHashMismatch(DomainError):
+    """`choices_sha256` is missing or does not bind this notice and these choices."""
+
+    code, status, title = (
+        "choices_hash_mismatch",
+        422,
+        "The choices hash does not match this notice and these choices",
+    )
+
+
+class NoticeLanguageMismatch(DomainError):
+    """The quoted hash is of this request's notice, but in another language than accepted."""
+
+    code, status, title = (
+        "notice_language_mismatch",
+        422,
+        "The notice hash is of the notice in another language",
+    )

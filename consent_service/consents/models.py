@@ -31,6 +31,10 @@ class ConsentRequest(SQLModel, table=True):
     notice_template_version: str = Field(max_length=32)
     notice_text: str = Field(sa_column=Column(Text, nullable=False))
     notice_sha256: str = Field(max_length=64)
+    # The same notice in the other languages the template exists in, rendered at the same time:
+    # {language: {"text", "sha256"}} (migration 0018; NULL for requests made before). The holder
+    # reads and accepts it in the language of their choice, quoting that text's hash.
+    notices: dict[str, dict[str, str]] | None = Field(default=None, sa_column=Column(JSON))
     # The notice is served when the request is made: this is "the time the notice was served".
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -67,6 +71,11 @@ class ConsentGrant(SQLModel, table=True):
     notice_template_version: str = Field(max_length=32)
     notice_sha256: str = Field(max_length=64)
     notice_served_at: datetime = Field(sa_type=UTCDateTime)
+    # The separate choices the request offered and the holder's answer to each
+    # ([{dimension, item, accepted}]; NULL when none was offered), and the SHA-256 that bound
+    # the notice and those answers when the holder signed (migration 0018).
+    choices: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    choices_sha256: str | None = Field(default=None, max_length=64)
     accepted_at: datetime = Field(sa_type=UTCDateTime)
     holder_status: str = Field(max_length=16)  # the holder's status when the grant was made
     # Effective window: valid_until is after the caps (18th birthday, post-mortem end).

@@ -86,6 +86,10 @@ def receipt_claims(
         "prohibited_uses": terms["prohibited_uses"],
         "sensitive": True,
         "spi_cat": ["biometric likeness"],
+        # Each separate choice the request offered and the holder's answer, and the hash that
+        # bound the notice and these answers when the holder signed (None: nothing offered).
+        "choices": grant.choices or [],
+        "choices_sha256": grant.choices_sha256,
         "notice": {
             "sha256": grant.notice_sha256,
             "template_version": grant.notice_template_version,

@@ -69,6 +69,18 @@ def _request_out(
             language=row.language,
             served_at=row.created_at,
         ),
+        translations=[
+            NoticeOut(
+                text=text,
+                sha256=sha256,
+                template_version=row.notice_template_version,
+                language=language,
+                served_at=row.created_at,
+            )
+            for language, (text, sha256) in consents.notices_of(row).items()
+            if language != row.language
+        ],
+        choices=consents.offered_choices(row),
         created_at=row.created_at,
         decided_at=row.decided_at,
         decline_reason=consents.decline_reason(session, keyring=keyring, row=row),

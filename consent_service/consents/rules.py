@@ -735,6 +735,74 @@ def assess_terms(
     return Assessment(valid_from=valid_from, valid_until=effective_until, warnings=warnings)
 
 
+# -- Separate choices (granular consent) ------------------------------------------------------
+
+# The dimensions a request may split into separate choices: the holder accepts the items the
+# studio needs and picks among the optional ones. (G Art. 7(2), Art. 9(2)(a): consent to each
+# purpose is specific; product)
+CHOOSABLE = ("attributes", "media", "purposes")
+# Never bundled: whenever asked for, always a separate choice with its own explanation, even
+# when the studio did not mark it optional. (G Art. 9, SAG)
+ALWAYS_SEPARATE = {"purposes": ("ai_training",)}
+
+
+def separate_choices(
+    requested: dict[str, list[str]], optional: dict[str, list[str]] | None
+) -> dict[str, list[str]]:
+    """The optional items of a request, per dimension (sorted, only non-empty dimensions).
+
+    Each optional item must be one the request asks for (enforce; product); the items of
+    `ALWAYS_SEPARATE` are added whenever they are asked for (enforce; G Art. 9, SAG).
+    """
+    chosen: dict[str, list[str]] = {}
+    for dimension in CHOOSABLE:
+        asked = set(requested.get(dimension) or [])
+        marked = {item.strip() for item in (optional or {}).get(dimension) or [] if item.strip()}
+        strangers = sorted(marked - asked)
+        if strangers:
+            raise TermsRefused(
+                "optional_not_requested",
+                f"terms.optional.{dimension} names items the terms do not ask for: "
+                f"{', '.join(strangers)}",
+                source="product",
+                field=f"terms.optional.{dimension}",
+            )
+        marked |= asked & set(ALWAYS_SEPARATE.get(dimension, ()))
+        if marked:
+            chosen[dimension] = sorted(marked)
+    return chosen
+
+
+def offered_choices(terms: dict[str, Any]) -> dict[str, list[str]]:
+    """The separate choices a stored request offers (none for terms from before choices)."""
+    return {dim: list(items) for dim, items in (terms.get("optional") or {}).items() if items}
+
+
+def chosen_scope(terms: dict[str, Any], accepted: dict[str, list[str]]) -> dict[str, Any]:
+    """The grant's terms: every required item and the optional items the holder accepted.
+
+    `accepted` holds only offered items (the caller refuses others first). A dimension left
+    empty is refused: there is nothing to consent to, decline instead. (enforce; NF, TN)
+    """
+    offered = offered_choices(terms)
+    scope = {key: value for key, value in terms.items() if key != "optional"}
+    for dimension in CHOOSABLE:
+        optional = set(offered.get(dimension, ()))
+        kept = set(accepted.get(dimension, ()))
+        scope[dimension] = sorted(
+            item for item in terms[dimension] if item not in optional or item in kept
+        )
+        if not scope[dimension]:
+            raise TermsRefused(
+                "choice_leaves_scope_empty",
+                f"with these choices the consent covers no {dimension}: accept at least one "
+                "of them, or decline the request",
+                source="NF, TN",
+                field=f"choices.{dimension}",
+            )
+    return scope
+
+
 # -- Who may consent ---------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from consent_service.consents import rules
 from consent_service.consents.notice import DEFAULT_LANGUAGE
@@ -47,6 +47,23 @@ class Compensation(BaseModel):
     description: str | None = Field(default=None, max_length=1000)
 
 
+class Choices(BaseModel):
+    """Items of the terms offered as separate choices (in a request) or accepted (at accept)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    attributes: list[str] = Field(default_factory=list, max_length=10, examples=[["voice"]])
+    media: list[str] = Field(default_factory=list, max_length=20, examples=[["social_media"]])
+    purposes: list[str] = Field(default_factory=list, max_length=20, examples=[["ai_training"]])
+
+    def as_lists(self) -> dict[str, list[str]]:
+        return {
+            "attributes": sorted(set(self.attributes)),
+            "media": sorted(set(self.media)),
+            "purposes": sorted(set(self.purposes)),
+        }
+
+
 class Terms(BaseModel):
     """What the studio asks for (API.md `terms`; rules in CONSENT_RULES.md)."""
 
@@ -69,6 +86,12 @@ class Terms(BaseModel):
     compensation: Compensation | None = None
     valid_from: AwareDatetime | date = Field(description="RFC 3339 time or date (00:00 UTC)")
     valid_until: AwareDatetime | date
+    optional: Choices | None = Field(
+        default=None,
+        description="Items of attributes, media and purposes the holder may accept or leave "
+        "out one by one (each must be in the terms). `ai_training` is always a separate "
+        "choice when asked for, whether listed here or not.",
+    )
     survives_death: bool = Field(
         default=False,
         description="Whether the consent outlives the holder: false (default) ends it when the "
@@ -92,7 +115,15 @@ class Terms(BaseModel):
             if self.prohibited_uses is None
             else self.prohibited_uses
         )
-        return {
+        requested = {
+            "attributes": items(self.attributes),
+            "media": items(self.media),
+            "purposes": items(self.purposes),
+        }
+        optional = rules.separate_choices(
+            requested, self.optional.as_lists() if self.optional else None
+        )
+        normalised: dict[str, Any] = {
             "attributes": items(self.attributes),
             "purposes": items(self.purposes),
             # Stored as the rules judge it (NFKC, no invisible format characters): the holder
@@ -112,6 +143,9 @@ class Terms(BaseModel):
             "valid_until": moment(self.valid_until),
             "survives_death": self.survives_death,
         }
+        if optional:  # terms without choices keep the shape they had before choices existed
+            normalised["optional"] = optional
+        return normalised
 
 
 class ConsentRequestCreate(BaseModel):
@@ -133,6 +167,21 @@ class WarningOut(BaseModel):
     message: str
 
 
+class ChoiceOffered(BaseModel):
+    dimension: Literal["attributes", "media", "purposes"]
+    item: str
+    label: str = Field(description="The item in words, as the notice shows it")
+    explanation: str | None = Field(
+        default=None, description="Plain-language explanation (always for ai_training)"
+    )
+
+
+class ChoiceRecorded(BaseModel):
+    dimension: Literal["attributes", "media", "purposes"]
+    item: str
+    accepted: bool
+
+
 class NoticeOut(BaseModel):
     text: str
     sha256: str
@@ -149,6 +198,16 @@ class ConsentRequestOut(BaseModel):
     terms: dict[str, Any]
     warnings: list[WarningOut]
     notice: NoticeOut
+    translations: list[NoticeOut] = Field(
+        default_factory=list,
+        description="The same notice in the other languages (same template, rendered at the "
+        "same time): the holder may read and accept any of them, quoting its own sha256",
+    )
+    choices: list[ChoiceOffered] = Field(
+        default_factory=list,
+        description="The separate choices offered: accept any of them with `choices` when "
+        "accepting; the rest of the terms are accepted as a whole",
+    )
     created_at: datetime
     decided_at: datetime | None
     decline_reason: str | None = None
@@ -187,6 +246,25 @@ class AcceptBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     notice_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[A-Z]{2})?$",
+        description="The language of the notice you read and accept (one of the request's "
+        "`notices`; default: the request's `language`). notice_sha256 is that text's hash; "
+        "the hash of the notice in another language is refused (422 notice_language_mismatch)",
+    )
+    choices: Choices | None = Field(
+        default=None,
+        description="The offered choices you accept (absent: none of them). Accepting an item "
+        "that was not offered is refused (422 choice_not_offered)",
+    )
+    choices_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="Needed when the request offers choices: SHA-256 of the notice hash and "
+        "your choices (docs/consent.md, 'Separate choices'); 422 choices_hash_mismatch if "
+        "it does not bind exactly this notice and these choices",
+    )
     signature: SignatureIn
     guardian: GuardianRef | None = None
     court_approval: CourtApproval | None = None
@@ -232,6 +310,12 @@ class ConsentOut(BaseModel):
     notice_template_version: str
     language: str
     notice_served_at: datetime
+    choices: list[ChoiceRecorded] = Field(
+        default_factory=list, description="Each separate choice offered, and the answer"
+    )
+    choices_sha256: str | None = Field(
+        default=None, description="The hash that bound the notice and the choices when signed"
+    )
     accepted_at: datetime
     valid_from: datetime
     valid_until: datetime
@@ -240,6 +324,12 @@ class ConsentOut(BaseModel):
     created_at: datetime
     status_changed_at: datetime
     status_reason: str | None
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _no_choices(cls, value: Any) -> Any:
+        # Grants made before choices existed (or with none offered) store NULL.
+        return [] if value is None else value
 
 
 class AcceptOut(BaseModel):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from consent_service import audit
+from consent_service import audit, vocabulary
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
@@ -25,10 +26,13 @@ from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
 from consent_service.consents import lifecycle, notice, repository, rules
 from consent_service.consents.errors import (
+    ChoiceNotOffered,
+    ChoicesHashMismatch,
     ConsentNotFound,
     CourtApprovalNotVerified,
     HolderNotVerified,
     NoticeHashMismatch,
+    NoticeLanguageMismatch,
     NotPermitted,
     RequestAlreadyDecided,
     RequestNotFound,
@@ -107,9 +111,9 @@ def create_request(
     """A studio asks a holder for consent; the terms are checked now, the notice rendered."""
     assert studio.organization_id is not None
     holder = holders.get_live(session, body.holder_id)
-    if body.language not in notice.LANGUAGES:
+    if body.language not in notice.CURRENT_LANGUAGES:
         raise UnsupportedLanguage(
-            f"notices exist in: {', '.join(sorted(notice.LANGUAGES))}", field="language"
+            f"notices exist in: {', '.join(notice.CURRENT_LANGUAGES)}", field="language"
         )
     now = utcnow()
     terms = body.terms.normalised()
@@ -119,14 +123,19 @@ def create_request(
     assessment = rules.assess_terms(
         terms, holder=ctx.facts, notice_served_at=now, now=now, agreement=agreement
     )
-    text = notice.render(
-        terms,
-        studio_id=studio.organization_id,
-        studio_name=_studio_name(session, studio.organization_id),
-        issuer=signer.issuer,
-        language=body.language,
-        jurisdiction=holder.jurisdiction,
-    )
+    texts = {
+        language: notice.render(
+            terms,
+            studio_id=studio.organization_id,
+            studio_name=_studio_name(session, studio.organization_id),
+            issuer=signer.issuer,
+            language=language,
+            jurisdiction=holder.jurisdiction,
+            time_zone=holder.time_zone,
+        )
+        for language in notice.CURRENT_LANGUAGES
+    }
+    text = texts[body.language]
     request = ConsentRequest(
         id=new_id("req"),
         holder_id=holder.id,
@@ -137,6 +146,11 @@ def create_request(
         notice_template_version=notice.CURRENT_VERSION,
         notice_text=text,
         notice_sha256=notice.sha256_of(text),
+        notices={
+            language: {"text": other, "sha256": notice.sha256_of(other)}
+            for language, other in texts.items()
+            if language != body.language
+        },
         created_at=now,
         min_assurance=body.min_assurance.value if body.min_assurance else None,
     )
@@ -303,6 +317,108 @@ class _Acceptance:
     # reviewed authority signed) and the holder's level at acceptance.
     required_assurance: Assurance | None
     holder_assurance: Assurance
+    # The holder's answer to each separate choice, and the terms that answer leaves.
+    choices: Choicework
+    # The language the notice was read and signed in, and that text's hash.
+    language: str
+    notice_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choicework:
+    """The grant's scope after the holder's choices, each choice's answer, and their hash."""
+
+    scope: dict[str, Any]
+    records: list[dict[str, Any]]
+    sha256: str | None
+
+
+def notices_of(row: ConsentRequest) -> dict[str, tuple[str, str]]:
+    """The request's notice in each language it was rendered in: language -> (text, sha256),
+    the request's own language first."""
+    found = {row.language: (row.notice_text, row.notice_sha256)}
+    for language, other in sorted((row.notices or {}).items()):
+        found[language] = (other["text"], other["sha256"])
+    return found
+
+
+def _notice_accepted(row: ConsentRequest, body: AcceptBody) -> tuple[str, str]:
+    """The language accepted and its notice hash, which the acceptance must quote exactly.
+
+    A hash of this request's notice in another language than the one accepted is refused
+    (422 notice_language_mismatch): the holder consents to the text in the language shown.
+    """
+    notices = notices_of(row)
+    language = body.language or row.language
+    if language not in notices:
+        raise UnsupportedLanguage(f"this notice exists in: {', '.join(notices)}", field="language")
+    expected = notices[language][1]
+    quoted = body.notice_sha256.lower()
+    if quoted != expected:
+        other = next((lang for lang, (_t, h) in notices.items() if h == quoted), None)
+        if other is not None:
+            raise NoticeLanguageMismatch(
+                f"notice_sha256 is the hash of the notice in {other!r}, but the acceptance is "
+                f"in {language!r}: send language {other!r}, or quote the {language!r} notice's "
+                "hash",
+                field="notice_sha256",
+            )
+        raise NoticeHashMismatch(
+            "quote the sha256 of the notice served with this request", field="notice_sha256"
+        )
+    return language, expected
+
+
+def offered_choices(row: ConsentRequest) -> list[dict[str, Any]]:
+    """The request's separate choices, each with its words and, where it has one, the
+    plain-language explanation (always for ai_training), in the notice's order."""
+    offered = rules.offered_choices(row.terms)
+    return [
+        {
+            "dimension": dimension,
+            "item": item,
+            "label": vocabulary.label(item),
+            "explanation": vocabulary.EXPLANATIONS.get(item),
+        }
+        for dimension in rules.CHOOSABLE
+        for item in offered.get(dimension, [])
+    ]
+
+
+def check_choices(row: ConsentRequest, body: AcceptBody, notice_sha256: str) -> Choicework:
+    """The holder's choices against what the request offers; nothing is written.
+
+    An item not offered is refused (422 choice_not_offered); when choices are offered, the
+    acceptance quotes `choices_sha256`, which binds the notice hash and exactly these choices
+    (422 choices_hash_mismatch); a dimension left empty is refused by the rules (422).
+    """
+    offered = rules.offered_choices(row.terms)
+    accepted = body.choices.as_lists() if body.choices else {}
+    for dimension, items in accepted.items():
+        strangers = sorted(set(items) - set(offered.get(dimension, ())))
+        if strangers:
+            raise ChoiceNotOffered(
+                f"choices.{dimension}: {', '.join(strangers)} "
+                + ("is" if len(strangers) == 1 else "are")
+                + " not offered as a separate choice by this request",
+                field=f"choices.{dimension}",
+                offered=offered,
+            )
+    expected = notice.choices_sha256(notice_sha256, accepted)
+    quoted = body.choices_sha256.lower() if body.choices_sha256 else None
+    if (offered or quoted is not None) and quoted != expected:
+        raise ChoicesHashMismatch(
+            "quote choices_sha256: the SHA-256 of the notice hash and the choices you accept "
+            "(docs/consent.md, 'Separate choices')",
+            field="choices_sha256",
+        )
+    scope = rules.chosen_scope(row.terms, accepted) if offered else row.terms
+    records = [
+        {"dimension": dimension, "item": item, "accepted": item in accepted.get(dimension, [])}
+        for dimension in rules.CHOOSABLE
+        for item in offered.get(dimension, [])
+    ]
+    return Choicework(scope=scope, records=records, sha256=expected if offered else None)
 
 
 def accept_request(
@@ -365,10 +481,8 @@ def _check_acceptance(
     holder = holders.get_live(session, row.holder_id, lock=True)
     if row.status != "pending":
         raise RequestAlreadyDecided(f"the request is already {row.status}")
-    if body.notice_sha256.lower() != row.notice_sha256:
-        raise NoticeHashMismatch(
-            "quote the sha256 of the notice served with this request", field="notice_sha256"
-        )
+    language, notice_sha256 = _notice_accepted(row, body)
+    choices = check_choices(row, body, notice_sha256)
     now = utcnow()
     ctx = _holder_context(session, keyring=signer.keyring, holder=holder, day=now.date())
     role = representatives.signer_role(principal) or "agent"
@@ -398,13 +512,25 @@ def _check_acceptance(
             how_to_verify=_verification_routes(holder.id, required),
         )
     assessment = rules.assess_terms(
-        row.terms,
+        choices.scope,
         holder=ctx.facts,
         notice_served_at=row.created_at,
         now=now,
         agreement=agreements.named_by(session, row.terms),
     )
-    return _Acceptance(row, holder, ctx.facts, role, assessment, now, required, level)
+    return _Acceptance(
+        row,
+        holder,
+        ctx.facts,
+        role,
+        assessment,
+        now,
+        required,
+        level,
+        choices,
+        language,
+        notice_sha256,
+    )
 
 
 def _verification_routes(holder_id: str, required: Assurance) -> list[dict[str, str]]:
@@ -466,11 +592,14 @@ def _build_grant(
         holder_id=accepted.holder.id,
         studio_id=row.studio_id,
         status="active",
-        terms=row.terms,
+        # The scope the holder chose: the required items and the optional ones accepted.
+        terms=accepted.choices.scope,
         warnings=[w.as_dict() for w in accepted.assessment.warnings],
-        language=row.language,
+        language=accepted.language,
         notice_template_version=row.notice_template_version,
-        notice_sha256=row.notice_sha256,
+        notice_sha256=accepted.notice_sha256,
+        choices=accepted.choices.records or None,
+        choices_sha256=accepted.choices.sha256,
         notice_served_at=row.created_at,
         accepted_at=now,
         holder_status=accepted.facts.status,
@@ -538,7 +667,10 @@ def _record_acceptance(
             "studio_id": row.studio_id,
         },
         payload={
-            "notice_sha256": row.notice_sha256,
+            "notice_sha256": grant.notice_sha256,
+            "language": grant.language,
+            "choices_sha256": grant.choices_sha256,
+            "choices": grant.choices or [],
             "signer_role": accepted.signer_role,
             "signature_method": body.signature.method,
             "evidence_hash": grant.signature["evidence_hash"],

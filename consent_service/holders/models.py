@@ -16,6 +16,10 @@ class Holder(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     # ISO 3166-1 alpha-2 or ISO 3166-2; needed in clear by the consent rules (CA/NY/TN law).
     jurisdiction: str = Field(max_length=6)
+    # IANA time zone in which the holder reads dates (notices, portal); None reads as UTC.
+    time_zone: str | None = Field(default=None, max_length=64)
+    # The language the holder reads notices in (en, es, fr); None: the request's own language.
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Set by erasure: the row stays as a tombstone, the ciphertexts below become unreadable.
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -31,6 +33,17 @@ class HolderRegister(BaseModel):
         description="ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision code, upper case",
     )
     stage_name: str | None = Field(default=None, min_length=1, max_length=200)
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["Europe/London"],
+        description="IANA time zone in which notices and the portal show you dates (default UTC)",
+    )
+    language: Literal["en", "es", "fr"] | None = Field(
+        default=None,
+        description="The language you read notices in (default: the language the studio "
+        "asked in); every notice is available in each of these",
+    )
     date_of_death: date | None = Field(
         default=None,
         description="Refused (422 deceased_self_registration): a deceased person is registered "
@@ -48,6 +61,13 @@ class HolderRegister(BaseModel):
                 "jurisdiction must be an ISO 3166-1 alpha-2 country code (GB) or an ISO 3166-2 "
                 "subdivision code (US-CA), upper case"
             )
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError("time_zone must be an IANA time zone name, like Europe/London")
         return value
 
     @model_validator(mode="after")

@@ -201,6 +201,8 @@ def register_holder(
         date_of_birth=data.date_of_birth,
         jurisdiction=data.jurisdiction,
     )
+    holder.time_zone = data.time_zone
+    holder.language = data.language
     holder_id = holder.id
     try:
         accounts.create_login(
@@ -371,3 +373,15 @@ def find(session: Session, holder_id: str, *, lock: bool = False) -> Holder | No
 def save(session: Session, holder: Holder) -> None:
     """Write back a holder row another domain's flow changed (erasure's tombstone)."""
     repository.add(session, holder)
+
+
+def time_zone_of(session: Session, holder_id: str | None) -> str:
+    """The IANA time zone the holder reads dates in (UTC when none was given)."""
+    holder = find(session, holder_id) if holder_id else None
+    return (holder.time_zone if holder is not None else None) or "UTC"
+
+
+def language_of(session: Session, holder_id: str | None) -> str | None:
+    """The language the holder chose to read notices in (None: none chosen)."""
+    holder = find(session, holder_id) if holder_id else None
+    return holder.language if holder is not None else None

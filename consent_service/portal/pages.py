@@ -9,18 +9,20 @@ stylesheet (Content-Security-Policy: no script at all).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from consent_service import vocabulary
 from consent_service.errors import DomainError
 from consent_service.portal.session import CsrfRejected, LoginRequired
 
@@ -33,33 +35,67 @@ _env = Environment(
 )
 
 
-def _when(value: datetime | str | None) -> str:
-    """A moment for reading: `22 Nov 2026, 01:05 UTC` (stored times are all UTC)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    else:
-        moment = value
-    return moment.strftime("%d %b %Y, %H:%M UTC")
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 
 
-def _day(value: datetime | str | None) -> str:
-    text = _when(value)
-    return text.split(",")[0] if text else ""
+def _moment(value: datetime | str | int | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, int):  # seconds since the epoch (a JWT's `iat`)
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _zone(context: Any) -> ZoneInfo:
+    return ZoneInfo(context.get("time_zone") or "UTC")
+
+
+@pass_context
+def _when(context: Any, value: datetime | str | int | None) -> str:
+    """A moment in words, in the holder's time zone: `1 December 2026 at 09:30`."""
+    moment = _moment(value)
+    if moment is None:
+        return "" if value is None else str(value)
+    local = moment.astimezone(_zone(context))
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} at {local:%H:%M}"
+
+
+@pass_context
+def _day(context: Any, value: datetime | str | None) -> str:
+    """A day in words, in the holder's time zone: `1 December 2026`."""
+    moment = _moment(value)
+    if moment is None:
+        return "" if value is None else str(value)
+    local = moment.astimezone(_zone(context))
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def _label(value: Any) -> str:
+    """A code or a list of codes in the words of `consent_service.vocabulary`."""
+    if isinstance(value, list | tuple):
+        return vocabulary.labels([str(v) for v in value])
+    return vocabulary.label(str(value))
 
 
 def _words(value: Any) -> str:
-    """A vocabulary code or a list of them, for reading: `film_tv` -> `film tv`."""
+    """A code of a small fixed set (status, role) for reading: `ended_by_death` -> `ended by
+    death`, from the vocabulary where it has the word."""
     if isinstance(value, list | tuple):
         return ", ".join(_words(v) for v in value) or "none"
-    return str(value).replace("_", " ")
+    text = str(value)
+    for table in (vocabulary.STATUSES, vocabulary.SIGNER_ROLES, vocabulary.SIGNATURE_METHODS):
+        if text in table:
+            return table[text]
+    return text.replace("_", " ")
 
 
-_env.filters.update(when=_when, day=_day, words=_words)
+_env.filters.update(when=_when, day=_day, words=_words, label=_label)
+_env.globals.update(vocabulary=vocabulary)
 templates = Jinja2Templates(env=_env)
 
 STYLESHEET = files("consent_service.portal").joinpath("static/portal.css").read_bytes()

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError
 
+from consent_service import vocabulary
 from consent_service.accounts import service as accounts
 from consent_service.consents import notice
 from consent_service.consents import service as consents
@@ -26,6 +27,8 @@ from consent_service.consents.lifecycle import (
     transition,
 )
 from consent_service.consents.models import ConsentRequest
+from consent_service.consents.receipts import RECEIPT_TYP
+from consent_service.consents.rules import CHOOSABLE
 from consent_service.consents.schemas import AcceptBody, DeclineBody
 from consent_service.db import utcnow
 from consent_service.deps import (
@@ -38,9 +41,11 @@ from consent_service.deps import (
 )
 from consent_service.errors import InvalidCredentials
 from consent_service.flows import accounts as account_flows
+from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
+from consent_service.portal.notice_view import blocks
 from consent_service.portal.pages import STYLESHEET, PortalRoute, render
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 from consent_service.usages import service as usages
@@ -224,6 +229,7 @@ def home(
         "home.html",
         {
             "portal": portal,
+            "time_zone": holders.time_zone_of(session, principal.holder_id),
             "pending": pending.items,
             "grants": grants.items,
             "statuses": {grant.id: status_now(grant, now) for grant in grants.items},
@@ -247,17 +253,32 @@ def _request_page(
     form: dict[str, str] | None = None,
     done: str | None = None,
     status_code: int = 200,
+    lang: str | None = None,
 ) -> Response:
+    notices = consents.notices_of(row)
+    # The language asked for in the page's address, else the holder's, else the request's.
+    preferred = lang or holders.language_of(session, row.holder_id)
+    language = preferred if preferred in notices else row.language
+    text, _sha256 = notices[language]
     return render(
         request,
         "request.html",
         {
             "portal": portal,
+            "time_zone": holders.time_zone_of(session, row.holder_id),
             "req": row,
             "studio_name": accounts.organization_name(session, row.studio_id) or row.studio_id,
-            "notice_text": row.notice_text,
+            "notice_text": text,
+            # The same text with its structure (None for notices served before v3).
+            "notice_blocks": blocks(text, row.notice_template_version),
+            "language": language,
+            "languages": [(code, vocabulary.LANGUAGE_NAMES.get(code, code)) for code in notices],
+            "choices": consents.offered_choices(row),
+            "warnings": [
+                {**w, "advice": vocabulary.warning_advice(w["code"])} for w in row.warnings
+            ],
             # The hash of the very text placed in this page: accepting quotes what was shown.
-            "notice_sha256": notice.sha256_of(row.notice_text),
+            "notice_sha256": notice.sha256_of(text),
             "errors": errors or [],
             "form": form or {},
             "done": _done(done),
@@ -274,9 +295,10 @@ def request_page(
     portal: HolderSession,
     session: SessionDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    lang: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     row = consents.get_request(session, principal=portal.principal, request_id=request_id)
-    return _request_page(request, portal, session, row, done=done)
+    return _request_page(request, portal, session, row, done=done, lang=lang)
 
 
 _FIELD_MESSAGES = {
@@ -297,12 +319,36 @@ def _form_errors(exc: ValidationError) -> list[str]:
     return messages
 
 
+def _chosen(values: list[str]) -> dict[str, list[str]]:
+    """The ticked boxes (`purposes:ai_training`) as choices; the service refuses any item
+    the request did not offer (choice_not_offered)."""
+    chosen: dict[str, list[str]] = {}
+    for value in values:
+        dimension, _, item = value.partition(":")
+        if dimension not in CHOOSABLE or not item:
+            raise ValueError(value)
+        chosen.setdefault(dimension, []).append(item)
+    return chosen
+
+
 def _accept_body(
-    *, notice_sha256: str, signed_name: str, court: str, case_number: str, court_date: str
+    *,
+    notice_sha256: str,
+    signed_name: str,
+    court: str,
+    case_number: str,
+    court_date: str,
+    chosen: dict[str, list[str]],
+    language: str,
 ) -> AcceptBody:
     body: dict[str, Any] = {
         "notice_sha256": notice_sha256,
+        "language": language or None,
         "signature": {"signed_name": signed_name, "method": "typed_name"},
+        "choices": chosen,
+        # The boxes ticked under the notice whose hash the page carried: the browser has no
+        # script, so the portal binds the two for it exactly as an API client would.
+        "choices_sha256": notice.choices_sha256(notice_sha256, chosen),
     }
     if court.strip() or case_number.strip() or court_date.strip():
         body["court_approval"] = {"court": court, "case_number": case_number, "date": court_date}
@@ -322,7 +368,21 @@ def accept(
     court: FormText = "",
     case_number: FormText = "",
     court_date: Annotated[str, Form(max_length=40)] = "",
+    choice: Annotated[list[str] | None, Form(max_length=50)] = None,
+    language: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    form = {"signed_name": signed_name, "court": court, "case_number": case_number}
+    form["court_date"] = court_date
+    ticked = list(choice or [])
+    form.update({f"choice={value}": "checked" for value in ticked})
+    try:
+        chosen = _chosen(ticked)
+    except ValueError:
+        row = consents.get_request(session, principal=portal.principal, request_id=request_id)
+        errors = ["One of the choices was not one this request offers. Reload the page."]
+        return _request_page(
+            request, portal, session, row, errors=errors, form=form, status_code=422, lang=language
+        )
     try:
         body = _accept_body(
             notice_sha256=notice_sha256,
@@ -330,13 +390,20 @@ def accept(
             court=court,
             case_number=case_number,
             court_date=court_date,
+            chosen=chosen,
+            language=language,
         )
     except ValidationError as exc:
         row = consents.get_request(session, principal=portal.principal, request_id=request_id)
-        form = {"signed_name": signed_name, "court": court, "case_number": case_number}
-        form["court_date"] = court_date
         return _request_page(
-            request, portal, session, row, errors=_form_errors(exc), form=form, status_code=422
+            request,
+            portal,
+            session,
+            row,
+            errors=_form_errors(exc),
+            form=form,
+            status_code=422,
+            lang=language,
         )
     account_flows.require_confirmed_email(
         session, portal.principal, required=settings.require_email_confirmation
@@ -416,6 +483,7 @@ def consent_page(
         "consent.html",
         {
             "portal": portal,
+            "time_zone": holders.time_zone_of(session, grant.holder_id),
             "grant": grant,
             "status": status,
             "status_since": status_changed_at_now(grant, now),
@@ -455,5 +523,38 @@ def receipt_download(consent_id: str, portal: HolderSession, session: SessionDep
         headers={
             "Content-Disposition": f'attachment; filename="{receipt.grant_id}-receipt.jws"',
             "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/consents/{consent_id}/receipt/view")
+def receipt_page(
+    consent_id: str,
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    signer: SignerDep,
+) -> Response:
+    """The latest receipt for people: printable, choice by choice, with how to check it."""
+    grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
+    receipt = consents.latest_receipt(session, principal=portal.principal, consent_id=consent_id)
+    # Shown from the signed receipt itself, checked here against the registry's own keys.
+    header, claims = signer.verify(session, receipt.token, typ=RECEIPT_TYP)
+    return render(
+        request,
+        "receipt.html",
+        {
+            "portal": portal,
+            "time_zone": holders.time_zone_of(session, grant.holder_id),
+            "grant": grant,
+            "receipt": receipt,
+            "claims": claims,
+            "kid": header.get("kid"),
+            "signed_name": consents.signed_name(session, keyring=signer.keyring, grant=grant),
+            "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
+            "jwks_url": f"{signer.issuer.rstrip('/')}/.well-known/jwks.json",
+            "choices": [
+                {**c, "label": vocabulary.label(c["item"])} for c in claims.get("choices") or []
+            ],
         },
     )

@@ -20,7 +20,8 @@ def test_adult_requests_reads_notice_accepts_and_withdraws(
     assert req["id"].startswith("req_") and req["status"] == "pending"
     assert len(req["notice"]["sha256"]) == 64
     assert "The Long Night" in req["notice"]["text"]
-    assert "/v1/consents/<consent id>/withdraw" in req["notice"]["text"]
+    # How to withdraw, in words a person follows (the API route is in the receipt and docs).
+    assert "press Withdraw on this consent's page in your account" in req["notice"]["text"]
     assert req["terms"]["prohibited_uses"] == [
         "defamatory_content",
         "political_endorsement",

@@ -247,6 +247,9 @@ def test_rendering_is_deterministic_and_versioned():
     assert notice.render(dict(terms), **kwargs) == first
     assert notice.sha256_of(first) == notice.sha256_of(notice.render(terms, **kwargs))
     assert f"template {notice.CURRENT_VERSION}, language en" in first
-    assert "worldwide" in first and "Compensation: none" in first
+    assert "worldwide" in first and "- Pay: none" in first
+    # A released template never changes: v2 notices still render as they were served.
+    v2 = notice.render(terms, version=notice.V2, **kwargs)
+    assert "template 2026-11-v2, language en" in v2 and "Compensation: none" in v2
     with pytest.raises(notice.UnknownTemplate):
-        notice.render(terms, language="fr", **kwargs)
+        notice.render(terms, language="de", **kwargs)

@@ -319,7 +319,7 @@ def test_the_notice_says_whether_the_consent_survives_death(
     ends = notice_of(ca.id)
     survives = notice_of(ca.id, survives_death=True)
     no_rights = notice_of(gb.id, survives_death=True)
-    assert ends["template_version"] == "2026-11-v2"
+    assert ends["template_version"] == "2026-11-v3"
     assert "If you die: this consent does not survive your death." in ends["text"]
     text = " ".join(survives["text"].split())
     assert "this consent survives your death" in text

@@ -69,7 +69,7 @@ def test_a_holder_consents_then_withdraws_in_the_browser_and_keeps_a_valid_recei
     # The pending request is on the home page; the notice is shown exactly as it was hashed.
     page.get_by_role("link", name="Night Train").click()
     page.wait_for_url(f"{live_server}/portal/requests/{req['id']}")
-    assert page.locator("#notice").text_content() == req["notice"]["text"]
+    assert page.locator("#notice-text").text_content() == req["notice"]["text"]
     assert page.locator("#notice-sha256").text_content() == req["notice"]["sha256"]
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 

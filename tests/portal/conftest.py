@@ -24,8 +24,9 @@ def hidden_field(page: str, name: str) -> str:
 
 
 def notice_in_page(page: str) -> str:
-    """The text of the page's notice, as a browser reads it (one newline after <pre> dropped)."""
-    match = re.search(r'<pre id="notice"[^>]*>\n(.*?)</pre>', page, re.S)
+    """The exact text of the page's notice, as a browser reads it (one newline after <pre>
+    dropped): the preformatted notice of v1 and v2, the "exact text you sign" from v3."""
+    match = re.search(r'<pre id="notice(?:-text)?"[^>]*>\n(.*?)</pre>', page, re.S)
     assert match, "no notice in the page"
     return html.unescape(match.group(1))
 
