@@ -20,7 +20,8 @@ The checks, in order; the first that fails gives the verdict's code:
 6. The CAWG training-and-data-mining assertion permits no more than the licence: every entry
    `notAllowed` unless the licence covers `ai_training` (`TRAINING_MINING_MISMATCH`).
 7. A usage receipt, when one is embedded and is a compact JWS, verifies with the registry's
-   keys as a `usage-receipt+jwt` (`USAGE_RECEIPT_INVALID`); one that is not a JWS is carried
+   keys as a `usage-receipt+jwt` and names this file's licence (`USAGE_RECEIPT_INVALID`,
+   usages/ issues them: `POST /v1/licences/{id}/usages`); one that is not a JWS is carried
    as opaque text and reported as not checked.
 
 A source that cannot be had (key set, status list) raises `CannotCheck`: no verdict.
@@ -253,6 +254,12 @@ def check_file(
     if receipt is not None:
         answer.usage_receipt = check_receipt(receipt, key_for=receipt_key_for)
         if answer.usage_receipt["valid"] is False:
+            return verdict(USAGE_RECEIPT_INVALID, answer.usage_receipt["detail"])
+        # A genuine receipt of some other licence's usage proves nothing about this file.
+        named = (answer.usage_receipt.get("claims") or {}).get("licence")
+        if answer.usage_receipt["valid"] and named != answer.licence.licence_id:
+            answer.usage_receipt["valid"] = False
+            answer.usage_receipt["detail"] = "the receipt is for a usage under another licence"
             return verdict(USAGE_RECEIPT_INVALID, answer.usage_receipt["detail"])
     detail = "the manifest validates and the licence is valid for the recorded use"
     if not trust_anchors_pem:

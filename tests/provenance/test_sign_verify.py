@@ -246,10 +246,14 @@ def test_an_embedded_usage_receipt_is_verified_with_the_registry_keys(
 ):
     services = app.state.services
     with services.session() as session:
-        receipt = services.signer.sign(
-            session,
-            {"iss": "http://testserver", "licence_id": licensed["id"], "audit_seq": 7},
-            typ=USAGE_RECEIPT_TYP,
+        # The claims a usage receipt carries (usages/service.py), for this licence and another.
+        receipt, elsewhere = (
+            services.signer.sign(
+                session,
+                {"iss": "http://testserver", "licence": licence_id, "audit_seq": 7},
+                typ=USAGE_RECEIPT_TYP,
+            )
+            for licence_id in (licensed["id"], "lic_someotherlicence00000000")
         )
         session.commit()
     head, payload, signature = receipt.split(".")
@@ -257,6 +261,7 @@ def test_an_embedded_usage_receipt_is_verified_with_the_registry_keys(
     cases = [
         (receipt, 0, "VALID", True),
         (forged, 1, "USAGE_RECEIPT_INVALID", False),
+        (elsewhere, 1, "USAGE_RECEIPT_INVALID", False),
         ("opaque-receipt-42", 0, "VALID", None),
     ]
     for index, (given, exit_code, code, valid) in enumerate(cases):
