@@ -57,6 +57,7 @@ DONE_MESSAGES = {
         "You withdrew this consent. Every licence issued under it stopped being valid at once."
     ),
     "declined": "You declined this request. The studio has been told.",
+    "confirmation_sent": "We mailed you a new link to confirm your email address.",
 }
 # Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
@@ -244,6 +245,7 @@ def _request_page(
     form: dict[str, str] | None = None,
     done: str | None = None,
     status_code: int = 200,
+    email_unconfirmed: bool = False,
 ) -> Response:
     return render(
         request,
@@ -259,6 +261,7 @@ def _request_page(
             "form": form or {},
             "done": _done(done),
             "asks_court_approval": portal.principal.representative_kind == "guardian",
+            "email_unconfirmed": email_unconfirmed,
         },
         status_code=status_code,
     )
@@ -335,9 +338,13 @@ def accept(
         return _request_page(
             request, portal, session, row, errors=_form_errors(exc), form=form, status_code=422
         )
-    account_flows.require_confirmed_email(
-        session, portal.principal, required=settings.require_email_confirmation
-    )
+    try:
+        account_flows.require_confirmed_email(
+            session, portal.principal, required=settings.require_email_confirmation
+        )
+    except account_flows.EmailNotConfirmed:  # said plainly, with the resend button
+        row = consents.get_request(session, principal=portal.principal, request_id=request_id)
+        return _request_page(request, portal, session, row, email_unconfirmed=True, status_code=403)
     grant, _receipt = consents.accept_request(
         session,
         signer=signer,
