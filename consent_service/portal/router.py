@@ -58,6 +58,8 @@ DONE_MESSAGES = {
     ),
     "declined": "You declined this request. The studio has been told.",
     "confirmation_sent": "We mailed you a new link to confirm your email address.",
+    "suspended": "You suspended this consent. Its licences are on hold until you resume it.",
+    "resumed": "You resumed this consent. Licences it had put on hold are valid again.",
 }
 # Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
