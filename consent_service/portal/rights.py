@@ -9,12 +9,17 @@ form carries the session's CSRF token (HolderForm); actions that change somethin
 
 from __future__ import annotations
 
+import hmac
+from functools import partial
 from typing import Annotated, Any
 
 import pycountry
 from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
+from consent_service.accounts import passwords
 from consent_service.accounts import service as accounts
 from consent_service.consents import notice
 from consent_service.consents import service as consents
@@ -26,9 +31,11 @@ from consent_service.portal import session as web
 from consent_service.portal.pages import PortalRoute, render
 from consent_service.portal.session import HolderForm, HolderSession
 from consent_service.representatives import service as representatives
+from consent_service.representatives.schemas import RepresentativeCreate
 from consent_service.rights import service as rights
 from consent_service.vault import service as vault
 from consent_service.vault.router import StorageDep
+from consent_service.vault.upload import receive_upload
 
 router = APIRouter(prefix="/portal", include_in_schema=False, route_class=PortalRoute)
 
@@ -256,6 +263,9 @@ def erase(
 
 
 DONE = {
+    "uploaded": "Your reference is uploaded. Hidden details (location, camera) were removed.",
+    "duplicate": "You had already uploaded this same file: nothing new was stored.",
+    "added": "The representative is recorded. They can sign in with the email and password given.",
     "deleted": "The reference is deleted: its file and its key are destroyed.",
     "revoked": "The representative can no longer act for you. Their sign-in stopped working.",
 }
@@ -280,6 +290,56 @@ def references_page(
     )
 
 
+@router.post("/references")
+async def upload_reference(
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    keyring: KeyringDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> Response:
+    """Upload a reference from the browser: the API's streaming, cleaning and encryption.
+
+    The body is streamed to a temporary file (never parsed into memory), so the CSRF token is
+    read from it as a field and checked before anything is stored.
+    """
+    holder_id = portal.principal.holder_id or ""
+    await run_in_threadpool(vault.live_holder, session, portal.principal, holder_id)
+    # No transaction (on SQLite, the write lock) is held while the browser sends the file.
+    await run_in_threadpool(session.commit)
+    upload = await receive_upload(
+        request,
+        tmp_dir=settings.data_dir / "tmp" / "uploads",
+        limits={
+            "image": settings.vault_max_image_bytes,
+            "audio": settings.vault_max_audio_bytes,
+            "video": settings.vault_max_video_bytes,
+        },
+        text_fields={"attribute": 32, "csrf_token": 256},
+    )
+    try:
+        given = upload.fields.get("csrf_token", "")
+        if not hmac.compare_digest(portal.csrf_token.encode(), given.encode()):
+            raise web.CsrfRejected()
+        stored = await run_in_threadpool(
+            partial(
+                vault.store_reference,
+                session,
+                keyring=keyring,
+                storage=storage,
+                principal=portal.principal,
+                holder_id=holder_id,
+                upload=upload,
+            )
+        )
+    finally:
+        upload.discard()
+    return _see_other(
+        "/portal/references?done=" + ("duplicate" if stored.duplicate else "uploaded")
+    )
+
+
 @router.post("/references/{reference_id}/delete")
 def delete_reference(
     reference_id: str, portal: HolderForm, session: SessionDep, storage: StorageDep
@@ -293,6 +353,34 @@ def delete_reference(
 # -- representatives ---------------------------------------------------------------------------
 
 
+def _representatives_page(
+    request: Request,
+    portal: web.PortalSession,
+    session: SessionDep,
+    keyring: KeyringDep,
+    *,
+    done: str | None = None,
+    errors: list[str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    reps = representatives.list_representatives(
+        session, keyring=keyring, actor=portal.principal, holder_id=portal.principal.holder_id or ""
+    )
+    return render(
+        request,
+        "representatives.html",
+        {
+            "portal": portal,
+            "representatives": reps,
+            "done": DONE.get(done or ""),
+            "errors": errors or [],
+            "form": form or {},
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/representatives")
 def representatives_page(
     request: Request,
@@ -301,14 +389,81 @@ def representatives_page(
     keyring: KeyringDep,
     done: DoneParam = None,
 ) -> Response:
-    reps = representatives.list_representatives(
-        session, keyring=keyring, actor=portal.principal, holder_id=portal.principal.holder_id or ""
+    return _representatives_page(request, portal, session, keyring, done=done)
+
+
+_REP_MESSAGES = {
+    "kind": "Choose what the person is to you.",
+    "name": "Give the person's name (at most 200 characters).",
+    "email": "Give a valid email address for the person.",
+    "password": "Choose a password of at least 12 characters for the person.",
+    "authority_evidence": (
+        "Describe the document that gives the authority: its kind, its number, who issued it "
+        "and when."
+    ),
+}
+
+
+@router.post("/representatives")
+def add_representative(
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    keyring: KeyringDep,
+    kind: Annotated[str, Form(max_length=20)] = "",
+    name: Annotated[str, Form(max_length=1000)] = "",
+    email: Annotated[str, Form(max_length=1000)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    evidence_type: Annotated[str, Form(max_length=40)] = "",
+    evidence_reference: Annotated[str, Form(max_length=1000)] = "",
+    evidence_issued_by: Annotated[str, Form(max_length=1000)] = "",
+    evidence_issued_on: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    form = {
+        "kind": kind,
+        "name": name,
+        "email": email,
+        "evidence_type": evidence_type,
+        "evidence_reference": evidence_reference,
+        "evidence_issued_by": evidence_issued_by,
+        "evidence_issued_on": evidence_issued_on,
+    }
+    try:
+        data = RepresentativeCreate.model_validate(
+            {
+                "kind": kind,
+                "name": name,
+                "email": email.strip(),
+                "password": password,
+                "authority_evidence": {
+                    "type": evidence_type,
+                    "reference": evidence_reference,
+                    "issued_by": evidence_issued_by,
+                    "issued_on": evidence_issued_on,
+                },
+            }
+        )
+    except ValidationError as exc:
+        errors: list[str] = []
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            text = _REP_MESSAGES.get(str(loc[0]) if loc else "", "Some fields are not valid.")
+            if text not in errors:
+                errors.append(text)
+        return _representatives_page(
+            request, portal, session, keyring, errors=errors, form=form, status_code=422
+        )
+    session.commit()  # argon2 never runs while the transaction (the write lock) is held
+    password_hash = passwords.hash_password(data.password)
+    representatives.add_representative(
+        session,
+        keyring=keyring,
+        actor=portal.principal,
+        holder_id=portal.principal.holder_id or "",
+        data=data,
+        password_hash=password_hash,
     )
-    return render(
-        request,
-        "representatives.html",
-        {"portal": portal, "representatives": reps, "done": DONE.get(done or "")},
-    )
+    return _see_other("/portal/representatives?done=added")
 
 
 @router.post("/representatives/{representative_id}/revoke")

@@ -90,32 +90,59 @@ def test_suspend_resume_then_withdraw_after_one_confirmation(
 def test_export_download_references_representatives_and_erasure(
     live_server: str, page: Any, holder: HolderAccount, studio: Org, tmp_path: Path
 ) -> None:
-    up = httpx.post(
-        f"{live_server}/v1/holders/{holder.id}/references",
-        files={"file": ("me.jpg", media.jpeg_with_gps(), "image/jpeg")},
-        data={"attribute": "face"},
-        headers=holder.headers,
-    )
-    assert up.status_code == 201, up.text
-    rep = httpx.post(
-        f"{live_server}/v1/holders/{holder.id}/representatives",
-        json={
-            "kind": "agent",
-            "name": "Ann Agent",
-            "email": "ann-agent@example.org",
-            "password": "representative passphrase",
-            "authority_evidence": {
-                "type": "agency_agreement",
-                "reference": "AG-1",
-                "issued_by": "Agency",
-                "issued_on": "2026-01-01",
-            },
-        },
-        headers=holder.headers,
-    )
-    assert rep.status_code == 201, rep.text
     sign_in(page, live_server, holder)
     consent_id, licence = consent_with_licence(live_server, page, holder, studio, "Salt Road")
+
+    # A reference uploaded from the browser: cleaned of its GPS tag and stored.
+    page.goto(f"{live_server}/portal/account")
+    page.get_by_role("link", name="Your references").click()
+    page.get_by_label("What it shows").select_option("face")
+    page.get_by_label("File").set_input_files(
+        {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": media.jpeg_with_gps()}
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(f"{live_server}/portal/references?done=uploaded")
+    listed = httpx.get(f"{live_server}/v1/holders/{holder.id}/references", headers=holder.headers)
+    (ref,) = listed.json()["items"]
+    assert "exif.gps" in ref["stripped_metadata"]
+    # The same upload without this session's CSRF token stores nothing.
+    forged = page.context.request.post(
+        f"{live_server}/portal/references",
+        multipart={
+            "attribute": "voice",
+            "csrf_token": "forged",
+            "file": {"name": "v.wav", "mimeType": "audio/wav", "buffer": media.wav_with_info()},
+        },
+    )
+    assert forged.status == 403
+    again = httpx.get(f"{live_server}/v1/holders/{holder.id}/references", headers=holder.headers)
+    assert len(again.json()["items"]) == 1
+
+    # A representative added in the browser can sign in.
+    page.goto(f"{live_server}/portal/representatives")
+    page.get_by_label("They are your").select_option("agent")
+    page.get_by_label("Their name").fill("Ann Agent")
+    page.get_by_label("Their email").fill("ann-agent@example.org")
+    page.get_by_label("A password for their sign-in").fill("short")
+    page.locator("form[action='/portal/representatives']").evaluate("f => f.noValidate = true")
+    page.get_by_role("button", name="Add this person").click()
+    assert "at least 12 characters" in page.get_by_role("alert").inner_text()
+    page.get_by_label("A password for their sign-in").fill("representative passphrase")
+    page.get_by_label("Kind of document").select_option("agency_agreement")
+    page.get_by_label("Its number or reference").fill("AG-1")
+    page.get_by_label("Issued by").fill("Agency")
+    page.get_by_label("Issued on").fill("2026-01-01")
+    page.get_by_role("button", name="Add this person").click()
+    page.wait_for_url(f"{live_server}/portal/representatives?done=added")
+    rep_token = httpx.post(
+        f"{live_server}/v1/auth/token",
+        data={"username": "ann-agent@example.org", "password": "representative passphrase"},
+    )
+    assert rep_token.status_code == 200, rep_token.text
+    reps = httpx.get(
+        f"{live_server}/v1/holders/{holder.id}/representatives", headers=holder.headers
+    )
+    (rep,) = reps.json()["items"]
 
     # The export downloads as a file holding this holder's data.
     page.goto(f"{live_server}/portal/account")
@@ -130,10 +157,10 @@ def test_export_download_references_representatives_and_erasure(
 
     # Representatives: listed, revoked; their sign-in stops working.
     page.get_by_role("link", name="People who act for you").click()
-    assert "Ann Agent" in page.locator(f"#rep-{rep.json()['id']}").inner_text()
+    assert "Ann Agent" in page.locator(f"#rep-{rep['id']}").inner_text()
     page.get_by_role("button", name="Revoke Ann Agent").click()
     page.wait_for_url(f"{live_server}/portal/representatives?done=revoked")
-    assert page.locator(f"#rep-{rep.json()['id']}").count() == 0
+    assert page.locator(f"#rep-{rep['id']}").count() == 0
     token = httpx.post(
         f"{live_server}/v1/auth/token",
         data={"username": "ann-agent@example.org", "password": "representative passphrase"},
@@ -142,7 +169,7 @@ def test_export_download_references_representatives_and_erasure(
 
     # References: listed, deleted.
     page.goto(f"{live_server}/portal/references")
-    ref_id = up.json()["id"]
+    ref_id = ref["id"]
     assert "face" in page.locator(f"#ref-{ref_id}").inner_text()
     page.locator(f"#ref-{ref_id}").get_by_role("button").click()
     page.wait_for_url(f"{live_server}/portal/references?done=deleted")
@@ -154,7 +181,7 @@ def test_export_download_references_representatives_and_erasure(
     page.goto(f"{live_server}/portal/account")
     page.get_by_role("link", name="Erase my account and my data").click()
     listed = page.locator("#erase-list").inner_text()
-    assert "1 open consent are withdrawn" in listed or "1 open consent" in listed
+    assert "Your 1 open consent is withdrawn" in listed
     assert "email address" in listed and "reference" in listed
     refused = page.context.request.post(
         f"{live_server}/portal/account/erase",
