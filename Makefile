@@ -24,6 +24,7 @@ run: $(STAMP)
 ## The whole suite: SQLite always, PostgreSQL too when CONSENT_TEST_DATABASE_URL is set
 test: $(STAMP)
 	@scripts/ensure-chromium
+	@scripts/ensure-axe
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$CONSENT_TEST_DATABASE_URL" ]; then \
 		$(MAKE) --no-print-directory test-postgres; \

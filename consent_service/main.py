@@ -25,6 +25,8 @@ from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.outbox.worker import OutboxWorker
+from consent_service.portal.account import router as portal_account_router
+from consent_service.portal.rights import router as portal_rights_router
 from consent_service.portal.router import router as portal_router
 from consent_service.provenance import router as provenance
 from consent_service.representatives.router import router as representatives_router
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         provenance.router,
         account_router,
         portal_router,
+        portal_account_router,
+        portal_rights_router,
     ):
         app.include_router(router)
 

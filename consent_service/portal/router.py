@@ -65,6 +65,9 @@ DONE_MESSAGES = {
         "You withdrew this consent. Every licence issued under it stopped being valid at once."
     ),
     "declined": "You declined this request. The studio has been told.",
+    "confirmation_sent": "We mailed you a new link to confirm your email address.",
+    "suspended": "You suspended this consent. Its licences are on hold until you resume it.",
+    "resumed": "You resumed this consent. Licences it had put on hold are valid again.",
 }
 # Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
@@ -254,6 +257,7 @@ def _request_page(
     done: str | None = None,
     status_code: int = 200,
     lang: str | None = None,
+    email_unconfirmed: bool = False,
 ) -> Response:
     notices = consents.notices_of(row)
     # The language asked for in the page's address, else the holder's, else the request's.
@@ -283,6 +287,7 @@ def _request_page(
             "form": form or {},
             "done": _done(done),
             "asks_court_approval": portal.principal.representative_kind == "guardian",
+            "email_unconfirmed": email_unconfirmed,
         },
         status_code=status_code,
     )
@@ -405,9 +410,13 @@ def accept(
             status_code=422,
             lang=language,
         )
-    account_flows.require_confirmed_email(
-        session, portal.principal, required=settings.require_email_confirmation
-    )
+    try:
+        account_flows.require_confirmed_email(
+            session, portal.principal, required=settings.require_email_confirmation
+        )
+    except account_flows.EmailNotConfirmed:  # said plainly, with the resend button
+        row = consents.get_request(session, principal=portal.principal, request_id=request_id)
+        return _request_page(request, portal, session, row, email_unconfirmed=True, status_code=403)
     grant, _receipt = consents.accept_request(
         session,
         signer=signer,

@@ -91,15 +91,16 @@ def test_a_holder_consents_then_withdraws_in_the_browser_and_keeps_a_valid_recei
     row = page.locator("tr", has_text=licence["id"])
     assert row.locator(".status").text_content() == "active"
 
-    # One click withdraws it; the page says so and the licence is revoked.
-    page.get_by_role("button", name="Withdraw consent").click()
+    # Withdrawing asks once; the page then says so and the licence is revoked.
+    page.get_by_role("link", name="Withdraw consent").click()
+    page.get_by_role("button", name="Yes, withdraw my consent").click()
     page.wait_for_url(f"{live_server}/portal/consents/{consent_id}?done=withdrawn")
     assert page.locator("#consent-status").text_content() == "withdrawn"
     assert page.get_by_role("status").text_content().startswith("You withdrew this consent.")
     assert page.locator("tr", has_text=licence["id"]).locator(".status").text_content() == (
         "revoked"
     )
-    assert page.get_by_role("button", name="Withdraw consent").count() == 0
+    assert page.get_by_role("link", name="Withdraw consent").count() == 0
 
     # The signed receipt downloads as a file and verifies against the public key set.
     with page.expect_download() as download_info:

@@ -1,0 +1,422 @@
+"""Portal pages for a person's account: sign-up, confirming the address, getting back in with a
+mailed link, and the account page (holder id, confirmed or not, change of password).
+
+The rules are the API's (flows/accounts.py): sign-up answers the same page for any address,
+links work once and expire, a password reset signs every session out. Pages for people who are
+not signed in (sign-up, the mailed links, forgotten password) carry the login form's
+double-submit CSRF token; the signed-in forms carry the session's token (HolderForm).
+
+A mailed link opens a page with a button, and only pressing it (a POST) uses the link up: mail
+scanners that fetch every link in a message do not spend it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from pydantic import ValidationError
+
+from consent_service.accounts import passwords
+from consent_service.accounts import service as accounts
+from consent_service.accounts.links import LinkInvalid
+from consent_service.deps import KeyringDep, ReadSessionDep, ServicesDep, SessionDep, SettingsDep
+from consent_service.flows import accounts as account_flows
+from consent_service.holders.schemas import HolderRegister
+from consent_service.ops.rate_limit import check_login_rate, check_registration_rate
+from consent_service.portal import session as web
+from consent_service.portal.pages import PortalRoute, render
+from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
+
+router = APIRouter(prefix="/portal", include_in_schema=False, route_class=PortalRoute)
+
+Token = Annotated[str, Query(max_length=200)]
+TokenField = Annotated[str, Form(max_length=200)]
+CsrfField = Annotated[str, Form(max_length=256)]
+Password = Annotated[str, Form(max_length=1024)]
+MIN_PASSWORD = 12
+
+LINK_INVALID = (
+    "This link cannot be used: it was used already, it has expired, or part of it is missing. "
+    "Nothing was changed."
+)
+# Messages for the sign-up form's fields, keyed by the first part of pydantic's error location.
+_SIGN_UP_MESSAGES = {
+    "legal_name": "Give your full legal name (at most 200 characters).",
+    "stage_name": "A stage name can be at most 200 characters long.",
+    "email": "Give a valid email address.",
+    "password": f"Choose a password of at least {MIN_PASSWORD} characters.",
+    "date_of_birth": "Give your date of birth (it cannot be in the future).",
+    "jurisdiction": (
+        "Give the country where you live as a two-letter code such as GB or FR, or a state "
+        "such as US-CA."
+    ),
+}
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _public_page(
+    request: Request,
+    settings: SettingsDep,
+    template: str,
+    context: dict[str, object],
+    *,
+    portal: web.PortalSession | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A page for someone who may not be signed in, with the double-submit CSRF token."""
+    token = web.login_csrf_token(request)
+    response = render(
+        request,
+        template,
+        {"portal": portal, "csrf_token": token, **context},
+        status_code=status_code,
+    )
+    web.set_login_csrf_cookie(response, request, settings, token)
+    return response
+
+
+def _message(
+    request: Request,
+    title: str,
+    message: str,
+    *,
+    portal: web.PortalSession | None = None,
+    failed: bool = False,
+    status_code: int = 200,
+    sign_in: bool = False,
+) -> Response:
+    return render(
+        request,
+        "account_message.html",
+        {
+            "portal": portal,
+            "title": title,
+            "message": message,
+            "failed": failed,
+            "sign_in": sign_in,
+        },
+        status_code=status_code,
+    )
+
+
+# -- sign-up ------------------------------------------------------------------------------------
+
+
+@router.get("/sign-up")
+def sign_up_form(
+    request: Request, settings: SettingsDep, portal: OptionalPortalSession
+) -> Response:
+    return _public_page(
+        request, settings, "sign_up.html", {"errors": [], "form": {}}, portal=portal
+    )
+
+
+@router.post("/sign-up")
+def sign_up(
+    request: Request,
+    session: SessionDep,
+    keyring: KeyringDep,
+    services: ServicesDep,
+    settings: SettingsDep,
+    legal_name: Annotated[str, Form(max_length=1000)] = "",
+    stage_name: Annotated[str, Form(max_length=1000)] = "",
+    email: Annotated[str, Form(max_length=1000)] = "",
+    password: Password = "",
+    date_of_birth: Annotated[str, Form(max_length=40)] = "",
+    jurisdiction: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: CsrfField = "",
+) -> Response:
+    web.check_login_csrf(request, csrf_token)
+    # Per client address, before the email is looked at, exactly as POST /v1/holders.
+    check_registration_rate(services.registration_rate_limiter, address=_address(request))
+    form = {
+        "legal_name": legal_name,
+        "stage_name": stage_name,
+        "email": email,
+        "date_of_birth": date_of_birth,
+        "jurisdiction": jurisdiction,
+    }
+    try:
+        data = HolderRegister.model_validate(
+            {
+                "legal_name": legal_name,
+                "stage_name": stage_name.strip() or None,
+                "email": email.strip(),
+                "password": password,
+                "date_of_birth": date_of_birth,
+                "jurisdiction": jurisdiction.strip().upper(),
+            }
+        )
+    except ValidationError as exc:
+        errors: list[str] = []
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            field = str(loc[0]) if loc else ""
+            text = _SIGN_UP_MESSAGES.get(field, "Check the dates: " + err.get("msg", ""))
+            if text not in errors:
+                errors.append(text)
+        return _public_page(
+            request,
+            settings,
+            "sign_up.html",
+            {"errors": errors, "form": form},
+            status_code=422,
+        )
+    # Hash before the write transaction (argon2 never runs under SQLite's write lock).
+    session.commit()
+    password_hash = passwords.hash_password(data.password)
+    account_flows.register(
+        session, keyring=keyring, actor=None, data=data, password_hash=password_hash
+    )
+    # One answer, whichever happened: the owner of a registered address learns it by mail.
+    return _message(
+        request,
+        "Check your email",
+        "If this address can be registered, we mailed it a link to confirm it. Open the link "
+        "and press the button on that page. You can sign in now with your email and password, "
+        "but you can give consent only once the address is confirmed. If the address already "
+        "had an account, its owner was told by mail.",
+        sign_in=True,
+    )
+
+
+# -- confirming the address ---------------------------------------------------------------------
+
+
+@router.get("/confirm-email")
+def confirm_email_form(
+    request: Request, settings: SettingsDep, portal: OptionalPortalSession, token: Token = ""
+) -> Response:
+    return _public_page(request, settings, "confirm_email.html", {"token": token}, portal=portal)
+
+
+@router.post("/confirm-email")
+def confirm_email(
+    request: Request,
+    session: SessionDep,
+    portal: OptionalPortalSession,
+    token: TokenField = "",
+    csrf_token: CsrfField = "",
+) -> Response:
+    web.check_login_csrf(request, csrf_token)
+    try:
+        account_flows.confirm_email(session, token=token)
+    except LinkInvalid:
+        return _message(
+            request,
+            "This link does not work",
+            LINK_INVALID + " Sign in and ask for a new link on your account page.",
+            portal=portal,
+            failed=True,
+            status_code=400,
+            sign_in=portal is None,
+        )
+    return _message(
+        request,
+        "Your email address is confirmed",
+        "Thank you. You can now read consent requests and give or refuse your consent.",
+        portal=portal,
+        sign_in=portal is None,
+    )
+
+
+# -- forgotten password -------------------------------------------------------------------------
+
+
+@router.get("/forgot-password")
+def forgot_password_form(
+    request: Request, settings: SettingsDep, portal: OptionalPortalSession
+) -> Response:
+    return _public_page(request, settings, "forgot_password.html", {"email": ""}, portal=portal)
+
+
+@router.post("/forgot-password")
+def forgot_password(
+    request: Request,
+    session: SessionDep,
+    keyring: KeyringDep,
+    services: ServicesDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    csrf_token: CsrfField = "",
+) -> Response:
+    web.check_login_csrf(request, csrf_token)
+    check_registration_rate(services.registration_rate_limiter, address=_address(request))
+    if email.strip():
+        account_flows.request_password_reset(session, keyring=keyring, email=email.strip())
+    # The same page for a known, an unknown and an empty address.
+    return _message(
+        request,
+        "Check your email",
+        "If this address has an account, we mailed it a link to choose a new password. The "
+        "link works once, for 30 minutes.",
+    )
+
+
+@router.get("/reset-password")
+def reset_password_form(
+    request: Request, settings: SettingsDep, portal: OptionalPortalSession, token: Token = ""
+) -> Response:
+    return _public_page(
+        request, settings, "reset_password.html", {"token": token, "errors": []}, portal=portal
+    )
+
+
+def _password_problem(new_password: str, repeated: str) -> str | None:
+    if len(new_password) < MIN_PASSWORD or len(new_password) > 256:
+        return f"Choose a password of {MIN_PASSWORD} to 256 characters."
+    if new_password != repeated:
+        return "The two new passwords are not the same."
+    return None
+
+
+@router.post("/reset-password")
+def reset_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: TokenField = "",
+    new_password: Password = "",
+    repeat_password: Password = "",
+    csrf_token: CsrfField = "",
+) -> Response:
+    web.check_login_csrf(request, csrf_token)
+    problem = _password_problem(new_password, repeat_password)
+    if problem:
+        return _public_page(
+            request,
+            settings,
+            "reset_password.html",
+            {"token": token, "errors": [problem]},
+            status_code=422,
+        )
+    session.commit()  # no transaction is held while argon2 runs
+    password_hash = passwords.hash_password(new_password)
+    try:
+        account_flows.reset_password(session, token=token, password_hash=password_hash)
+    except LinkInvalid:
+        return _message(
+            request,
+            "This link does not work",
+            LINK_INVALID + " You can ask for a new link.",
+            failed=True,
+            status_code=400,
+        )
+    response = _message(
+        request,
+        "Your password is changed",
+        "Every session that was signed in is now signed out. Sign in with your new password.",
+        sign_in=True,
+    )
+    web.clear_session_cookie(response, request, settings)
+    return response
+
+
+# -- the account page ---------------------------------------------------------------------------
+
+ACCOUNT_DONE = {
+    "sent": "We mailed you a new confirmation link. Links sent before it no longer work.",
+    "already": "Your email address is already confirmed.",
+}
+
+
+def email_confirmed(session: SessionDep, portal: web.PortalSession) -> bool:
+    """Whether the signed-in person's login address is confirmed (a login-less one counts)."""
+    login = accounts.login_of_principal(session, portal.principal.actor_id)
+    return login is None or login.email_confirmed_at is not None
+
+
+@router.get("/account")
+def account_page(
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    return render(
+        request,
+        "account.html",
+        {
+            "portal": portal,
+            "confirmed": email_confirmed(session, portal),
+            "done": ACCOUNT_DONE.get(done or ""),
+            "errors": [],
+        },
+    )
+
+
+@router.post("/account/resend-confirmation")
+def resend_confirmation(
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    keyring: KeyringDep,
+    services: ServicesDep,
+    back: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_registration_rate(services.registration_rate_limiter, address=_address(request))
+    sent = account_flows.resend_confirmation(session, keyring=keyring, principal=portal.principal)
+    # Back to the page the button was on (a request page), else the account page.
+    target = web.safe_next(back) if back else "/portal/account"
+    if target == "/portal/account" or not sent:
+        return _see_other(f"/portal/account?done={'sent' if sent else 'already'}")
+    return _see_other(f"{target}?done=confirmation_sent")
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    read_session: ReadSessionDep,
+    services: ServicesDep,
+    settings: SettingsDep,
+    current_password: Password = "",
+    new_password: Password = "",
+    repeat_password: Password = "",
+) -> Response:
+    login = accounts.login_of_principal(read_session, portal.principal.actor_id)
+    check_login_rate(
+        services.login_rate_limiters,
+        address=_address(request),
+        email=login.id if login is not None else portal.principal.actor_id,
+    )
+    problem = _password_problem(new_password, repeat_password)
+    stored = accounts.password_hash_of(read_session, login.id) if login is not None else None
+    read_session.commit()
+    session.commit()  # no transaction is held while argon2 runs
+    if problem is None and (
+        login is None or not passwords.verify_password(stored, current_password)
+    ):
+        problem = "The current password is not correct. Nothing was changed."
+    if problem is not None or login is None:
+        return render(
+            request,
+            "account.html",
+            {
+                "portal": portal,
+                "confirmed": email_confirmed(session, portal),
+                "done": None,
+                "errors": [problem],
+            },
+            status_code=422,
+        )
+    password_hash = passwords.hash_password(new_password)
+    account_flows.change_password(session, login_id=login.id, password_hash=password_hash)
+    # A new password ends every session, this one too (accounts.service: password epoch).
+    response = _message(
+        request,
+        "Your password is changed",
+        "Every session that was signed in, this one included, is now signed out. Sign in "
+        "with your new password.",
+        sign_in=True,
+    )
+    web.clear_session_cookie(response, request, settings)
+    return response
+
+
+def _see_other(url: str) -> Response:
+    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
