@@ -9,7 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
+from consent_service.audit.models import (
+    AuditCosignature,
+    AuditEvent,
+    AuditEventSubject,
+    AuditHead,
+    AuditSubtree,
+)
 
 _head_table = AuditHead.__table__  # type: ignore[attr-defined]
 # Built once: appends are the hot path (every state change makes one).
@@ -20,6 +26,8 @@ _TAKE_NEXT_SEQ = (
     .returning(_head_table.c.next_seq)
 )
 _INSERT_EVENT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_named = AuditEventSubject.__table__  # type: ignore[attr-defined]
+_INSERT_NAMED = sa.insert(_named)
 
 
 def take_next_seq(session: Session, count: int = 1) -> int:
@@ -35,9 +43,15 @@ def take_next_seq(session: Session, count: int = 1) -> int:
     return int(value) - count
 
 
-def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert events (Core insert: rows are never loaded or changed through the ORM)."""
-    session.connection().execute(_INSERT_EVENT, rows)
+def add_events(
+    session: Session, rows: list[dict[str, Any]], named: list[dict[str, Any]]
+) -> None:
+    """Insert events and the ids they name (Core insert: rows are never loaded or changed
+    through the ORM)."""
+    connection = session.connection()
+    connection.execute(_INSERT_EVENT, rows)
+    if named:
+        connection.execute(_INSERT_NAMED, named)
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:
@@ -133,8 +147,12 @@ def filtered_event_lines(
     occurred_to: datetime | None,
     holder_id: str | None,
     action: str | None,
+    named: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[int, str, str]]:
-    """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq."""
+    """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq.
+
+    `named`: (kind, id) pairs such as ("licence_id", "lic_…"); an event matches when it names
+    every one of them (audit_event_subject)."""
     stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json).where(
         _event.c.seq > after, _event.c.seq < below
     )
@@ -146,5 +164,11 @@ def filtered_event_lines(
         stmt = stmt.where(_event.c.holder_id == holder_id)
     if action is not None:
         stmt = stmt.where(_event.c.action == action)
+    for kind, ref in named:
+        stmt = stmt.where(
+            sa.exists().where(
+                _named.c.kind == kind, _named.c.ref == ref, _named.c.seq == _event.c.seq
+            )
+        )
     stmt = stmt.order_by(_event.c.seq).limit(limit)
     return [(int(s), h, e) for s, h, e in session.execute(stmt)]

@@ -3,10 +3,9 @@ inclusion proof for one of their own events."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from consent_service.accounts.principal import Role
@@ -76,16 +75,45 @@ def get_consistency_proof(
     )
 
 
+_FILTER_DOC = (
+    "Exact filters: `from` (inclusive), `to` (exclusive) RFC 3339 times (no offset: UTC); "
+    "`holder_id`, `studio_id`, `consent_id`, `licence_id` (an event matches when it names the "
+    "id); `action` (one of the audit actions, docs/auditors.md). An unknown parameter answers "
+    "422 `unknown_filter`, an unknown action 422 `unknown_action`, a value of the wrong type "
+    "422 `invalid_filter_value`; each names the allowed values."
+)
+# Declared for the API description only: the values are read by `export.parse_filters`, which
+# refuses what FastAPI would silently ignore (unknown parameters) with the log's own codes.
+FromQuery = Annotated[str | None, Query(alias="from", description="RFC 3339 time, inclusive")]
+ToQuery = Annotated[str | None, Query(alias="to", description="RFC 3339 time, exclusive")]
+IdQuery = Annotated[str | None, Query(description="An event naming this id")]
+ActionQuery = Annotated[str | None, Query(description="An audit action, e.g. consent.withdrawn")]
+
+
 @router.get(
-    "/v1/audit/events", response_model=EventPage, responses=problem_responses(401, 404, 422)
+    "/v1/audit/events",
+    response_model=EventPage,
+    responses=problem_responses(401, 404, 422),
+    description="Events in sequence order, a page at a time. " + _FILTER_DOC,
 )
 def list_events(
     _: AuditorOrAdmin,
+    request: Request,
     session: SessionDep,
     after: Annotated[int, Query(ge=-1, le=2**53 - 1, description="Last seq seen")] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    occurred_from: FromQuery = None,
+    occurred_to: ToQuery = None,
+    holder_id: IdQuery = None,
+    studio_id: IdQuery = None,
+    consent_id: IdQuery = None,
+    licence_id: IdQuery = None,
+    action: ActionQuery = None,
 ) -> EventPage:
-    return EventPage(**service.list_events(session, after=after, limit=limit))
+    filters, _extra = export.parse_filters(
+        request.query_params.multi_items(), extra=("after", "limit")
+    )
+    return EventPage(**export.list_events(session, after=after, limit=limit, filters=filters))
 
 
 @router.get(
@@ -96,30 +124,42 @@ def list_events(
         **problem_responses(401, 404, 422),
     },
     response_class=StreamingResponse,
-    summary="Stream the log (JSON Lines ending with a signed checkpoint, or CSV)",
+    summary="Stream the log (JSON Lines or CSV, each ending with a signed checkpoint)",
+    description=_FILTER_DOC + " `format`: `jsonl` (default) or `csv`.",
 )
 def export_log(
     _: AuditorOrAdmin,
+    request: Request,
     session: SessionDep,
     signer: SignerDep,
     services: ServicesDep,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
-    holder_id: Annotated[str | None, Query(max_length=40)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    format: Literal["jsonl", "csv"] = "jsonl",
+    occurred_from: FromQuery = None,
+    occurred_to: ToQuery = None,
+    holder_id: IdQuery = None,
+    studio_id: IdQuery = None,
+    consent_id: IdQuery = None,
+    licence_id: IdQuery = None,
+    action: ActionQuery = None,
+    format: Annotated[str | None, Query(description="jsonl (default) or csv")] = None,
 ) -> StreamingResponse:
-    filters = export.make_filter(
-        occurred_from=occurred_from, occurred_to=occurred_to, holder_id=holder_id, action=action
-    )
+    filters, extra = export.parse_filters(request.query_params.multi_items(), extra=("format",))
+    kind = extra.get("format", "jsonl")
+    if kind not in ("jsonl", "csv"):
+        raise export.InvalidFilterValue(
+            f"format must be jsonl or csv, not {kind[:20]!r}",
+            field="format",
+            expected="jsonl or csv",
+            allowed=["jsonl", "csv"],
+        )
     prepared = export.prepare_export(session, signer=signer, filters=filters)
     engine = services.engine
     headers = {
         "Audit-Checkpoint": prepared.checkpoint["signature"],
-        "Content-Disposition": f'attachment; filename="audit-log.{format}"',
+        "Audit-Tree-Size": str(prepared.checkpoint["tree_size"]),
+        "Content-Disposition": f'attachment; filename="audit-log.{kind}"',
         "Cache-Control": "no-store",
     }
-    if format == "csv":
+    if kind == "csv":
         return StreamingResponse(
             export.stream_csv(engine, prepared), media_type="text/csv", headers=headers
         )

@@ -59,6 +59,26 @@ def _check_no_personal_data(payload: Mapping[str, Any], path: str = "payload") -
             _check_no_personal_data(value, f"{path}.{key}")
 
 
+def subject_rows(seq: int, subjects: Mapping[str, Any], payload: Mapping[str, Any]) -> list[
+    dict[str, Any]
+]:
+    """The ids an event names, as `audit_event_subject` rows: every `*_id` of its subjects and
+    every id its payload names (`licence_id`, or a list such as `licence_ids`). The exact
+    filters (studio, consent, licence) read these, so any event naming a licence is found."""
+    found: set[tuple[str, str]] = set()
+    for kind, ref in subjects.items():
+        if isinstance(ref, str) and kind.endswith("_id"):
+            found.add((kind, ref))
+    for key, value in payload.items():
+        if key.endswith("_ids") and isinstance(value, list | tuple):
+            found.update((key[:-1], v) for v in value if isinstance(v, str))
+        elif key.endswith("_id") and isinstance(value, str):
+            found.add((key, value))
+    return [
+        {"kind": k, "ref": r, "seq": seq} for k, r in sorted(found) if len(k) <= 40 and len(r) <= 64
+    ]
+
+
 def _event_values(
     *,
     seq: int,
@@ -90,6 +110,7 @@ def _event_values(
         "subject_ids": dict(subjects),
         "event_json": canonical.decode("utf-8"),
         "leaf_hash": leaf_hash(canonical),
+        "subjects": subject_rows(seq, subjects, payload),
     }
 
 
@@ -118,7 +139,8 @@ def record(
         payload=payload,
         holder_id=holder_id,
     )
-    repository.add_events(session, [values])
+    named = values.pop("subjects")
+    repository.add_events(session, [values], named)
     return AuditEvent(**values)
 
 
@@ -132,7 +154,8 @@ def record_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
         _event_values(seq=first + i, **{"payload": None, "holder_id": None, **entry})
         for i, entry in enumerate(entries)
     ]
-    repository.add_events(session, rows)
+    named = [r for row in rows for r in row.pop("subjects")]
+    repository.add_events(session, rows, named)
     return first
 
 
