@@ -13,7 +13,9 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log
 
 @audit_app.command("verify")
 def verify(
-    file: Annotated[Path, typer.Argument(help="A JSON Lines export (GET /v1/audit/export)")],
+    file: Annotated[
+        Path, typer.Argument(help="An export, JSON Lines or CSV (GET /v1/audit/export)")
+    ],
     jwks: Annotated[
         Path | None, typer.Option(help="The service's key set (saved /.well-known/jwks.json)")
     ] = None,
@@ -54,14 +56,23 @@ def verify(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
-    report = offline.verify_file(
-        file, keys=keys, previous_checkpoint=previous, consistency_proof=proof
-    )
+    from consent_service.audit.progress import progress
+
+    with progress("verifying", total=file.stat().st_size) as advance:
+        report = offline.verify_file(
+            file,
+            keys=keys,
+            previous_checkpoint=previous,
+            consistency_proof=proof,
+            on_bytes=lambda n: advance(n, events=1),
+        )
+    label = "CSV" if report.format == offline.CSV else "JSON Lines"
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "ok": report.ok,
+                    "format": report.format,
                     "events": report.events,
                     "complete": report.complete,
                     "checkpoint": report.checkpoint,
@@ -81,13 +92,15 @@ def verify(
         kind = "complete" if report.complete else "filtered"
         if report.ok and report.checkpoint is not None:
             typer.echo(
-                f"OK: {report.events} events ({kind} export) verified against checkpoint "
+                f"OK: {report.events} events ({kind} export, read as {label}) verified "
+                f"against checkpoint "
                 f"tree_size={report.checkpoint['tree_size']} "
                 f"root_hash={report.checkpoint['root_hash']}"
                 + (" and the previous checkpoint" if previous is not None else "")
             )
         else:
             typer.echo(
-                f"FAILED: {len(report.findings) + sum(report.suppressed.values())} problem(s)"
+                f"FAILED: {len(report.findings) + sum(report.suppressed.values())} problem(s) "
+                f"(read as {label})"
             )
     raise typer.Exit(0 if report.ok else 1)

@@ -301,9 +301,7 @@ def stream_csv(engine: Engine, export: PreparedExport) -> Iterator[bytes]:
         yield buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate()
-    writer.writerow(
-        (CSV_CHECKPOINT, "", "", "", "", "", "", json.dumps(export.checkpoint), "")
-    )
+    writer.writerow((CSV_CHECKPOINT, "", "", "", "", "", "", json.dumps(export.checkpoint), ""))
     yield buffer.getvalue().encode("utf-8")
 
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from consent_service.audit.models import (
-    AuditCosignature,
     AuditEvent,
     AuditEventSubject,
     AuditHead,
@@ -43,9 +42,7 @@ def take_next_seq(session: Session, count: int = 1) -> int:
     return int(value) - count
 
 
-def add_events(
-    session: Session, rows: list[dict[str, Any]], named: list[dict[str, Any]]
-) -> None:
+def add_events(session: Session, rows: list[dict[str, Any]], named: list[dict[str, Any]]) -> None:
     """Insert events and the ids they name (Core insert: rows are never loaded or changed
     through the ORM)."""
     connection = session.connection()

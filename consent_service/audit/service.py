@@ -59,9 +59,9 @@ def _check_no_personal_data(payload: Mapping[str, Any], path: str = "payload") -
             _check_no_personal_data(value, f"{path}.{key}")
 
 
-def subject_rows(seq: int, subjects: Mapping[str, Any], payload: Mapping[str, Any]) -> list[
-    dict[str, Any]
-]:
+def subject_rows(
+    seq: int, subjects: Mapping[str, Any], payload: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The ids an event names, as `audit_event_subject` rows: every `*_id` of its subjects and
     every id its payload names (`licence_id`, or a list such as `licence_ids`). The exact
     filters (studio, consent, licence) read these, so any event naming a licence is found."""
