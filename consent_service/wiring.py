@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from consent_service.accounts import passwords
 from consent_service.accounts import service as accounts
+from consent_service.audit.witness import CheckpointNotes
 from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
@@ -77,6 +78,7 @@ class Services:
     login_rate_limiters: LoginRateLimiters
     registration_rate_limiter: RateLimiter
     media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
+    checkpoint_notes: CheckpointNotes  # signed-note checkpoints, witnesses (audit/witness.py)
 
     def session(self, *, writes: bool = True) -> Session:
         """A session carrying the grant listeners and the principal resolvers.
@@ -114,6 +116,8 @@ def build_services(settings: Settings) -> Services:
     keyring = Keyring(load_master_key(settings))
     keyring.bootstrap(engine)
     signer = Signer(keyring=keyring, issuer=settings.issuer)
+    # Fails at start on a malformed origin or witness key, not on the first checkpoint.
+    checkpoint_notes = CheckpointNotes.from_settings(settings, keyring)
     read_engine = make_read_engine(engine)
     storage = storage_from_settings(settings)
 
@@ -147,4 +151,5 @@ def build_services(settings: Settings) -> Services:
             slots=settings.vault_clean_concurrency,
             wait_seconds=settings.vault_clean_wait_seconds,
         ),
+        checkpoint_notes=checkpoint_notes,
     )

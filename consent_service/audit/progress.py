@@ -18,9 +18,16 @@ class Advance(Protocol):
     def __call__(self, done: int = 0, *, events: int = 0) -> None:
         """`done` more units of the total (bytes, events, steps), `events` more events."""
 
+    def set_total(self, total: int | None) -> None:
+        """The total, once it is known (e.g. from the export's first response header)."""
 
-def _quiet(done: int = 0, *, events: int = 0) -> None:
-    return None
+
+class _Quiet:
+    def __call__(self, done: int = 0, *, events: int = 0) -> None:
+        return None
+
+    def set_total(self, total: int | None) -> None:
+        return None
 
 
 @contextmanager
@@ -31,7 +38,7 @@ def progress(
     terminal. `total` is in the units passed as `done` (None: unknown, no time left)."""
     out = stream if stream is not None else sys.stderr
     if not out.isatty():
-        yield _quiet
+        yield _Quiet()
         return
     from rich.console import Console
     from rich.progress import (
@@ -63,22 +70,29 @@ def progress(
     console = Console(file=out, force_terminal=True)
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(description, total=total, events=0)
-        counted = 0
-        pending = 0
-        last = 0.0
 
-        def advance(done: int = 0, *, events: int = 0) -> None:
-            nonlocal counted, pending, last
-            counted += events
-            pending += done
-            now = time.monotonic()
-            # Updating rich costs more than a verifier's line: at most 20 times a second.
-            if now - last >= 0.05:
-                last = now
-                bar.update(task, advance=pending, events=counted)
-                pending = 0
+        class Bar:
+            counted = 0
+            pending = 0
+            last = 0.0
+            total_now = total
 
+            def __call__(self, done: int = 0, *, events: int = 0) -> None:
+                self.counted += events
+                self.pending += done
+                now = time.monotonic()
+                # Updating rich costs more than a verifier's line: at most 20 times a second.
+                if now - self.last >= 0.05:
+                    self.last = now
+                    bar.update(task, advance=self.pending, events=self.counted)
+                    self.pending = 0
+
+            def set_total(self, new_total: int | None) -> None:
+                self.total_now = new_total
+                bar.update(task, total=new_total)
+
+        advance = Bar()
         yield advance
-        bar.update(task, advance=pending, events=counted)
-        if total is not None:
-            bar.update(task, completed=total)
+        bar.update(task, advance=advance.pending, events=advance.counted)
+        if advance.total_now is not None:
+            bar.update(task, completed=advance.total_now)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from consent_service.audit.models import (
+    AuditCosignature,
     AuditEvent,
     AuditEventSubject,
     AuditHead,
@@ -169,3 +170,27 @@ def filtered_event_lines(
         )
     stmt = stmt.order_by(_event.c.seq).limit(limit)
     return [(int(s), h, e) for s, h, e in session.execute(stmt)]
+
+
+# -- witnesses' cosignatures --------------------------------------------------------------------
+_cosignature = AuditCosignature.__table__  # type: ignore[attr-defined]
+
+
+def cosignatures_at(session: Session, tree_size: int) -> Sequence[AuditCosignature]:
+    stmt = (
+        select(AuditCosignature)
+        .where(AuditCosignature.tree_size == tree_size)
+        .order_by(col(AuditCosignature.witness))
+    )
+    return session.exec(stmt).all()
+
+
+def put_cosignature(session: Session, **values: Any) -> None:
+    """Keep a witness's cosignature of one tree size; a newer one replaces the older."""
+    session.execute(
+        sa.delete(_cosignature).where(
+            _cosignature.c.witness == values["witness"],
+            _cosignature.c.tree_size == values["tree_size"],
+        )
+    )
+    session.execute(sa.insert(_cosignature).values(**values))

@@ -5,31 +5,66 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from consent_service.accounts.principal import Role
-from consent_service.audit import export, service
+from consent_service.audit import export, note, service
 from consent_service.audit.schemas import (
     Checkpoint,
     ConsistencyProof,
+    CosignatureReceipt,
     EventPage,
     HolderEventProof,
     InclusionProof,
 )
+from consent_service.audit.witness import CheckpointNotes
 from consent_service.deps import (
     AuditorOrAdmin,
     HolderOrAdmin,
+    ReadSessionDep,
     ServicesDep,
     SessionDep,
     SignerDep,
     WritingRead,
 )
-from consent_service.errors import NotFound, problem_responses
+from consent_service.errors import (
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem_responses,
+)
 
 router = APIRouter(tags=["audit"])
 
 SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default: current size")]
+
+
+def _notes(services: ServicesDep) -> CheckpointNotes:
+    return services.checkpoint_notes
+
+
+NotesDep = Annotated[CheckpointNotes, Depends(_notes)]
+NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
+
+
+def _wants_note(accept: str | None) -> bool:
+    """Whether the client asked for the signed note (text/plain) rather than JSON."""
+    best: tuple[float, str] | None = None
+    for item in (accept or "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if media not in ("text/plain", "application/json"):
+            continue
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if best is None or quality > best[0]:
+            best = (quality, media)
+    return best is not None and best[1] == "text/plain" and best[0] > 0
 
 
 # The tree reads below fill the subtree-hash cache (audit/tree.py): WritingRead.
@@ -37,10 +72,74 @@ SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default
     "/v1/audit/checkpoint",
     dependencies=[WritingRead],
     response_model=Checkpoint,
-    responses=problem_responses(401, 404),
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "description": "C2SP tlog-checkpoint signed note with witnesses' "
+                    "cosignatures (Accept: text/plain)"
+                }
+            }
+        },
+        **problem_responses(400, 401, 404, 422),
+    },
+    summary="The signed checkpoint: JWS form (JSON) or C2SP signed note (Accept: text/plain)",
 )
-def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, signer: SignerDep) -> Checkpoint:
-    return Checkpoint(**service.latest_checkpoint(session, signer=signer))
+def get_checkpoint(
+    _: AuditorOrAdmin,
+    session: SessionDep,
+    signer: SignerDep,
+    notes: NotesDep,
+    accept: Annotated[str | None, Header()] = None,
+    tree_size: SizeQuery = None,
+) -> Checkpoint | Response:
+    if _wants_note(accept):
+        return Response(
+            notes.signed_checkpoint(session, tree_size=tree_size),
+            media_type=NOTE_MEDIA_TYPE,
+            headers={"Cache-Control": "no-store"},
+        )
+    if tree_size is None:
+        return Checkpoint(**service.latest_checkpoint(session, signer=signer))
+    return Checkpoint(**service.checkpoint_at(session, signer=signer, tree_size=tree_size))
+
+
+@router.get(
+    "/v1/audit/checkpoint/verifier-key",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+    summary="The log's note verifier key (name+key ID+Ed25519 key), for witnesses and monitors",
+)
+def get_note_verifier_key(session: ReadSessionDep, notes: NotesDep) -> PlainTextResponse:
+    return PlainTextResponse(notes.verifier(session).vkey + "\n", media_type=NOTE_MEDIA_TYPE)
+
+
+@router.post(
+    "/v1/audit/checkpoint/cosignatures",
+    status_code=201,
+    response_model=CosignatureReceipt,
+    responses=problem_responses(400, 403, 409, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+    summary="A configured witness's cosignature (C2SP tlog-cosignature) on a checkpoint note",
+)
+def post_cosignatures(
+    request: Request,
+    session: SessionDep,
+    notes: NotesDep,
+    body: Annotated[bytes, Body(media_type="text/plain")],
+) -> CosignatureReceipt:
+    """Authenticated by the cosignature itself: only a configured witness's key verifies."""
+    media = request.headers.get("content-type", "text/plain").split(";")[0].strip()
+    if media != "text/plain" or not isinstance(body, bytes):
+        raise UnsupportedMediaType("send the cosigned checkpoint note as text/plain")
+    if len(body) > note.MAX_NOTE_BYTES:
+        raise PayloadTooLarge(f"a note is at most {note.MAX_NOTE_BYTES} bytes")
+    return CosignatureReceipt(**notes.add_cosignatures(session, body))
 
 
 @router.get(

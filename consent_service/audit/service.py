@@ -196,6 +196,11 @@ def latest_checkpoint(session: Session, *, signer: Signer) -> dict[str, Any]:
     return checkpoint_for(session, signer=signer, tree=current_tree(session))
 
 
+def checkpoint_at(session: Session, *, signer: Signer, tree_size: int) -> dict[str, Any]:
+    """A signed checkpoint of the log at an earlier `tree_size`."""
+    return checkpoint_for(session, signer=signer, tree=_tree_at(session, tree_size))
+
+
 def _tree_at(session: Session, tree_size: int | None) -> LogTree:
     committed = repository.committed_size(session)
     size = committed if tree_size is None else tree_size
