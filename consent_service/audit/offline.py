@@ -661,31 +661,30 @@ def verify_file(
     `on_bytes(n)` is called as lines are read, with their sizes (for a progress display)."""
     kind = detect_format(path)
     report = Report(format=kind)
+    reader = _CsvLines(report) if kind == CSV else None
+    last = _last_line(path)
+    if reader is not None and last is not None:
+        last = reader.convert(last, 0, record=False)
+    # Without a checkpoint as the last line, the file is read twice: count only the last read.
+    passes = 1 if last is not None and _checkpoint_of(last) is not None else 2
+    reads = 0
 
     def raw_lines() -> Iterable[bytes]:
+        nonlocal reads
+        reads += 1
+        report_here = on_bytes is not None and reads == passes
         with path.open("rb") as handle:
             for raw in handle:
-                if on_bytes is not None:
-                    on_bytes(len(raw))
+                if report_here:
+                    on_bytes(len(raw))  # type: ignore[misc]
                 yield raw
 
-    if kind == CSV:
-        reader = _CsvLines(report)
-        last = _last_line(path)
-        return verify_export(
-            lambda: reader.lines(raw_lines()),
-            keys=keys,
-            previous_checkpoint=previous_checkpoint,
-            consistency_proof=consistency_proof,
-            last_line=reader.convert(last, 0, record=False) if last is not None else None,
-            report=report,
-        )
     return verify_export(
-        raw_lines,
+        (lambda: reader.lines(raw_lines())) if reader is not None else raw_lines,
         keys=keys,
         previous_checkpoint=previous_checkpoint,
         consistency_proof=consistency_proof,
-        last_line=_last_line(path),
+        last_line=last,
         report=report,
     )
 
