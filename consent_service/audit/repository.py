@@ -151,9 +151,18 @@ def filtered_event_lines(
 
     `named`: (kind, id) pairs such as ("licence_id", "lic_…"); an event matches when it names
     every one of them (audit_event_subject)."""
-    stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json).where(
-        _event.c.seq > after, _event.c.seq < below
-    )
+    stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json)
+    order: Any = _event.c.seq
+    if named:
+        # Driven by the first id's range of the (kind, ref, seq) key: a rare licence is found
+        # without walking the whole log.
+        kind, ref = named[0]
+        stmt = stmt.join(_named, _named.c.seq == _event.c.seq).where(
+            _named.c.kind == kind, _named.c.ref == ref, _named.c.seq > after
+        )
+        named = named[1:]
+        order = _named.c.seq  # the same value, read in the key's order
+    stmt = stmt.where(_event.c.seq > after, _event.c.seq < below)
     if occurred_from is not None:
         stmt = stmt.where(_event.c.occurred_at >= occurred_from)
     if occurred_to is not None:
@@ -168,7 +177,7 @@ def filtered_event_lines(
                 _named.c.kind == kind, _named.c.ref == ref, _named.c.seq == _event.c.seq
             )
         )
-    stmt = stmt.order_by(_event.c.seq).limit(limit)
+    stmt = stmt.order_by(order).limit(limit)
     return [(int(s), h, e) for s, h, e in session.execute(stmt)]
 
 
