@@ -134,7 +134,8 @@ def fetch_jwks(issuer: str, *, timeout: float = 10.0) -> dict[str, JoseKey]:
 
 
 def load_checkpoint_file(path: Path) -> dict[str, Any]:
-    """A kept checkpoint: a checkpoint object, a `{"checkpoint": ...}` line, or an old export."""
+    """A kept checkpoint: a checkpoint object, a `{"checkpoint": ...}` line, or an old export
+    (JSON Lines or CSV)."""
     try:
         with path.open("rb") as handle:
             # A checkpoint file is small; an old export ends with its checkpoint line.
@@ -146,7 +147,7 @@ def load_checkpoint_file(path: Path) -> dict[str, Any]:
     candidates = [tail, *reversed(tail.splitlines())] if size <= 65536 else tail.splitlines()[::-1]
     for candidate in candidates:
         try:
-            value = json.loads(candidate)
+            value = json.loads(_csv_checkpoint_field(candidate) or candidate)
         except ValueError:
             continue
         if isinstance(value, dict) and isinstance(value.get("checkpoint"), dict):
@@ -154,6 +155,17 @@ def load_checkpoint_file(path: Path) -> dict[str, Any]:
         if isinstance(value, dict) and "signature" in value:
             return value
     raise VerifierInputError(f"{path} holds no checkpoint")
+
+
+def _csv_checkpoint_field(line: str) -> str | None:
+    """The checkpoint object of a CSV export's checkpoint record, or None."""
+    if not line.startswith(CSV_CHECKPOINT + ","):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(line)))
+    except csv.Error:
+        return None
+    return rows[0][7] if len(rows) == 1 and len(rows[0]) == 9 else None
 
 
 # -- checks -------------------------------------------------------------------------------------
