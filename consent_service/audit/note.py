@@ -38,6 +38,7 @@ class NoteError(ValueError):
 
 
 def _b64(data: bytes) -> str:
+    """Standard base64 (RFC 4648 §4), as the specs use throughout."""
     return base64.b64encode(data).decode("ascii")
 
 
@@ -56,6 +57,7 @@ def key_id(name: str, sig_type: int, public_key: bytes) -> bytes:
 
 
 def raw_public_key(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The 32-byte RFC 8032 encoding of an Ed25519 public key."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -70,6 +72,7 @@ class Verifier:
 
     @property
     def key_id(self) -> bytes:
+        """The 4-byte key ID signature lines carry for this key."""
         return key_id(self.name, self.sig_type, self.public_key)
 
     @property
@@ -103,6 +106,7 @@ class Verifier:
 
 
 def check_name(name: str) -> str:
+    """`name` when it is a valid key name (non-empty, no Unicode space, no '+')."""
     if not name or not _NAME.match(name):
         raise NoteError(f"key name {name[:60]!r} is empty or holds a space or '+'")
     return name
@@ -126,17 +130,22 @@ def parse_verifier_key(text: str) -> Verifier:
 
 @dataclass(frozen=True)
 class Signature:
+    """One signature line: key name, 4-byte key ID, signature bytes."""
+
     name: str
     key_id: bytes
     signature: bytes
 
     @property
     def line(self) -> str:
+        """The signature line as written in a note, newline included."""
         return f"{EM_DASH} {self.name} {_b64(self.key_id + self.signature)}\n"
 
 
 @dataclass(frozen=True)
 class Note:
+    """A signed note: its text (final newline included) and its signature lines."""
+
     text: str
     signatures: tuple[Signature, ...]
 
@@ -180,12 +189,15 @@ def parse_note(data: str | bytes) -> Note:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """A tlog-checkpoint tree head: the log's origin, tree size and RFC 6962 root hash."""
+
     origin: str
     tree_size: int
     root_hash: bytes
 
     @property
     def text(self) -> str:
+        """The note text: origin, size and base64 root hash lines, each ending in a newline."""
         return f"{self.origin}\n{self.tree_size}\n{_b64(self.root_hash)}\n"
 
 

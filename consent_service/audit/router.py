@@ -90,6 +90,7 @@ def get_checkpoint(
     session: SessionDep,
     signer: SignerDep,
     notes: NotesDep,
+    response: Response,
     accept: Annotated[str | None, Header()] = None,
     tree_size: SizeQuery = None,
 ) -> Checkpoint | Response:
@@ -97,8 +98,9 @@ def get_checkpoint(
         return Response(
             notes.signed_checkpoint(session, tree_size=tree_size),
             media_type=NOTE_MEDIA_TYPE,
-            headers={"Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store", "Vary": "Accept"},
         )
+    response.headers["Vary"] = "Accept"  # one URL, two representations
     if tree_size is None:
         return Checkpoint(**service.latest_checkpoint(session, signer=signer))
     return Checkpoint(**service.checkpoint_at(session, signer=signer, tree_size=tree_size))
