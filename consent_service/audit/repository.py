@@ -195,11 +195,20 @@ def cosignatures_at(session: Session, tree_size: int) -> Sequence[AuditCosignatu
 
 
 def put_cosignature(session: Session, **values: Any) -> None:
-    """Keep a witness's cosignature of one tree size; a newer one replaces the older."""
+    """Keep a witness's cosignature of one tree size; a newer one replaces the older (one
+    statement, so two witnesses' or two copies' requests at once do not collide)."""
+    insert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(_cosignature).values(**values)
     session.execute(
-        sa.delete(_cosignature).where(
-            _cosignature.c.witness == values["witness"],
-            _cosignature.c.tree_size == values["tree_size"],
+        statement.on_conflict_do_update(
+            index_elements=[_cosignature.c.witness, _cosignature.c.tree_size],
+            set_={
+                name: statement.excluded[name]
+                for name in ("root_hash", "cosigned_at", "signature_line", "received_at")
+            },
         )
     )
-    session.execute(sa.insert(_cosignature).values(**values))

@@ -205,6 +205,9 @@ def test_a_witness_cosignature_is_kept_and_served_with_the_checkpoint(
     body, _ = spec_split(note)
     r = post(client, body + "\n" + spec_cosign(note, OTHER, other_witness_key))
     assert r.status_code == 201, r.text
+    # Sent again (a retry), a cosignature replaces its earlier copy: one per witness and size.
+    assert post(client, cosigned).status_code == 201
+    assert note_of(client, auditor).count(EM_DASH + " " + WITNESS + " ") == 1
     served = note_of(client, auditor)
     spec_verify_log(served, log_vkey(client))
     assert spec_verify_cosignature(served, WITNESS, raw(witness_key.public_key())) > 0
