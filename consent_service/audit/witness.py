@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
 from consent_service.audit import note, repository
+from consent_service.audit.service import ProofOutOfRange
 from consent_service.audit.tree import LogTree, open_tree
 from consent_service.crypto.keyring import CHECKPOINT_NOTE, Keyring
 from consent_service.db import utcnow
@@ -43,10 +44,6 @@ class CosignedTreeHeadMismatch(DomainError):
 
 class InvalidCosignature(DomainError):
     code, status, title = "invalid_cosignature", 422, "The cosignature does not verify"
-
-
-class CheckpointSizeOutOfRange(DomainError):
-    code, status, title = "proof_out_of_range", 400, "Tree size or seq outside the log"
 
 
 def default_origin(issuer: str) -> str:
@@ -101,7 +98,7 @@ class CheckpointNotes:
         committed = repository.committed_size(session)
         size = committed if tree_size is None else tree_size
         if not 0 <= size <= committed:
-            raise CheckpointSizeOutOfRange(f"tree_size must be between 0 and {committed}")
+            raise ProofOutOfRange(f"tree_size must be between 0 and {committed}")
         tree = open_tree(session, size)
         text = self.checkpoint_text(tree)
         own = note.sign(text, self.origin, self._key(session))

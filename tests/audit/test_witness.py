@@ -277,3 +277,14 @@ def test_cosignatures_from_unknown_witnesses_or_over_another_tree_head_are_refus
     )
     assert r.status_code == 415
     assert _count(client, engine) == 0  # nothing was written by any of them
+
+
+def test_a_note_for_a_size_the_log_does_not_have_is_refused(
+    client: TestClient, auditor: Org
+) -> None:
+    r = client.get(
+        "/v1/audit/checkpoint",
+        params={"tree_size": 10**9},
+        headers={**auditor.headers, "Accept": "text/plain"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "proof_out_of_range"
