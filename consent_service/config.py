@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     # ask for more with `min_assurance`). Unset: `self_asserted` in development,
     # `liveness_verified` in production (docs/operations.md, docs/verification.md).
     min_assurance: Literal["self_asserted", "document_verified", "liveness_verified"] | None = None
+    # The origin line of the log's signed-note checkpoints (C2SP tlog-checkpoint) and the name
+    # of its note key. Unset: the issuer's host and path followed by `/audit-log`.
+    audit_log_origin: str | None = None
+    # Witnesses whose cosignatures the registry accepts: note verifier keys
+    # (`<name>+<hex key ID>+<base64 0x04 || Ed25519 key>`), separated by commas or spaces.
+    audit_witnesses: str = ""
 
     @field_validator("issuer")
     @classmethod

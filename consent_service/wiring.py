@@ -42,6 +42,7 @@ from sqlmodel import Session
 from consent_service.accounts import passwords
 from consent_service.accounts import service as accounts
 from consent_service.audit.service import AuditObserver, bind_observers
+from consent_service.audit.witness import CheckpointNotes
 from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
@@ -93,6 +94,7 @@ class Services:
     outbox_wakeup: threading.Event
     # Told of every audit event in its transaction: what follows from an event (mail).
     audit_observers: tuple[AuditObserver, ...]
+    checkpoint_notes: CheckpointNotes  # signed-note checkpoints, witnesses (audit/witness.py)
     # PEM roots a C2PA signer must chain to (CONSENT_C2PA_TRUST_ANCHORS), read once; None: unset.
     c2pa_trust_anchors: str | None = None
 
@@ -150,6 +152,8 @@ def build_services(settings: Settings) -> Services:
     keyring = Keyring(load_master_key(settings))
     keyring.bootstrap(engine)
     signer = Signer(keyring=keyring, issuer=settings.issuer)
+    # Fails at start on a malformed origin or witness key, not on the first checkpoint.
+    checkpoint_notes = CheckpointNotes.from_settings(settings, keyring)
     read_engine = make_read_engine(engine)
     storage = storage_from_settings(settings)
 
@@ -193,6 +197,7 @@ def build_services(settings: Settings) -> Services:
         outbox_wakeup=threading.Event(),
         audit_observers=(mail.on_audit_event,),
         c2pa_trust_anchors=trust_anchors,
+        checkpoint_notes=checkpoint_notes,
     )
 
 

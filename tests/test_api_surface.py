@@ -28,6 +28,10 @@ PUBLIC = {
     ("GET", "/v1/status-lists/{status_list_id}"),  # offline verifiers fetch it
     ("GET", "/v1/status-lists/{list_id}"),
     ("GET", "/v1/status-lists/{id}"),
+    # The audit log's note verifier key is a public key, for witnesses and monitors.
+    ("GET", "/v1/audit/checkpoint/verifier-key"),
+    # Witnesses' cosignatures: authenticated by the cosignature (a configured witness's key).
+    ("POST", "/v1/audit/checkpoint/cosignatures"),
 }
 
 JUNK_BODIES = [

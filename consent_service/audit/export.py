@@ -12,6 +12,9 @@ JSON Lines format (auditors' scripts depend on it):
     {"seq": n, "leaf_hash": "<hex>", "event": {...}, "inclusion_proof": ["<hex>", ...]}   (filtered)
     {"checkpoint": {"tree_size": n, "root_hash": "<hex>", "timestamp": "...", "signature": "<JWS>"}}
 
+CSV format: the columns of `CSV_COLUMNS`, one record per event, and a last record holding the
+same checkpoint (see `stream_csv`).
+
 `event` is written as its stored RFC 8785 bytes, so `leaf_hash == SHA-256(0x00 || event)`.
 """
 
@@ -20,7 +23,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +33,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from consent_service.audit import repository, service
+from consent_service.audit.actions import Action
 from consent_service.audit.tree import LogTree, ensure_subtrees
 from consent_service.crypto.signer import Signer
+from consent_service.db import rfc3339
+from consent_service.errors import DomainError
 
+_ACTIONS = frozenset(a.value for a in Action)
 BATCH_SIZE = 5000
 CSV_COLUMNS = (
     "seq",
@@ -46,41 +54,135 @@ CSV_COLUMNS = (
 )
 
 
+class UnknownFilter(DomainError):
+    code, status, title = "unknown_filter", 422, "Unknown query parameter"
+
+
+class UnknownAction(DomainError):
+    code, status, title = "unknown_action", 422, "Unknown audit action"
+
+
+class InvalidFilterValue(DomainError):
+    code, status, title = "invalid_filter_value", 422, "A filter value has the wrong type"
+
+
+# Filter name -> the id prefix its value must carry (ids.py).
+ID_FILTERS = {
+    "holder_id": "hld",
+    "studio_id": "org",
+    "consent_id": "cns",
+    "licence_id": "lic",
+}
+FILTER_NAMES = ("from", "to", *ID_FILTERS, "action")
+_ID_VALUE = re.compile(r"^(?P<prefix>[a-z]{2,4})_[a-z0-9]{1,60}$")
+
+
 @dataclass(frozen=True)
 class ExportFilter:
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
     holder_id: str | None = None
     action: str | None = None
+    studio_id: str | None = None
+    consent_id: str | None = None
     licence_id: str | None = None
 
     @property
     def is_complete(self) -> bool:
         """No filter: the export holds every leaf of its checkpoint and needs no proofs."""
-        return (
-            self.occurred_from is None
-            and self.occurred_to is None
-            and self.holder_id is None
-            and self.action is None
-            and self.licence_id is None
-        )
+        return self == ExportFilter()
+
+    @property
+    def named(self) -> list[tuple[str, str]]:
+        """The (kind, id) pairs an event must name (audit_event_subject)."""
+        return [
+            (kind, value)
+            for kind, value in (
+                ("studio_id", self.studio_id),
+                ("consent_id", self.consent_id),
+                ("licence_id", self.licence_id),
+            )
+            if value is not None
+        ]
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (what a client would send)."""
+        out: dict[str, str] = {}
+        if self.occurred_from is not None:
+            out["from"] = rfc3339(self.occurred_from)
+        if self.occurred_to is not None:
+            out["to"] = rfc3339(self.occurred_to)
+        for name in ID_FILTERS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.action is not None:
+            out["action"] = self.action
+        return out
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)  # a time without an offset is read as UTC
+def _time(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InvalidFilterValue(
+            f"{name} must be an RFC 3339 time such as 2026-11-01T00:00:00Z, not {raw[:40]!r}",
+            field=name,
+            expected="RFC 3339 date-time",
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def make_filter(
-    *,
-    occurred_from: datetime | None,
-    occurred_to: datetime | None,
-    holder_id: str | None,
-    action: str | None,
-    licence_id: str | None = None,
-) -> ExportFilter:
-    return ExportFilter(_utc(occurred_from), _utc(occurred_to), holder_id, action, licence_id)
+def parse_filters(
+    params: Iterable[tuple[str, str]], *, extra: Iterable[str] = ()
+) -> tuple[ExportFilter, dict[str, str]]:
+    """The filter named by query parameters, and the values of the `extra` parameters.
+
+    Refuses (422, nothing read) a parameter that is neither a filter nor in `extra`
+    (`unknown_filter`), a repeated one or a value of the wrong type (`invalid_filter_value`),
+    and an action outside the `Action` vocabulary (`unknown_action`); each problem names the
+    allowed values.
+    """
+    allowed = (*FILTER_NAMES, *extra)
+    values: dict[str, str] = {}
+    for name, raw in params:
+        if name not in allowed:
+            raise UnknownFilter(
+                f"unknown query parameter {name[:40]!r}; allowed: {', '.join(allowed)}",
+                parameter=name[:40],
+                allowed=list(allowed),
+            )
+        if name in values:
+            raise InvalidFilterValue(
+                f"{name} is given twice; give it once", field=name, expected="a single value"
+            )
+        values[name] = raw
+    kwargs: dict[str, Any] = {}
+    if "from" in values:
+        kwargs["occurred_from"] = _time("from", values["from"])
+    if "to" in values:
+        kwargs["occurred_to"] = _time("to", values["to"])
+    for name, prefix in ID_FILTERS.items():
+        if name in values:
+            raw = values[name]
+            match = _ID_VALUE.match(raw)
+            if match is None or match["prefix"] != prefix:
+                raise InvalidFilterValue(
+                    f"{name} must be an id of the form {prefix}_…, not {raw[:40]!r}",
+                    field=name,
+                    expected=f"{prefix}_ id",
+                )
+            kwargs[name] = raw
+    if "action" in values:
+        raw = values["action"]
+        if raw not in _ACTIONS:
+            raise UnknownAction(
+                f"unknown action {raw[:64]!r}; the actions are listed in docs/auditors.md",
+                allowed=sorted(_ACTIONS),
+            )
+        kwargs["action"] = raw
+    extras = {name: values[name] for name in extra if name in values}
+    return ExportFilter(**kwargs), extras
 
 
 @dataclass(frozen=True)
@@ -118,7 +220,7 @@ def _read(engine: Engine, start_after: int, export: PreparedExport) -> list[tupl
             occurred_to=f.occurred_to,
             holder_id=f.holder_id,
             action=f.action,
-            licence_id=f.licence_id,
+            named=f.named,
         )
 
 
@@ -163,11 +265,16 @@ def stream_jsonl(engine: Engine, export: PreparedExport) -> Iterator[bytes]:
     yield (json.dumps({"checkpoint": export.checkpoint}) + "\n").encode("utf-8")
 
 
+CSV_CHECKPOINT = "checkpoint"
+
+
 def stream_csv(engine: Engine, export: PreparedExport) -> Iterator[bytes]:
-    """The export as CSV (for spreadsheets); the checkpoint travels in a response header.
+    """The export as CSV (for spreadsheets), ending with the signed checkpoint as a record.
 
     `event` holds the canonical event bytes, so leaf hashes can be recomputed from the CSV too;
-    `inclusion_proof` is space-separated hex (empty in a complete export).
+    `inclusion_proof` is space-separated hex (empty in a complete export). The last record has
+    `checkpoint` in the `seq` column and the checkpoint object (as in JSON Lines) in `event`,
+    so the file verifies on its own (`consent-service audit verify`).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -192,3 +299,30 @@ def stream_csv(engine: Engine, export: PreparedExport) -> Iterator[bytes]:
                 )
             )
         yield buffer.getvalue().encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerow((CSV_CHECKPOINT, "", "", "", "", "", "", json.dumps(export.checkpoint), ""))
+    yield buffer.getvalue().encode("utf-8")
+
+
+def list_events(
+    session: Session, *, after: int, limit: int, filters: ExportFilter
+) -> dict[str, Any]:
+    """A page of events with seq > `after` matching `filters`, and the `after` of the next."""
+    if filters.is_complete:
+        return service.list_events(session, after=after, limit=limit)
+    size = repository.committed_size(session)
+    rows = repository.filtered_event_lines(
+        session,
+        after=after,
+        below=size,
+        limit=limit,
+        occurred_from=filters.occurred_from,
+        occurred_to=filters.occurred_to,
+        holder_id=filters.holder_id,
+        action=filters.action,
+        named=filters.named,
+    )
+    items = [service.event_line(*row) for row in rows]
+    next_after = rows[-1][0] if len(rows) == limit else None
+    return {"items": items, "next_after": next_after}

@@ -55,3 +55,35 @@ class AuditSubtree(SQLModel, table=True):
 
     subtree_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     root_hash: str = Field(max_length=64)
+
+
+class AuditEventSubject(SQLModel, table=True):
+    """One id an event names (`consent_id`, `licence_id`, `studio_id`, …), for exact filters.
+
+    Derived from the event when it is recorded (its `subjects`, and the ids listed in its
+    payload, e.g. the `licence_ids` a cascade suspended), so an auditor can ask for every event
+    naming a licence without the log carrying anything but ids. Rows are only ever inserted.
+    """
+
+    __tablename__ = "audit_event_subject"
+
+    kind: str = Field(primary_key=True, max_length=40)
+    ref: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
+class AuditCosignature(SQLModel, table=True):
+    """A witness's cosignature (C2SP tlog-cosignature) over one checkpoint of the log.
+
+    `signature_line` is the note signature line exactly as the witness made it; it is served
+    with the checkpoint of the same size while that is the log's latest.
+    """
+
+    __tablename__ = "audit_cosignature"
+
+    witness: str = Field(primary_key=True, max_length=255)
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root_hash: str = Field(max_length=64)
+    cosigned_at: datetime = Field(sa_type=UTCDateTime)
+    signature_line: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_type=UTCDateTime)

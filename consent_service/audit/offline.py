@@ -1,4 +1,4 @@
-"""Offline verification of an audit export (JSON Lines), for auditors.
+"""Offline verification of an audit export (JSON Lines or CSV, told apart by content).
 
 Needs no server and no database: only the export file, the service's public keys (a JWKS file,
 or the issuer URL to fetch `/.well-known/jwks.json` from) and, optionally, a checkpoint the
@@ -24,11 +24,13 @@ Checks, in order (each failure is a `Finding` with a stable code and the line it
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,8 @@ class Report:
     events: int = 0
     complete: bool = True
     checkpoint: dict[str, Any] | None = None
+    # What the file was recognised as, by its content: "jsonl" or "csv".
+    format: str = "jsonl"
 
     @property
     def ok(self) -> bool:
@@ -130,7 +134,8 @@ def fetch_jwks(issuer: str, *, timeout: float = 10.0) -> dict[str, JoseKey]:
 
 
 def load_checkpoint_file(path: Path) -> dict[str, Any]:
-    """A kept checkpoint: a checkpoint object, a `{"checkpoint": ...}` line, or an old export."""
+    """A kept checkpoint: a checkpoint object, a `{"checkpoint": ...}` line, or an old export
+    (JSON Lines or CSV)."""
     try:
         with path.open("rb") as handle:
             # A checkpoint file is small; an old export ends with its checkpoint line.
@@ -142,7 +147,7 @@ def load_checkpoint_file(path: Path) -> dict[str, Any]:
     candidates = [tail, *reversed(tail.splitlines())] if size <= 65536 else tail.splitlines()[::-1]
     for candidate in candidates:
         try:
-            value = json.loads(candidate)
+            value = json.loads(_csv_checkpoint_field(candidate) or candidate)
         except ValueError:
             continue
         if isinstance(value, dict) and isinstance(value.get("checkpoint"), dict):
@@ -150,6 +155,17 @@ def load_checkpoint_file(path: Path) -> dict[str, Any]:
         if isinstance(value, dict) and "signature" in value:
             return value
     raise VerifierInputError(f"{path} holds no checkpoint")
+
+
+def _csv_checkpoint_field(line: str) -> str | None:
+    """The checkpoint object of a CSV export's checkpoint record, or None."""
+    if not line.startswith(CSV_CHECKPOINT + ","):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(line)))
+    except csv.Error:
+        return None
+    return rows[0][7] if len(rows) == 1 and len(rows[0]) == 9 else None
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -238,15 +254,17 @@ def verify_export(
     previous_checkpoint: dict[str, Any] | None = None,
     consistency_proof: dict[str, Any] | None = None,
     last_line: bytes | None = None,
+    report: Report | None = None,
 ) -> Report:
     """Verify an export; `open_lines()` yields its lines, O(1) of them in memory.
 
     `last_line`, the export's last non-empty line when the caller can read it cheaply (a file:
     seek to the end), saves a pass: when it is a checkpoint line, the events are read once;
     otherwise a first pass locates the checkpoint. Returns a report; `report.ok` only when
-    every check holds. The steps are the module docstring's, in its order.
+    every check holds. The steps are the module docstring's, in its order. `report`: one to
+    add to (a CSV reader records findings about its own columns there).
     """
-    report = Report()
+    report = report if report is not None else Report()
     # 1. The checkpoint: located, its signature checked; and the previous one's.
     located = _locate_checkpoint(open_lines, keys=keys, report=report, last_line=last_line)
     previous: SignedHead | None = None
@@ -627,26 +645,136 @@ def _check_consistency(
         )
 
 
+JSONL, CSV = "jsonl", "csv"
+# The header of a CSV export (export.CSV_COLUMNS), which the verifier recognises it by.
+CSV_HEADER = b"seq,leaf_hash,time,actor,action,subjects,payload,event,inclusion_proof"
+CSV_CHECKPOINT = "checkpoint"
+
+
+def detect_format(path: Path) -> str:
+    """ "csv" or "jsonl", recognised by the file's content (not its name)."""
+    with path.open("rb") as handle:
+        head = handle.read(len(CSV_HEADER) + 2).lstrip(b"\xef\xbb\xbf")
+    if head.startswith(CSV_HEADER):
+        return CSV
+    return JSONL
+
+
 def verify_file(
     path: Path,
     *,
     keys: dict[str, JoseKey],
     previous_checkpoint: dict[str, Any] | None = None,
     consistency_proof: dict[str, Any] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> Report:
-    """`verify_export` over a JSON Lines file on disk."""
+    """`verify_export` over an export file on disk, JSON Lines or CSV (told by its content).
 
-    def open_lines() -> Iterable[bytes]:
+    `on_bytes(n)` is called as lines are read, with their sizes (for a progress display)."""
+    kind = detect_format(path)
+    report = Report(format=kind)
+    reader = _CsvLines(report) if kind == CSV else None
+    last = _last_line(path)
+    if reader is not None and last is not None:
+        last = reader.convert(last, 0, record=False)
+    # Without a checkpoint as the last line, the file is read twice: count only the last read.
+    passes = 1 if last is not None and _checkpoint_of(last) is not None else 2
+    reads = 0
+
+    def raw_lines() -> Iterable[bytes]:
+        nonlocal reads
+        reads += 1
+        report_here = on_bytes is not None and reads == passes
         with path.open("rb") as handle:
-            yield from handle
+            for raw in handle:
+                if report_here:
+                    on_bytes(len(raw))  # type: ignore[misc]
+                yield raw
 
     return verify_export(
-        open_lines,
+        (lambda: reader.lines(raw_lines())) if reader is not None else raw_lines,
         keys=keys,
         previous_checkpoint=previous_checkpoint,
         consistency_proof=consistency_proof,
-        last_line=_last_line(path),
+        last_line=last,
+        report=report,
     )
+
+
+class _CsvLines:
+    """A CSV export read as the JSON Lines the verifier checks, one line per CSV record.
+
+    The header becomes an empty line, so line numbers in findings are the CSV's own. An event
+    record becomes `{"seq", "leaf_hash", "event"[, "inclusion_proof"]}` with the `event` column
+    verbatim (its bytes are what was hashed); the checkpoint record becomes the checkpoint line.
+    The readable columns (time, actor, action, subjects, payload) must say what the signed
+    event says: an edited column is EDITED_LINE.
+    """
+
+    _COLUMNS = 9
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self._reported: set[int] = set()
+
+    def lines(self, raw_lines: Iterable[bytes]) -> Iterator[bytes]:
+        for number, raw in enumerate(raw_lines, start=1):
+            if number == 1:
+                yield b"\n"
+                continue
+            yield self.convert(raw, number, record=True)
+
+    def convert(self, raw: bytes, number: int, *, record: bool) -> bytes:
+        try:
+            rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+        except (UnicodeDecodeError, csv.Error):
+            return b"<not a CSV record>\n"
+        if not rows:
+            return b"\n"
+        row = rows[0]
+        if len(rows) != 1 or len(row) != self._COLUMNS:
+            return b"<not a CSV record of the export>\n"
+        seq, leaf, time, actor, action, subjects, payload, event, proof = row
+        if seq == CSV_CHECKPOINT:
+            return b'{"checkpoint": ' + event.encode("utf-8") + b"}\n"
+        if record and number not in self._reported:
+            self._check_columns(number, time, actor, action, subjects, payload, event)
+        line = (
+            b'{"seq": '
+            + (seq if seq.isdigit() else json.dumps(seq)).encode("utf-8")
+            + b', "leaf_hash": '
+            + json.dumps(leaf).encode("utf-8")
+            + b', "event": '
+            + event.encode("utf-8")
+        )
+        if proof:
+            line += b', "inclusion_proof": ' + json.dumps(proof.split(" ")).encode("utf-8")
+        return line + b"}\n"
+
+    def _check_columns(self, number: int, *columns: str) -> None:
+        time, actor, action, subjects, payload, event_json = columns
+        try:
+            event = json.loads(event_json)
+            readable = {
+                "time": time,
+                "actor": actor,
+                "action": action,
+                "subjects": json.loads(subjects),
+                "payload": json.loads(payload),
+            }
+        except ValueError:
+            return  # the event column itself is checked as the line's event
+        if not isinstance(event, dict):
+            return
+        for name, value in readable.items():
+            if event.get(name) != value:
+                self._reported.add(number)
+                self.report.add(
+                    EDITED_LINE,
+                    f"the {name} column differs from the signed event: the record was edited",
+                    number,
+                )
+                return
 
 
 def _last_line(path: Path, window: int = 65536) -> bytes | None:

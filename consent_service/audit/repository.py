@@ -9,7 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
+from consent_service.audit.models import (
+    AuditCosignature,
+    AuditEvent,
+    AuditEventSubject,
+    AuditHead,
+    AuditSubtree,
+)
 from consent_service.db import bulk_insert
 
 _head_table = AuditHead.__table__  # type: ignore[attr-defined]
@@ -21,6 +27,8 @@ _TAKE_NEXT_SEQ = (
     .returning(_head_table.c.next_seq)
 )
 _INSERT_EVENT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_named = AuditEventSubject.__table__  # type: ignore[attr-defined]
+_INSERT_NAMED = sa.insert(_named)
 
 
 def take_next_seq(session: Session, count: int = 1) -> int:
@@ -36,13 +44,18 @@ def take_next_seq(session: Session, count: int = 1) -> int:
     return int(value) - count
 
 
-def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert events (Core: rows are never loaded or changed through the ORM); a batch goes
-    in with one COPY on PostgreSQL (db.bulk_insert)."""
+def add_events(session: Session, rows: list[dict[str, Any]], named: list[dict[str, Any]]) -> None:
+    """Insert events and the ids they name (Core: rows are never loaded or changed through
+    the ORM); a batch goes in with one COPY on PostgreSQL (db.bulk_insert)."""
+    connection = session.connection()
     if len(rows) == 1:
-        session.connection().execute(_INSERT_EVENT, rows)
+        connection.execute(_INSERT_EVENT, rows)
     else:
         bulk_insert(session, _event, rows)
+    if len(named) == 1:
+        connection.execute(_INSERT_NAMED, named)
+    elif named:
+        bulk_insert(session, _named, named)
 
 
 def events_after(session: Session, *, after: int, limit: int) -> Sequence[AuditEvent]:
@@ -138,12 +151,24 @@ def filtered_event_lines(
     occurred_to: datetime | None,
     holder_id: str | None,
     action: str | None,
-    licence_id: str | None = None,
+    named: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[int, str, str]]:
-    """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq."""
-    stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json).where(
-        _event.c.seq > after, _event.c.seq < below
-    )
+    """(seq, leaf_hash, event_json) of matching events with after < seq < below, by seq.
+
+    `named`: (kind, id) pairs such as ("licence_id", "lic_…"); an event matches when it names
+    every one of them (audit_event_subject)."""
+    stmt = sa.select(_event.c.seq, _event.c.leaf_hash, _event.c.event_json)
+    order: Any = _event.c.seq
+    if named:
+        # Driven by the first id's range of the (kind, ref, seq) key: a rare licence is found
+        # without walking the whole log.
+        kind, ref = named[0]
+        stmt = stmt.join(_named, _named.c.seq == _event.c.seq).where(
+            _named.c.kind == kind, _named.c.ref == ref, _named.c.seq > after
+        )
+        named = named[1:]
+        order = _named.c.seq  # the same value, read in the key's order
+    stmt = stmt.where(_event.c.seq > after, _event.c.seq < below)
     if occurred_from is not None:
         stmt = stmt.where(_event.c.occurred_at >= occurred_from)
     if occurred_to is not None:
@@ -152,8 +177,44 @@ def filtered_event_lines(
         stmt = stmt.where(_event.c.holder_id == holder_id)
     if action is not None:
         stmt = stmt.where(_event.c.action == action)
-    if licence_id is not None:
-        # The events whose subjects name the licence (issued, revoked, its usages, ...).
-        stmt = stmt.where(_event.c.subject_ids["licence_id"].as_string() == licence_id)
-    stmt = stmt.order_by(_event.c.seq).limit(limit)
+    for kind, ref in named:
+        stmt = stmt.where(
+            sa.exists().where(
+                _named.c.kind == kind, _named.c.ref == ref, _named.c.seq == _event.c.seq
+            )
+        )
+    stmt = stmt.order_by(order).limit(limit)
     return [(int(s), h, e) for s, h, e in session.execute(stmt)]
+
+
+# -- witnesses' cosignatures --------------------------------------------------------------------
+_cosignature = AuditCosignature.__table__  # type: ignore[attr-defined]
+
+
+def cosignatures_at(session: Session, tree_size: int) -> Sequence[AuditCosignature]:
+    stmt = (
+        select(AuditCosignature)
+        .where(AuditCosignature.tree_size == tree_size)
+        .order_by(col(AuditCosignature.witness))
+    )
+    return session.exec(stmt).all()
+
+
+def put_cosignature(session: Session, **values: Any) -> None:
+    """Keep a witness's cosignature of one tree size; a newer one replaces the older (one
+    statement, so two witnesses' or two copies' requests at once do not collide)."""
+    insert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(_cosignature).values(**values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_cosignature.c.witness, _cosignature.c.tree_size],
+            set_={
+                name: statement.excluded[name]
+                for name in ("root_hash", "cosigned_at", "signature_line", "received_at")
+            },
+        )
+    )

@@ -3,34 +3,68 @@ inclusion proof for one of their own events."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from consent_service.accounts.principal import Role
-from consent_service.audit import export, service
+from consent_service.audit import export, note, service
 from consent_service.audit.schemas import (
     Checkpoint,
     ConsistencyProof,
+    CosignatureReceipt,
     EventPage,
     HolderEventProof,
     InclusionProof,
 )
+from consent_service.audit.witness import CheckpointNotes
 from consent_service.deps import (
     AuditorOrAdmin,
     HolderOrAdmin,
+    ReadSessionDep,
     ServicesDep,
     SessionDep,
     SignerDep,
     WritingRead,
 )
-from consent_service.errors import NotFound, problem_responses
+from consent_service.errors import (
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem_responses,
+)
 
 router = APIRouter(tags=["audit"])
 
 SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default: current size")]
+
+
+def _notes(services: ServicesDep) -> CheckpointNotes:
+    return services.checkpoint_notes
+
+
+NotesDep = Annotated[CheckpointNotes, Depends(_notes)]
+NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
+
+
+def _wants_note(accept: str | None) -> bool:
+    """Whether the client asked for the signed note (text/plain) rather than JSON."""
+    best: tuple[float, str] | None = None
+    for item in (accept or "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if media not in ("text/plain", "application/json"):
+            continue
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if best is None or quality > best[0]:
+            best = (quality, media)
+    return best is not None and best[1] == "text/plain" and best[0] > 0
 
 
 # The tree reads below fill the subtree-hash cache (audit/tree.py): WritingRead.
@@ -38,10 +72,76 @@ SizeQuery = Annotated[int | None, Query(ge=0, le=2**53 - 1, description="Default
     "/v1/audit/checkpoint",
     dependencies=[WritingRead],
     response_model=Checkpoint,
-    responses=problem_responses(401, 404),
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "description": "C2SP tlog-checkpoint signed note with witnesses' "
+                    "cosignatures (Accept: text/plain)"
+                }
+            }
+        },
+        **problem_responses(400, 401, 404, 422),
+    },
+    summary="The signed checkpoint: JWS form (JSON) or C2SP signed note (Accept: text/plain)",
 )
-def get_checkpoint(_: AuditorOrAdmin, session: SessionDep, signer: SignerDep) -> Checkpoint:
-    return Checkpoint(**service.latest_checkpoint(session, signer=signer))
+def get_checkpoint(
+    _: AuditorOrAdmin,
+    session: SessionDep,
+    signer: SignerDep,
+    notes: NotesDep,
+    response: Response,
+    accept: Annotated[str | None, Header()] = None,
+    tree_size: SizeQuery = None,
+) -> Checkpoint | Response:
+    if _wants_note(accept):
+        return Response(
+            notes.signed_checkpoint(session, tree_size=tree_size),
+            media_type=NOTE_MEDIA_TYPE,
+            headers={"Cache-Control": "no-store", "Vary": "Accept"},
+        )
+    response.headers["Vary"] = "Accept"  # one URL, two representations
+    if tree_size is None:
+        return Checkpoint(**service.latest_checkpoint(session, signer=signer))
+    return Checkpoint(**service.checkpoint_at(session, signer=signer, tree_size=tree_size))
+
+
+@router.get(
+    "/v1/audit/checkpoint/verifier-key",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+    summary="The log's note verifier key (name+key ID+Ed25519 key), for witnesses and monitors",
+)
+def get_note_verifier_key(session: ReadSessionDep, notes: NotesDep) -> PlainTextResponse:
+    return PlainTextResponse(notes.verifier(session).vkey + "\n", media_type=NOTE_MEDIA_TYPE)
+
+
+@router.post(
+    "/v1/audit/checkpoint/cosignatures",
+    status_code=201,
+    response_model=CosignatureReceipt,
+    responses=problem_responses(400, 403, 409, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+    summary="A configured witness's cosignature (C2SP tlog-cosignature) on a checkpoint note",
+)
+def post_cosignatures(
+    request: Request,
+    session: SessionDep,
+    notes: NotesDep,
+    body: Annotated[bytes, Body(media_type="text/plain")],
+) -> CosignatureReceipt:
+    """Authenticated by the cosignature itself: only a configured witness's key verifies."""
+    media = request.headers.get("content-type", "text/plain").split(";")[0].strip()
+    if media != "text/plain" or not isinstance(body, bytes):
+        raise UnsupportedMediaType("send the cosigned checkpoint note as text/plain")
+    if len(body) > note.MAX_NOTE_BYTES:
+        raise PayloadTooLarge(f"a note is at most {note.MAX_NOTE_BYTES} bytes")
+    return CosignatureReceipt(**notes.add_cosignatures(session, body))
 
 
 @router.get(
@@ -76,16 +176,45 @@ def get_consistency_proof(
     )
 
 
+_FILTER_DOC = (
+    "Exact filters: `from` (inclusive), `to` (exclusive) RFC 3339 times (no offset: UTC); "
+    "`holder_id`, `studio_id`, `consent_id`, `licence_id` (an event matches when it names the "
+    "id); `action` (one of the audit actions, docs/auditors.md). An unknown parameter answers "
+    "422 `unknown_filter`, an unknown action 422 `unknown_action`, a value of the wrong type "
+    "422 `invalid_filter_value`; each names the allowed values."
+)
+# Declared for the API description only: the values are read by `export.parse_filters`, which
+# refuses what FastAPI would silently ignore (unknown parameters) with the log's own codes.
+FromQuery = Annotated[str | None, Query(alias="from", description="RFC 3339 time, inclusive")]
+ToQuery = Annotated[str | None, Query(alias="to", description="RFC 3339 time, exclusive")]
+IdQuery = Annotated[str | None, Query(description="An event naming this id")]
+ActionQuery = Annotated[str | None, Query(description="An audit action, e.g. consent.withdrawn")]
+
+
 @router.get(
-    "/v1/audit/events", response_model=EventPage, responses=problem_responses(401, 404, 422)
+    "/v1/audit/events",
+    response_model=EventPage,
+    responses=problem_responses(401, 404, 422),
+    description="Events in sequence order, a page at a time. " + _FILTER_DOC,
 )
 def list_events(
     _: AuditorOrAdmin,
+    request: Request,
     session: SessionDep,
     after: Annotated[int, Query(ge=-1, le=2**53 - 1, description="Last seq seen")] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    occurred_from: FromQuery = None,
+    occurred_to: ToQuery = None,
+    holder_id: IdQuery = None,
+    studio_id: IdQuery = None,
+    consent_id: IdQuery = None,
+    licence_id: IdQuery = None,
+    action: ActionQuery = None,
 ) -> EventPage:
-    return EventPage(**service.list_events(session, after=after, limit=limit))
+    filters, _extra = export.parse_filters(
+        request.query_params.multi_items(), extra=("after", "limit")
+    )
+    return EventPage(**export.list_events(session, after=after, limit=limit, filters=filters))
 
 
 @router.get(
@@ -96,35 +225,42 @@ def list_events(
         **problem_responses(401, 404, 422),
     },
     response_class=StreamingResponse,
-    summary="Stream the log (JSON Lines ending with a signed checkpoint, or CSV)",
+    summary="Stream the log (JSON Lines or CSV, each ending with a signed checkpoint)",
+    description=_FILTER_DOC + " `format`: `jsonl` (default) or `csv`.",
 )
 def export_log(
     _: AuditorOrAdmin,
+    request: Request,
     session: SessionDep,
     signer: SignerDep,
     services: ServicesDep,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
-    holder_id: Annotated[str | None, Query(max_length=40)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    licence_id: Annotated[str | None, Query(max_length=40)] = None,
-    format: Literal["jsonl", "csv"] = "jsonl",
+    occurred_from: FromQuery = None,
+    occurred_to: ToQuery = None,
+    holder_id: IdQuery = None,
+    studio_id: IdQuery = None,
+    consent_id: IdQuery = None,
+    licence_id: IdQuery = None,
+    action: ActionQuery = None,
+    format: Annotated[str | None, Query(description="jsonl (default) or csv")] = None,
 ) -> StreamingResponse:
-    filters = export.make_filter(
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
-        holder_id=holder_id,
-        action=action,
-        licence_id=licence_id,
-    )
+    filters, extra = export.parse_filters(request.query_params.multi_items(), extra=("format",))
+    kind = extra.get("format", "jsonl")
+    if kind not in ("jsonl", "csv"):
+        raise export.InvalidFilterValue(
+            f"format must be jsonl or csv, not {kind[:20]!r}",
+            field="format",
+            expected="jsonl or csv",
+            allowed=["jsonl", "csv"],
+        )
     prepared = export.prepare_export(session, signer=signer, filters=filters)
     engine = services.engine
     headers = {
         "Audit-Checkpoint": prepared.checkpoint["signature"],
-        "Content-Disposition": f'attachment; filename="audit-log.{format}"',
+        "Audit-Tree-Size": str(prepared.checkpoint["tree_size"]),
+        "Content-Disposition": f'attachment; filename="audit-log.{kind}"',
         "Cache-Control": "no-store",
     }
-    if format == "csv":
+    if kind == "csv":
         return StreamingResponse(
             export.stream_csv(engine, prepared), media_type="text/csv", headers=headers
         )

@@ -49,3 +49,8 @@ class ConsistencyProof(BaseModel):
 class HolderEventProof(EventLine):
     inclusion_proof: list[str]
     checkpoint: Checkpoint
+
+
+class CosignatureReceipt(BaseModel):
+    tree_size: int = Field(description="The tree size of the cosigned checkpoint")
+    witnesses: list[str] = Field(description="The witnesses whose cosignatures were kept")

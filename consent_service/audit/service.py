@@ -105,6 +105,26 @@ def _check_no_personal_data(payload: Mapping[str, Any], path: str = "payload") -
             _check_no_personal_data(value, f"{path}.{key}")
 
 
+def subject_rows(
+    seq: int, subjects: Mapping[str, Any], payload: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The ids an event names, as `audit_event_subject` rows: every `*_id` of its subjects and
+    every id its payload names (`licence_id`, or a list such as `licence_ids`). The exact
+    filters (studio, consent, licence) read these, so any event naming a licence is found."""
+    found: set[tuple[str, str]] = set()
+    for kind, ref in subjects.items():
+        if isinstance(ref, str) and kind.endswith("_id"):
+            found.add((kind, ref))
+    for key, value in payload.items():
+        if key.endswith("_ids") and isinstance(value, list | tuple):
+            found.update((key[:-1], v) for v in value if isinstance(v, str))
+        elif key.endswith("_id") and isinstance(value, str):
+            found.add((key, value))
+    return [
+        {"kind": k, "ref": r, "seq": seq} for k, r in sorted(found) if len(k) <= 40 and len(r) <= 64
+    ]
+
+
 def _event_values(
     *,
     seq: int,
@@ -136,6 +156,7 @@ def _event_values(
         "subject_ids": dict(subjects),
         "event_json": canonical.decode("utf-8"),
         "leaf_hash": leaf_hash(canonical),
+        "subjects": subject_rows(seq, subjects, payload),
     }
 
 
@@ -164,7 +185,8 @@ def record(
         payload=payload,
         holder_id=holder_id,
     )
-    repository.add_events(session, [values])
+    named = values.pop("subjects")
+    repository.add_events(session, [values], named)
     _tell_observers(session, [values], [payload])
     return AuditEvent(**values)
 
@@ -182,7 +204,8 @@ def record_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
         _event_values(seq=first + i, **{"payload": None, "holder_id": None, **entry})
         for i, entry in enumerate(entries)
     ]
-    repository.add_events(session, rows)
+    named = [r for row in rows for r in row.pop("subjects")]
+    repository.add_events(session, rows, named)
     _tell_observers(session, rows, [entry.get("payload") for entry in entries])
     return first
 
@@ -222,6 +245,11 @@ def current_tree(session: Session) -> LogTree:
 def latest_checkpoint(session: Session, *, signer: Signer) -> dict[str, Any]:
     """The signed checkpoint of the log as committed now."""
     return checkpoint_for(session, signer=signer, tree=current_tree(session))
+
+
+def checkpoint_at(session: Session, *, signer: Signer, tree_size: int) -> dict[str, Any]:
+    """A signed checkpoint of the log at an earlier `tree_size`."""
+    return checkpoint_for(session, signer=signer, tree=_tree_at(session, tree_size))
 
 
 def _tree_at(session: Session, tree_size: int | None) -> LogTree:

@@ -32,7 +32,16 @@ CONTENT_HMAC = "content-hmac"
 EVIDENCE_HMAC = "evidence-hmac"
 OUTBOX_SEAL = "outbox-seal"  # seals single-use tokens inside queued mail (mail/service.py)
 PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in session
-SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC, PORTAL_CSRF, OUTBOX_SEAL)
+# The Ed25519 seed of the audit log's signed-note key (C2SP checkpoints, audit/witness.py).
+CHECKPOINT_NOTE = "checkpoint-note"
+SERVICE_KEY_PURPOSES = (
+    BLIND_INDEX,
+    CONTENT_HMAC,
+    EVIDENCE_HMAC,
+    PORTAL_CSRF,
+    OUTBOX_SEAL,
+    CHECKPOINT_NOTE,
+)
 ACTIVE_KEY_TTL = 30.0
 
 

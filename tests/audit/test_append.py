@@ -72,7 +72,11 @@ def test_tree_heads_and_proofs_over_cached_subtrees_match_the_leaves(
         with Session(app.state.services.engine) as session:
             for i in range(n):
                 audit.record(
-                    session, actor_id="bench", action="test.appended", subjects={}, payload={"i": i}
+                    session,
+                    actor_id="bench",
+                    action="consent.withdrawn",
+                    subjects={},
+                    payload={"i": i},
                 )
             session.commit()
 
@@ -113,7 +117,7 @@ def test_tree_heads_and_proofs_over_cached_subtrees_match_the_leaves(
     )
     keys = offline.load_jwks_file(jwks_file)
     assert offline.verify_file(export_to(), keys=keys).ok
-    filtered = export_to(action="test.appended")
+    filtered = export_to(action="consent.withdrawn")
     assert offline.verify_file(filtered, keys=keys).ok
 
 

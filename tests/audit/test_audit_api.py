@@ -216,17 +216,20 @@ def test_export_filters_by_time_range(
     assert read_lines(export_to(**{"from": "2999-01-01T00:00:00Z"}))[:-1] == []
 
 
-def test_csv_export_has_one_row_per_event_and_the_checkpoint_header(
+def test_csv_export_has_one_row_per_event_and_ends_with_the_checkpoint_record(
     client: TestClient, auditor: Org, make_events: Callable[[int], None]
 ) -> None:
     make_events(3)
     r = client.get("/v1/audit/export", params={"format": "csv"}, headers=auditor.headers)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    *rows, last = list(csv.DictReader(io.StringIO(r.text)))
     keys = signing.keys_from_jwks(client.get("/.well-known/jwks.json").json())
     _, payload = signing.verify(r.headers["audit-checkpoint"], keys=keys, typ="checkpoint+jwt")
     assert [int(row["seq"]) for row in rows] == list(range(payload["tree_size"]))
+    # The same signed checkpoint is the file's last record: the CSV verifies on its own.
+    assert last["seq"] == "checkpoint"
+    assert json.loads(last["event"])["signature"] == r.headers["audit-checkpoint"]
     for row in rows:
         assert merkle.hash_leaf(row["event"].encode()).hex() == row["leaf_hash"]
         assert json.loads(row["event"])["action"] == row["action"]

@@ -1,0 +1,199 @@
+"""`consent-service audit monitor` and `audit export` against the app served on loopback.
+
+The monitor is run as a cron job would run it, through the CLI, over real HTTP; the log is
+rewritten behind its back by changing a stored event, as a dishonest operator would.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from consent_service.audit import offline
+from consent_service.cli import app as cli
+from consent_service.config import Settings
+from tests.audit.test_offline_verify import _rewrite_event
+from tests.audit.test_witness import EM_DASH, raw, spec_cosign, spec_vkey
+from tests.conftest import Org
+
+WITNESS = "witness.example/w1"
+
+
+@pytest.fixture
+def witness_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def settings(settings: Settings, witness_key: Ed25519PrivateKey) -> Settings:
+    vkey = spec_vkey(WITNESS, 0x04, raw(witness_key.public_key()))
+    return settings.model_copy(update={"audit_witnesses": vkey})
+
+
+@pytest.fixture
+def monitor(live_server: str, auditor: Org, tmp_path: Path) -> Callable[..., tuple[int, str, str]]:
+    state = tmp_path / "state"
+    state.mkdir()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(
+            cli,
+            ["audit", "monitor", "--state", str(state), "--url", live_server, *args],
+            env={"CONSENT_AUDITOR_KEY": auditor.key},
+        )
+        return result.exit_code, result.stdout, result.stderr
+
+    run.state = state  # type: ignore[attr-defined]
+    return run
+
+
+def _log_key(client: TestClient) -> str:
+    return client.get("/v1/audit/checkpoint/verifier-key").text.strip()
+
+
+def _rewrite_first_event(app: FastAPI) -> None:
+    """What a dishonest operator would do: change a stored event (and its leaf hash)."""
+    with Session(app.state.services.engine) as session:
+        _rewrite_event(session, 0)
+        session.execute(text("DELETE FROM audit_subtree"))
+        session.commit()
+
+
+def test_the_monitor_keeps_a_checkpoint_and_checks_the_next_extends_it(
+    client: TestClient,
+    monitor: Callable[..., tuple[int, str, str]],
+    make_events: Callable[[int], None],
+) -> None:
+    code, out, err = monitor()
+    assert code == 2 and "--log-key" in err  # the first run needs the log's key
+    make_events(3)
+    code, out, err = monitor("--log-key", _log_key(client))
+    assert code == 0, err
+    assert out.startswith("OK testserver/audit-log size=") and "witnesses=-" in out
+    state: Path = monitor.state  # type: ignore[attr-defined]
+    assert (state / "checkpoint.note").read_text().startswith("testserver/audit-log\n")
+    make_events(2)
+    code, out, err = monitor("--quiet")
+    assert (code, out, err) == (0, "", "")  # cron mails nothing when all holds
+    code, out, _ = monitor()
+    assert code == 0 and "grew_by=0" in out
+    assert len((state / "history.log").read_text().splitlines()) == 3
+    # Another key given later than the kept one is refused, not silently swapped.
+    other = spec_vkey("testserver/audit-log", 0x01, raw(Ed25519PrivateKey.generate().public_key()))
+    code, _, err = monitor("--log-key", other)
+    assert code == 2 and "differs" in err
+
+
+def test_a_rewritten_log_is_a_fork_at_the_same_size_and_after_growth(
+    app: FastAPI,
+    client: TestClient,
+    monitor: Callable[..., tuple[int, str, str]],
+    make_events: Callable[[int], None],
+) -> None:
+    make_events(4)
+    assert monitor("--log-key", _log_key(client))[0] == 0
+    state: Path = monitor.state  # type: ignore[attr-defined]
+    kept = (state / "checkpoint.note").read_text()
+    _rewrite_first_event(app)
+    code, out, err = monitor()
+    assert code == 1 and err.startswith("FORK: two different roots"), err
+    assert (state / "checkpoint.note").read_text() == kept  # the evidence is not overwritten
+    assert list(state.glob("fork-*.note"))
+    make_events(3)  # the rewritten log grows: the consistency proof cannot hold
+    code, out, err = monitor()
+    assert code == 1 and "consistency proof fails" in err, err
+    assert (state / "checkpoint.note").read_text() == kept
+
+
+def test_the_monitor_checks_the_cosignatures_of_the_witnesses_it_trusts(
+    client: TestClient,
+    auditor: Org,
+    monitor: Callable[..., tuple[int, str, str]],
+    make_events: Callable[[int], None],
+    witness_key: Ed25519PrivateKey,
+) -> None:
+    make_events(2)
+    trusted = spec_vkey(WITNESS, 0x04, raw(witness_key.public_key()))
+    args = ("--log-key", _log_key(client), "--witness", trusted, "--min-witnesses", "1")
+    code, _, err = monitor(*args)
+    assert code == 3 and err.startswith("NOT WITNESSED")
+    state: Path = monitor.state  # type: ignore[attr-defined]
+    assert not (state / "checkpoint.note").exists()  # an unwitnessed head is not kept
+    note = client.get(
+        "/v1/audit/checkpoint", headers={**auditor.headers, "Accept": "text/plain"}
+    ).text
+    r = client.post(
+        "/v1/audit/checkpoint/cosignatures",
+        content=(note + spec_cosign(note, WITNESS, witness_key)).encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 201, r.text
+    code, out, err = monitor(*args)
+    assert code == 0, err
+    assert f"witnesses={WITNESS}" in out
+    # A witness the user does not trust counts for nothing.
+    stranger = spec_vkey("other.example/w", 0x04, raw(Ed25519PrivateKey.generate().public_key()))
+    code, _, err = monitor("--witness", stranger, "--min-witnesses", "1")
+    assert code == 3
+
+
+def test_the_export_command_downloads_a_filtered_export_that_verifies(
+    live_server: str,
+    auditor: Org,
+    holder: object,
+    tmp_path: Path,
+    jwks_file: Path,
+    make_events: Callable[[int], None],
+) -> None:
+    make_events(3)
+    holder_id = holder.id  # type: ignore[attr-defined]
+    for fmt in ("jsonl", "csv"):
+        target = tmp_path / f"holder.{fmt}"
+        result = CliRunner().invoke(
+            cli,
+            [
+                "audit",
+                "export",
+                "--url",
+                live_server,
+                "--holder-id",
+                holder_id,
+                "--format",
+                fmt,
+                "-o",
+                str(target),
+            ],
+            env={"CONSENT_AUDITOR_KEY": auditor.key},
+        )
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("wrote ") and result.stderr == ""  # no TTY: no progress
+        report = offline.verify_file(target, keys=offline.load_jwks_file(jwks_file))
+        assert report.ok and report.format == fmt and report.events >= 1
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "export", "--url", live_server, "--action", "nope", "-o", str(tmp_path / "x")],
+        env={"CONSENT_AUDITOR_KEY": auditor.key},
+    )
+    assert result.exit_code == 2 and "unknown action" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_em_dash_and_base64_helpers_are_the_specs() -> None:
+    # Guards the shared test helpers against drift: a cosignature line is '— name base64'.
+    line = spec_cosign(
+        "o\n1\n" + base64.b64encode(b"\0" * 32).decode() + "\n\n— o AAAA\n",
+        "w",
+        Ed25519PrivateKey.generate(),
+        when=int(time.time()),
+    )
+    assert line.startswith(EM_DASH + " w ") and len(base64.b64decode(line.split()[-1])) == 76
