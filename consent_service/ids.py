@@ -17,6 +17,8 @@ PREFIXES = frozenset(
 PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 # Outbound messages (outbox/): the webhook-id and the mail Message-ID.
 PREFIXES = PREFIXES | {"msg"}
+# Webhook endpoints (webhooks/).
+PREFIXES = PREFIXES | {"whe"}
 
 
 def new_id(prefix: str) -> str:

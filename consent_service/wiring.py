@@ -59,6 +59,8 @@ from consent_service.vault import service as vault
 from consent_service.vault.sanitize import MediaCleaner
 from consent_service.vault.service import LicenceLookup
 from consent_service.vault.storage import Storage, storage_from_settings
+from consent_service.webhooks import service as webhooks
+from consent_service.webhooks.channel import WebhookChannel
 
 # A readiness probe of one component: None when ready, else a short reason (no secrets).
 ReadinessCheck = Callable[[], str | None]
@@ -156,7 +158,8 @@ def build_services(settings: Settings) -> Services:
         keyring=keyring,
         signer=signer,
         vault_storage=storage,
-        grant_listeners=(licences.cascade_grant_status,),
+        # The consent.* webhook first: a receiver learns of the withdrawal before the licence.
+        grant_listeners=(webhooks.grant_status_webhook, licences.cascade_grant_status),
         principal_resolvers=MappingProxyType(
             {"holder": holders.resolve_login, "representative": representatives.resolve_login}
         ),
@@ -174,12 +177,17 @@ def build_services(settings: Settings) -> Services:
             slots=settings.vault_clean_concurrency,
             wait_seconds=settings.vault_clean_wait_seconds,
         ),
-        outbox_channels=MappingProxyType(_outbox_channels(settings)),
+        outbox_channels=MappingProxyType(_outbox_channels(settings, keyring)),
         outbox_wakeup=threading.Event(),
     )
 
 
-def _outbox_channels(settings: Settings) -> dict[str, Channel]:
+def _outbox_channels(settings: Settings, keyring: Keyring) -> dict[str, Channel]:
     """The delivery channels of outbound messages (webhooks, mail) this service runs."""
     channels: dict[str, Channel] = {}
+    channels[WebhookChannel.name] = WebhookChannel(
+        keyring=keyring,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_private_urls_allowed,
+    )
     return channels

@@ -42,11 +42,18 @@ class ExpirySweeper:
     """A daemon thread running `sweep_expired` every `interval` seconds until `stop()`."""
 
     def __init__(
-        self, *, open_session: Callable[[], Session], signer: Signer, interval: float
+        self,
+        *,
+        open_session: Callable[[], Session],
+        signer: Signer,
+        interval: float,
+        also: tuple[Callable[[], object], ...] = (),
     ) -> None:
         self.open_session = open_session
         self.signer = signer
         self.interval = interval
+        # Other sweeps run on the same tick, after the expiries (flows/notices.py).
+        self.also = also
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -54,6 +61,8 @@ class ExpirySweeper:
         expired = sweep_expired(self.open_session, self.signer)
         if expired:
             log.info("expiry sweep: %d consent(s) expired", len(expired))
+        for sweep in self.also:
+            sweep()
         return expired
 
     def _loop(self) -> None:

@@ -31,7 +31,8 @@ BLIND_INDEX = "blind-index"
 CONTENT_HMAC = "content-hmac"
 EVIDENCE_HMAC = "evidence-hmac"
 PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in session
-SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC, PORTAL_CSRF)
+WEBHOOK_SECRETS = "webhook-secrets"  # seals the signing secrets of webhook endpoints
+SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC, PORTAL_CSRF, WEBHOOK_SECRETS)
 ACTIVE_KEY_TTL = 30.0
 
 
