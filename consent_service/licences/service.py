@@ -382,7 +382,7 @@ def _announce_status(
                     "cause": cause,
                 },
             )
-    if new_status == LicenceStatus.revoked.value and licences:
+    if new_status == LicenceStatus.revoked.value and licences and cause in _DELETION_CAUSES:
         deletions.require_for_licences(
             session,
             holder_id=licences[0].holder_id,
@@ -390,6 +390,11 @@ def _announce_status(
             cause=cause,
         )
 
+
+# What obliges a studio to delete what it downloaded (GDPR Art. 17: the person withdrew or the
+# use was revoked); erasure adds its own (rights/service.py). A licence that simply ran out
+# or ended by death does not.
+_DELETION_CAUSES = frozenset({"licence_revoked", "consent_withdrawn", "consent_revoked"})
 
 _STATUS_EVENTS = {
     LicenceStatus.revoked.value: EventType.licence_revoked,

@@ -140,3 +140,25 @@ def test_a_licence_ending_within_seven_days_is_announced_once(
     (warning,) = receiver.of(endpoint.path)
     assert warning.data["licence_id"] == soon["id"]
     assert warning.data["expires_at"].startswith(soon["expires_at"][:16])
+
+
+def test_revoking_a_licence_on_its_own_makes_its_downloader_owe_an_acknowledgement(
+    client: TestClient, grant: Grant, issue: Callable[..., dict[str, Any]]
+) -> None:
+    licence = issue(grant)
+    download_a_reference(client, grant)
+    r = client.post(
+        f"/v1/licences/{licence['id']}/revoke", json={"reason": "cut"}, headers=grant.holder.headers
+    )
+    assert r.status_code == 200, r.text
+    owed = client.get(
+        f"/v1/holders/{grant.holder.id}/deletion-acknowledgements", headers=grant.holder.headers
+    ).json()["items"]
+    assert [(a["licence_id"], a["cause"], a["status"]) for a in owed] == [
+        (licence["id"], "licence_revoked", "open")
+    ]
+    # Other holders' and studios' callers see nothing of it.
+    r = client.get(
+        f"/v1/holders/{grant.holder.id}/deletion-acknowledgements", headers=grant.studio.headers
+    )
+    assert r.status_code == 404
