@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,10 +67,19 @@ class WebhookChannel:
     name = service.CHANNEL
     max_age = timedelta(days=3)
 
-    def __init__(self, *, keyring: Keyring, timeout_seconds: float, allow_private: bool) -> None:
+    def __init__(
+        self,
+        *,
+        keyring: Keyring,
+        timeout_seconds: float,
+        allow_private: bool,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.keyring = keyring
         self.timeout_seconds = timeout_seconds
         self.allow_private = allow_private
+        # TLS trust: the system's CAs (True); tests pass a context trusting their own CA.
+        self.verify = verify
 
     def prepare(self, session: Session, message: OutboxMessage) -> PreparedDelivery | None:
         endpoint = repository.get(session, message.destination)
@@ -104,28 +114,39 @@ class WebhookChannel:
             return Outcome(ok=False, error=f"refused: {exc.detail}"[:200])
         except urls.InvalidWebhookUrl:
             return Outcome(ok=False, error="refused: invalid URL")
-        # 2. Connect to a checked address, never to a second lookup's answer; TLS still
+        # 2. Connect to a checked address, never to a second lookup's answer (in resolver
+        #    order, the next one when a connection is refused: dual-stack hosts); TLS still
         #    verifies the certificate for the name (SNI and hostname check use `sni_hostname`).
-        address = target.addresses[0]
         url = httpx.URL(prepared.url)
-        host_for_url = f"[{address}]" if ":" in address else address
         headers = dict(prepared.headers)
         headers["host"] = url.netloc.decode("ascii")
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        try:
-            with httpx.Client(
-                timeout=self.timeout_seconds, follow_redirects=False, trust_env=False
-            ) as client:
-                response = client.post(
-                    url.copy_with(host=host_for_url),
-                    content=prepared.body,
-                    headers=headers,
-                    extensions=extensions,
-                )
-        except httpx.TimeoutException:
-            return Outcome(ok=False, error="timeout")
-        except httpx.HTTPError as exc:
-            return Outcome(ok=False, error=f"connection failed: {type(exc).__name__}")
+        response: httpx.Response | None = None
+        failure = "connection failed"
+        with httpx.Client(
+            timeout=self.timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+            verify=self.verify,
+        ) as client:
+            for address in target.addresses:
+                try:
+                    response = client.post(
+                        url.copy_with(host=address),
+                        content=prepared.body,
+                        headers=headers,
+                        extensions=extensions,
+                    )
+                    break
+                except httpx.ConnectError as exc:
+                    failure = f"connection failed: {type(exc).__name__}"
+                    continue
+                except httpx.TimeoutException:
+                    return Outcome(ok=False, error="timeout")
+                except httpx.HTTPError as exc:
+                    return Outcome(ok=False, error=f"connection failed: {type(exc).__name__}")
+        if response is None:
+            return Outcome(ok=False, error=failure)
         # 3. Any 2xx is success; anything else (3xx included) is retried.
         if 200 <= response.status_code < 300:
             return Outcome(ok=True, status_code=response.status_code)

@@ -9,6 +9,7 @@ and counted in `bad_signatures`, so a test that expects deliveries fails on a ba
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import defaultdict
@@ -46,11 +47,14 @@ class Receiver:
     max_in_flight_same_id: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     received_any: threading.Event = field(default_factory=threading.Event)
+    tls: bool = False
 
     @property
     def base_url(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
+        if self.tls:
+            return f"https://localhost:{port}"
         return f"http://{host!s}:{port}"
 
     def url(self, path: str) -> str:
@@ -119,8 +123,10 @@ class Receiver:
             with self.lock:
                 self.in_flight[webhook_id] -= 1
 
-    def start(self) -> Receiver:
+    def start(self, tls: ssl.SSLContext | None = None) -> Receiver:
+        """Serve on a free loopback port; with `tls`, as HTTPS (then `base_url` names localhost)."""
         receiver = self
+        self.tls = tls is not None
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
@@ -137,6 +143,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
