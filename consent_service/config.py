@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     # Retries wait base x 2^(n-1) seconds, jittered, at most the cap.
     outbox_retry_base_seconds: float = Field(default=5, gt=0)
     outbox_retry_cap_seconds: float = Field(default=3600, gt=0)
+    # Webhooks (webhooks/): how long one delivery may take before it counts as failed, and
+    # whether URLs may be plain http or reach loopback/private addresses (None: only outside
+    # production; production always refuses them, at creation and again at delivery).
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_allow_private_urls: bool | None = None
+    # After a secret rotation the old secret still signs deliveries for this long.
+    webhook_secret_overlap_seconds: int = Field(default=86400, ge=0)
     log_level: str = "INFO"
     # Bearer token that Prometheus presents to scrape GET /metrics (an admin API key works
     # too). Unset: only admins may read the metrics. /metrics is never served anonymously.
@@ -157,6 +164,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
+
+    @property
+    def webhook_private_urls_allowed(self) -> bool:
+        """Plain http and loopback/private targets: never in production, else unless refused."""
+        return not self.is_production and self.webhook_allow_private_urls is not False
 
     @property
     def resolved_database_url(self) -> str:

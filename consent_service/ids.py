@@ -19,6 +19,8 @@ PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 PREFIXES = PREFIXES | {"msg"}
 # Usages recorded under licences.
 PREFIXES = PREFIXES | {"usg"}
+# Webhook endpoints (webhooks/).
+PREFIXES = PREFIXES | {"whe"}
 
 
 def new_id(prefix: str) -> str:

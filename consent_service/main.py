@@ -17,7 +17,9 @@ from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
 from consent_service.consents.sweep import ExpirySweeper
 from consent_service.crypto.router import router as keys_router
+from consent_service.deletions.router import router as deletions_router
 from consent_service.errors import install_error_handlers
+from consent_service.flows.notices import sweep_notices
 from consent_service.flows.router import account_router
 from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
@@ -34,6 +36,7 @@ from consent_service.rights.router import router as rights_router
 from consent_service.usages import router as usages
 from consent_service.vault.router import router as vault_router
 from consent_service.verification import router as verification
+from consent_service.webhooks.router import router as webhooks_router
 from consent_service.wiring import Services, build_services
 
 log = logging.getLogger("consent_service")
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         open_session=services.session,
         signer=services.signer,
         interval=services.settings.expiry_sweep_seconds,
+        also=(lambda: sweep_notices(services.session),),
     )
     # The in-process outbox worker (webhooks, mail), unless CONSENT_OUTBOX_IN_PROCESS=false
     # because `consent-service worker` processes deliver instead.
@@ -114,6 +118,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         flows_router,
         provenance.router,
         account_router,
+        webhooks_router,
+        deletions_router,
         portal_router,
         portal_account_router,
         portal_rights_router,

@@ -6,6 +6,7 @@ from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
+from consent_service.deletions.models import DeletionAcknowledgement
 from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
 from consent_service.outbox.models import OutboxAttempt, OutboxMessage
@@ -13,6 +14,7 @@ from consent_service.representatives.models import Representative
 from consent_service.usages.models import Usage
 from consent_service.vault.models import Reference
 from consent_service.verification.models import Challenge, Evidence, VerificationCase
+from consent_service.webhooks.models import NoticeSent, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -25,11 +27,13 @@ __all__ = [
     "ConsentReceipt",
     "ConsentRequest",
     "DataKey",
+    "DeletionAcknowledgement",
     "Evidence",
     "Holder",
     "Licence",
     "Login",
     "LoginToken",
+    "NoticeSent",
     "Organization",
     "OutboxAttempt",
     "OutboxMessage",
@@ -41,5 +45,6 @@ __all__ = [
     "StatusList",
     "Usage",
     "VerificationCase",
+    "WebhookEndpoint",
     "metadata",
 ]

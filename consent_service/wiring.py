@@ -64,6 +64,8 @@ from consent_service.vault import service as vault
 from consent_service.vault.sanitize import MediaCleaner
 from consent_service.vault.service import LicenceLookup
 from consent_service.vault.storage import Storage, storage_from_settings
+from consent_service.webhooks import service as webhooks
+from consent_service.webhooks.channel import WebhookChannel
 
 # A readiness probe of one component: None when ready, else a short reason (no secrets).
 ReadinessCheck = Callable[[], str | None]
@@ -175,7 +177,8 @@ def build_services(settings: Settings) -> Services:
         keyring=keyring,
         signer=signer,
         vault_storage=storage,
-        grant_listeners=(licences.cascade_grant_status,),
+        # The consent.* webhook first: a receiver learns of the withdrawal before the licence.
+        grant_listeners=(webhooks.grant_status_webhook, licences.cascade_grant_status),
         principal_resolvers=MappingProxyType(
             {"holder": holders.resolve_login, "representative": representatives.resolve_login}
         ),
@@ -215,6 +218,11 @@ def _outbox_channels(settings: Settings, keyring: Keyring) -> dict[str, Channel]
             base_url=settings.issuer,
         ),
     }
+    channels[WebhookChannel.name] = WebhookChannel(
+        keyring=keyring,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_private_urls_allowed,
+    )
     return channels
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, event, func
 from sqlmodel import Session, select
 
 from consent_service.audit.models import AuditEvent
+from consent_service.config import Settings
 from consent_service.portal.session import SESSION_COOKIE
 from tests.agreements.support import register_agreement
 from tests.conftest import bearer
@@ -83,6 +84,12 @@ def get_paths(routes: list[Any], prefix: str = "") -> list[str]:
     return paths
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # No in-process outbox worker: its polls (claims lock rows on PostgreSQL) are not reads.
+    return settings.model_copy(update={"outbox_in_process": False})
+
+
 def _audit_count(app: FastAPI) -> int:
     with Session(app.state.services.engine) as session:
         return session.exec(select(func.count()).select_from(AuditEvent)).one()
@@ -125,6 +132,11 @@ def test_no_get_route_locks_a_row_or_appends_an_event(
     )
     assert document.status_code == 201, document.text
     case = document.json()
+    endpoint = client.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["consent.expired"]},
+        headers=studio.headers,
+    ).json()
     while datetime.now(UTC) <= end + timedelta(seconds=1):
         time.sleep(0.2)
     events = client.get("/v1/audit/events", params={"limit": 1000}, headers=auditor.headers)
@@ -143,6 +155,7 @@ def test_no_get_route_locks_a_row_or_appends_an_event(
         "agreement_id": agreement["id"],
         "case_id": case["id"],
         "evidence_id": case["evidence"][0]["id"],
+        "endpoint_id": endpoint["id"],
     }
     params = {
         "/v1/audit/proofs/inclusion": {"seq": seq},
@@ -195,6 +208,7 @@ def test_no_get_route_locks_a_row_or_appends_an_event(
         "/v1/collective-agreements/{agreement_id}",
         "/v1/verifications",
         "/v1/verifications/{case_id}",
+        "/v1/webhooks/{endpoint_id}/deliveries",
     } <= answered
     shown = client.get(f"/v1/consents/{grant['id']}", headers=holder.headers).json()
     assert shown["status"] == "expired"

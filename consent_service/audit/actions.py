@@ -61,3 +61,13 @@ class Action(StrEnum):
     estate_registered = "holder.estate_registered"
     consent_ended_by_death = "consent.ended_by_death"
     consent_cut_to_post_mortem_end = "consent.cut_to_post_mortem_end"
+
+    # Webhooks (webhooks/) and deletion acknowledgements (deletions/).
+    webhook_endpoint_created = "webhook_endpoint.created"
+    webhook_endpoint_deleted = "webhook_endpoint.deleted"
+    webhook_secret_rotated = "webhook_endpoint.secret_rotated"
+    webhook_endpoint_enabled = "webhook_endpoint.enabled"
+    webhook_endpoint_disabled = "webhook_endpoint.disabled"
+    webhook_redelivery_requested = "webhook_endpoint.redelivery_requested"
+    deletion_acknowledgement_due = "deletion.acknowledgement_due"
+    deletion_acknowledged = "deletion.acknowledged"

@@ -23,8 +23,17 @@ def expire() -> None:
     services = open_services()  # its sessions carry the grant listeners (licences' cascade)
     ids = sweep_expired(services.session, services.signer)
     told = sweep_ending(services.session)
+    # The time-driven webhooks ride on the same cron line (flows/notices.py).
+    from consent_service.flows.notices import sweep_notices
+
+    notices = sweep_notices(services.session)
     services.close()
     for grant_id in ids:
         typer.echo(grant_id)
     typer.echo(f"{len(ids)} consent(s) expired", err=True)
     typer.echo(f"{len(told)} holder(s) told their consent ends within 30 days", err=True)
+    typer.echo(
+        f"{notices.expiry_warnings} expiry warning(s), "
+        f"{notices.acknowledgement_reminders} acknowledgement reminder(s) queued",
+        err=True,
+    )

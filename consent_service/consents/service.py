@@ -53,6 +53,8 @@ from consent_service.pagination import Page, decode_cursor
 from consent_service.representatives import service as representatives
 from consent_service.verification import service as verification
 from consent_service.verification.levels import Assurance, at_least, highest
+from consent_service.webhooks import service as webhooks
+from consent_service.webhooks.events import EventType
 
 # -- who is asking -----------------------------------------------------------------------------
 
@@ -278,6 +280,12 @@ def decline_request(
         action=Action.consent_request_declined,
         subjects={"holder_id": row.holder_id, "request_id": row.id, "studio_id": row.studio_id},
         payload={"with_reason": bool(reason)},
+    )
+    webhooks.publish(
+        session,
+        EventType.consent_request_declined,
+        studio_ids=[row.studio_id],
+        data={"consent_request_id": row.id, "holder_id": row.holder_id},
     )
     return row
 
@@ -681,6 +689,18 @@ def _record_acceptance(
             "valid_until": rfc3339(grant.valid_until),
             "warnings": [w.code for w in accepted.assessment.warnings],
             "receipt_id": receipt_id,
+        },
+    )
+    webhooks.publish(
+        session,
+        EventType.consent_request_accepted,
+        studio_ids=[row.studio_id],
+        data={
+            "consent_request_id": row.id,
+            "consent_id": grant.id,
+            "holder_id": grant.holder_id,
+            "valid_from": rfc3339(grant.valid_from),
+            "valid_until": rfc3339(grant.valid_until),
         },
     )
     return issue_receipt(

@@ -54,11 +54,18 @@ class ExpirySweeper:
     """A daemon thread running `sweep_expired` every `interval` seconds until `stop()`."""
 
     def __init__(
-        self, *, open_session: Callable[[], Session], signer: Signer, interval: float
+        self,
+        *,
+        open_session: Callable[[], Session],
+        signer: Signer,
+        interval: float,
+        also: tuple[Callable[[], object], ...] = (),
     ) -> None:
         self.open_session = open_session
         self.signer = signer
         self.interval = interval
+        # Other sweeps run on the same tick, after the expiries (flows/notices.py).
+        self.also = also
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,6 +76,8 @@ class ExpirySweeper:
         told = sweep_ending(self.open_session)
         if told:
             log.info("expiry sweep: %d holder(s) told their consent ends within 30 days", len(told))
+        for sweep in self.also:
+            sweep()
         return expired
 
     def _loop(self) -> None:

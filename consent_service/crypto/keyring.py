@@ -32,6 +32,7 @@ CONTENT_HMAC = "content-hmac"
 EVIDENCE_HMAC = "evidence-hmac"
 OUTBOX_SEAL = "outbox-seal"  # seals single-use tokens inside queued mail (mail/service.py)
 PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in session
+WEBHOOK_SECRETS = "webhook-secrets"  # seals the signing secrets of webhook endpoints
 # The Ed25519 seed of the audit log's signed-note key (C2SP checkpoints, audit/witness.py).
 CHECKPOINT_NOTE = "checkpoint-note"
 SERVICE_KEY_PURPOSES = (
@@ -41,6 +42,7 @@ SERVICE_KEY_PURPOSES = (
     PORTAL_CSRF,
     OUTBOX_SEAL,
     CHECKPOINT_NOTE,
+    WEBHOOK_SECRETS,
 )
 ACTIVE_KEY_TTL = 30.0
 

@@ -113,6 +113,23 @@ def active_of_studio_for_holder(
     return session.exec(stmt).all()
 
 
+def active_ending_between(
+    session: Session, *, start: datetime, end: datetime, limit: int
+) -> Sequence[Licence]:
+    """Active licences whose validity ends in (start, end], soonest first."""
+    stmt = (
+        select(Licence)
+        .where(
+            Licence.status == "active",
+            col(Licence.valid_until) > start,
+            col(Licence.valid_until) <= end,
+        )
+        .order_by(col(Licence.valid_until), col(Licence.id))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()
+
+
 def of_holder(session: Session, holder_id: str) -> Sequence[Licence]:
     """Every licence of a holder, oldest first (the holder's export)."""
     stmt = (

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine
@@ -31,7 +31,8 @@ from consent_service.consents.models import ConsentGrant
 from consent_service.crypto.envelope import aad_for, encrypt
 from consent_service.crypto.keyring import Keyring
 from consent_service.crypto.signer import Signer
-from consent_service.db import utcnow
+from consent_service.db import rfc3339, utcnow
+from consent_service.deletions import service as deletions
 from consent_service.errors import NotFound, RuleViolation
 from consent_service.ids import new_id
 from consent_service.licences import repository, verifier
@@ -46,6 +47,8 @@ from consent_service.licences.status_list import (
     status_list_claims,
 )
 from consent_service.verification import service as verification
+from consent_service.webhooks import service as webhooks
+from consent_service.webhooks.events import EventType
 
 LICENCE_TYP = verifier.LICENCE_TYP
 _STATUS_VALUE = {
@@ -252,6 +255,18 @@ def issue_licence(
             "valid_until": int(valid_until.timestamp()),
         },
     )
+    webhooks.publish(
+        session,
+        EventType.licence_issued,
+        studio_ids=[grant.studio_id],
+        data={
+            "licence_id": licence.id,
+            "consent_id": grant.id,
+            "holder_id": grant.holder_id,
+            "valid_from": rfc3339(valid_from),
+            "expires_at": rfc3339(valid_until),
+        },
+    )
     return IssuedLicence(licence=licence, token=token, status_list_uri=uri)
 
 
@@ -343,7 +358,48 @@ def revoke_licence(
             "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(),
         },
     )
+    _announce_status(session, [locked], LicenceStatus.revoked.value, "licence_revoked")
     return locked
+
+
+def _announce_status(
+    session: Session, licences: Sequence[Licence], new_status: str, cause: str
+) -> None:
+    """Webhooks for licences that changed (revoked, suspended), and, for revoked ones, the
+    deletion acknowledgements owed by a studio that downloaded references under them."""
+    event_type = _STATUS_EVENTS.get(new_status)
+    for licence in licences:
+        if event_type is not None:
+            webhooks.publish(
+                session,
+                event_type,
+                studio_ids=[licence.studio_id],
+                data={
+                    "licence_id": licence.id,
+                    "consent_id": licence.consent_id,
+                    "holder_id": licence.holder_id,
+                    "status": new_status,
+                    "cause": cause,
+                },
+            )
+    if new_status == LicenceStatus.revoked.value and licences and cause in _DELETION_CAUSES:
+        deletions.require_for_licences(
+            session,
+            holder_id=licences[0].holder_id,
+            licence_ids=[licence.id for licence in licences],
+            cause=cause,
+        )
+
+
+# What obliges a studio to delete what it downloaded (GDPR Art. 17: the person withdrew or the
+# use was revoked); erasure adds its own (rights/service.py). A licence that simply ran out
+# or ended by death does not.
+_DELETION_CAUSES = frozenset({"licence_revoked", "consent_withdrawn", "consent_revoked"})
+
+_STATUS_EVENTS = {
+    LicenceStatus.revoked.value: EventType.licence_revoked,
+    LicenceStatus.suspended.value: EventType.licence_suspended,
+}
 
 
 # -- the cascade from grant status changes ----------------------------------------------------
@@ -400,6 +456,7 @@ def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[st
         },
         payload={"licence_ids": ids, "consent_status": change.new_status},
     )
+    _announce_status(session, licences, new_status, f"consent_{change.new_status}")
     return ids
 
 
@@ -478,6 +535,34 @@ def forget_clear_reasons(session: Session, holder_id: str) -> None:
         if licence.revocation_reason is not None:
             licence.revocation_reason = None
             session.add(licence)
+
+
+def warn_of_expiry(session: Session, *, now: datetime, within: timedelta) -> int:
+    """Enqueue `licence.expiring` once for each active licence ending within `within` of `now`
+    (the sweep calls it; a licence warned of once is never warned of again)."""
+    warned = 0
+    for licence in repository.active_ending_between(
+        session, start=now, end=now + within, limit=10_000
+    ):
+        if webhooks.publish_once(
+            session,
+            f"licence.expiring:{licence.id}",
+            EventType.licence_expiring,
+            studio_ids=[licence.studio_id],
+            data={
+                "licence_id": licence.id,
+                "consent_id": licence.consent_id,
+                "holder_id": licence.holder_id,
+                "expires_at": rfc3339(licence.valid_until),
+            },
+        ):
+            warned += 1
+    return warned
+
+
+def studios_of_holder(session: Session, holder_id: str) -> list[str]:
+    """The studios holding a licence of the holder, whatever its status."""
+    return sorted({licence.studio_id for licence in repository.of_holder(session, holder_id)})
 
 
 def licences_of_holder(session: Session, holder_id: str) -> Sequence[Licence]:

@@ -42,6 +42,7 @@ from consent_service.consents import service as consents
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, truncate_wal, utcnow
+from consent_service.deletions import service as deletions
 from consent_service.holders import service as holders
 from consent_service.holders.models import Holder
 from consent_service.licences import service as licences
@@ -51,6 +52,8 @@ from consent_service.vault import service as vault
 from consent_service.vault.service import HolderNotFound, StorageUnavailable, tombstone
 from consent_service.vault.storage import Storage, StorageError
 from consent_service.verification import service as verification
+from consent_service.webhooks import service as webhooks
+from consent_service.webhooks.events import EventType
 
 EXPORT_FORMAT = "consent-service/holder-export/v1"
 
@@ -186,6 +189,17 @@ def export_holder(
             for ref in vault.references_of_holder(session, holder_id)
         ],
         "verification_cases": verification.export_of_holder(session, holder_id),
+        # Studios that downloaded references and must confirm deleting them (GDPR Art. 17(2)).
+        "deletion_acknowledgements": [
+            {
+                "licence_id": ack.licence_id,
+                "studio_id": ack.studio_id,
+                "cause": ack.cause,
+                "due_since": _time(ack.due_since),
+                "acknowledged_at": _time(ack.acknowledged_at),
+            }
+            for ack in deletions.of_holder(session, holder_id)
+        ],
         # The events as stored and hashed (their canonical JSON), so they can be checked
         # against the audit log's Merkle tree.
         "audit_events": [event_document(e) for e in events_of_holder(session, holder_id)],
@@ -263,6 +277,17 @@ def erase_holder(
             "by": principal.role.value,
         },
     )
+    # 6a. Tell every studio that asked for, was granted or licensed anything of this holder
+    #     (ids only), and open the deletion acknowledgements owed by those that downloaded.
+    studios = {r.studio_id for r in consents_of_holder.requests(session, holder_id)}
+    studios.update(licences.studios_of_holder(session, holder_id))
+    webhooks.publish(
+        session,
+        EventType.holder_erased,
+        studio_ids=sorted(studios),
+        data={"holder_id": holder_id, "erased_at": rfc3339(holder.erased_at or utcnow())},
+    )
+    deletions.require_for_erasure(session, holder_id)
     # 7. The stored objects, last: idempotent, and retried in full if the commit never happens.
     _sweep_objects(storage, holder_id)
     # 8. After the commit: no copy of the old pages left in SQLite's write-ahead log.

@@ -49,6 +49,15 @@ EXPORTED = {
     "holder.estate_registered",
     "consent.ended_by_death",
     "consent.cut_to_post_mortem_end",
+    # Webhooks and deletion acknowledgements.
+    "webhook_endpoint.created",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.secret_rotated",
+    "webhook_endpoint.enabled",
+    "webhook_endpoint.disabled",
+    "webhook_endpoint.redelivery_requested",
+    "deletion.acknowledgement_due",
+    "deletion.acknowledged",
 }
 
 
