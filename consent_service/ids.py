@@ -19,6 +19,8 @@ PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 PREFIXES = PREFIXES | {"msg"}
 # Usages recorded under licences.
 PREFIXES = PREFIXES | {"usg"}
+# Invitations a studio mails to a person.
+PREFIXES = PREFIXES | {"inv"}
 
 
 def new_id(prefix: str) -> str:

@@ -21,6 +21,8 @@ from consent_service.errors import install_error_handlers
 from consent_service.flows.router import account_router
 from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
+from consent_service.invitations import router as invitations
+from consent_service.invitations import service as invitations_service
 from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         open_session=services.session,
         signer=services.signer,
         interval=services.settings.expiry_sweep_seconds,
+        also=(invitations_service.sweep_expired,),
     )
     # The in-process outbox worker (webhooks, mail), unless CONSENT_OUTBOX_IN_PROCESS=false
     # because `consent-service worker` processes deliver instead.
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         provenance.router,
         account_router,
         portal_router,
+        invitations.router,
+        invitations.page_router,
     ):
         app.include_router(router)
 

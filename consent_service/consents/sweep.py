@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlmodel import Session
 
@@ -54,8 +54,15 @@ class ExpirySweeper:
     """A daemon thread running `sweep_expired` every `interval` seconds until `stop()`."""
 
     def __init__(
-        self, *, open_session: Callable[[], Session], signer: Signer, interval: float
+        self,
+        *,
+        open_session: Callable[[], Session],
+        signer: Signer,
+        interval: float,
+        also: Sequence[Callable[[Session], int]] = (),
     ) -> None:
+        # Other domains' expiries (invitations): each ends up to a batch and says how many.
+        self.also = tuple(also)
         self.open_session = open_session
         self.signer = signer
         self.interval = interval
@@ -69,6 +76,13 @@ class ExpirySweeper:
         told = sweep_ending(self.open_session)
         if told:
             log.info("expiry sweep: %d holder(s) told their consent ends within 30 days", len(told))
+        for sweep in self.also:
+            while True:
+                with self.open_session() as session:
+                    done = sweep(session)
+                    session.commit()
+                if not done:
+                    break
         return expired
 
     def _loop(self) -> None:

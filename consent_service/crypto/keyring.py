@@ -32,7 +32,15 @@ CONTENT_HMAC = "content-hmac"
 EVIDENCE_HMAC = "evidence-hmac"
 OUTBOX_SEAL = "outbox-seal"  # seals single-use tokens inside queued mail (mail/service.py)
 PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in session
-SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC, PORTAL_CSRF, OUTBOX_SEAL)
+INVITATION_SEAL = "invitation-seal"  # seals an invited address while pending (invitations/)
+SERVICE_KEY_PURPOSES = (
+    BLIND_INDEX,
+    CONTENT_HMAC,
+    EVIDENCE_HMAC,
+    PORTAL_CSRF,
+    OUTBOX_SEAL,
+    INVITATION_SEAL,
+)
 ACTIVE_KEY_TTL = 30.0
 
 
