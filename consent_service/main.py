@@ -21,6 +21,7 @@ from consent_service.errors import install_error_handlers
 from consent_service.flows.router import account_router
 from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
+from consent_service.invitations import pages as invitation_pages
 from consent_service.invitations import router as invitations
 from consent_service.invitations import service as invitations_service
 from consent_service.licences.router import router as licences_router
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         account_router,
         portal_router,
         invitations.router,
-        invitations.page_router,
+        invitation_pages.router,
     ):
         app.include_router(router)
 

@@ -187,8 +187,8 @@ def _invitation(c: Context) -> Text:
             f"{c.link('/portal/signup?invitation=' + token)}\n\n"
             "Already registered? Sign in and accept:\n"
             f"{c.link('/portal/login?invitation=' + token)}\n\n"
-            "Or read the invitation, and decline it if you wish:\n"
-            f"{c.link('/invitations/accept?token=' + token)}\n\n"
+            "Or read the invitation, and accept or decline it:\n"
+            f"{c.link('/portal/invitations/accept?token=' + token)}\n\n"
             f"The invitation works once and ends on {ends}."
         ),
     )
