@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("holder_id", sa.String(length=40), nullable=True),
         sa.Column("request_id", sa.String(length=40), nullable=True),
-        sa.Column("request_error", sa.String(length=64), nullable=True),
         sa.UniqueConstraint("pending_key", name="uq_invitation_pending_key"),
         sa.UniqueConstraint("token_sha256", name="uq_invitation_token_sha256"),
     )

@@ -32,5 +32,3 @@ class Invitation(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     holder_id: str | None = Field(default=None, max_length=40)
     request_id: str | None = Field(default=None, max_length=40)
-    # Why the attached request could not be made at acceptance (a problem code), else NULL.
-    request_error: str | None = Field(default=None, max_length=64)

@@ -31,7 +31,6 @@ def _out(row: Invitation) -> InvitationOut:
         has_consent_request=row.request_spec is not None,
         holder_id=row.holder_id if accepted else None,
         consent_request_id=row.request_id if accepted else None,
-        consent_request_error=row.request_error if accepted else None,
     )
 
 
@@ -86,7 +85,6 @@ def accept_invitation(
         invitation_id=row.id,
         studio_id=row.studio_id,
         consent_request_id=row.request_id,
-        consent_request_error=row.request_error,
     )
 
 

@@ -41,9 +41,6 @@ class InvitationOut(BaseModel):
     has_consent_request: bool
     holder_id: str | None = Field(default=None, description="Only once accepted")
     consent_request_id: str | None = Field(default=None, description="Only once accepted")
-    consent_request_error: str | None = Field(
-        default=None, description="Why the attached request could not be made at acceptance"
-    )
 
 
 class InvitationToken(BaseModel):
@@ -56,4 +53,3 @@ class InvitationAccepted(BaseModel):
     invitation_id: str
     studio_id: str
     consent_request_id: str | None = None
-    consent_request_error: str | None = None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,11 +70,6 @@ class InvitationInvalid(DomainError):
 
 class InvitationNotPending(Conflict):
     code, title = "invitation_not_pending", "The invitation has ended already"
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    invitation: Invitation
 
 
 def _digest(token: str) -> str:
@@ -247,12 +241,10 @@ def accept(session: Session, *, signer: Signer, holder: Principal, token: str) -
             language=spec["language"],
             min_assurance=spec.get("min_assurance"),
         )
-        try:
-            with session.begin_nested():
-                request = consents.create_request(session, signer=signer, studio=studio, body=body)
-            row.request_id = request.id
-        except DomainError as exc:  # e.g. the holder cannot consent yet: the studio asks anew
-            row.request_error = exc.code
+        # The terms were checked when the invitation was made; their rules are assessed
+        # against this holder now, and the request's warnings say what the holder should know.
+        request = consents.create_request(session, signer=signer, studio=studio, body=body)
+        row.request_id = request.id
     repository.add(session, row)
     audit.record(
         session,
