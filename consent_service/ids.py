@@ -21,6 +21,8 @@ PREFIXES = PREFIXES | {"msg"}
 PREFIXES = PREFIXES | {"usg"}
 # Webhook endpoints (webhooks/).
 PREFIXES = PREFIXES | {"whe"}
+# Invitations a studio mails to a person.
+PREFIXES = PREFIXES | {"inv"}
 
 
 def new_id(prefix: str) -> str:

@@ -15,7 +15,7 @@ from consent_service.agreements.router import router as agreements_router
 from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
-from consent_service.consents.sweep import ExpirySweeper
+from consent_service.consents.sweep import ExpirySweeper, drain
 from consent_service.crypto.router import router as keys_router
 from consent_service.deletions.router import router as deletions_router
 from consent_service.errors import install_error_handlers
@@ -23,6 +23,9 @@ from consent_service.flows.notices import sweep_notices
 from consent_service.flows.router import account_router
 from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
+from consent_service.invitations import pages as invitation_pages
+from consent_service.invitations import router as invitations
+from consent_service.invitations import service as invitations_service
 from consent_service.licences.router import router as licences_router
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
@@ -93,7 +96,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         open_session=services.session,
         signer=services.signer,
         interval=services.settings.expiry_sweep_seconds,
-        also=(lambda: sweep_notices(services.session),),
+        also=(
+            lambda: sweep_notices(services.session),
+            lambda: drain(services.session, invitations_service.sweep_expired),
+        ),
     )
     # The in-process outbox worker (webhooks, mail), unless CONSENT_OUTBOX_IN_PROCESS=false
     # because `consent-service worker` processes deliver instead.
@@ -123,6 +129,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         portal_router,
         portal_account_router,
         portal_rights_router,
+        invitations.router,
+        invitation_pages.router,
     ):
         app.include_router(router)
 

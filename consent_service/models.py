@@ -8,6 +8,7 @@ from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.deletions.models import DeletionAcknowledgement
 from consent_service.holders.models import Holder
+from consent_service.invitations.models import Invitation
 from consent_service.licences.models import Licence, StatusList
 from consent_service.outbox.models import OutboxAttempt, OutboxMessage
 from consent_service.representatives.models import Representative
@@ -30,6 +31,7 @@ __all__ = [
     "DeletionAcknowledgement",
     "Evidence",
     "Holder",
+    "Invitation",
     "Licence",
     "Login",
     "LoginToken",

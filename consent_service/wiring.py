@@ -50,6 +50,7 @@ from consent_service.crypto.signer import Signer
 from consent_service.db import DEFERRED_BEGIN, make_engine
 from consent_service.files import private_directory
 from consent_service.holders import service as holders
+from consent_service.invitations import service as invitations
 from consent_service.licences import service as licences
 from consent_service.licences.reading import make_read_engine
 from consent_service.mail import service as mail
@@ -213,6 +214,7 @@ def _outbox_channels(settings: Settings, keyring: Keyring) -> dict[str, Channel]
             resolvers={
                 "holder": holders.mail_recipient,
                 "representative": representatives.mail_recipient,
+                invitations.RECIPIENT_KIND: invitations.mail_recipient,
             },
             sender=settings.mail_from,
             base_url=settings.issuer,

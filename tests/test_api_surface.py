@@ -23,6 +23,7 @@ PUBLIC = {
     ("POST", "/v1/auth/confirm-email"),  # the mailed link's single-use token is the credential
     ("POST", "/v1/auth/password-reset"),  # asking for a link (same answer for any address)
     ("POST", "/v1/auth/password-reset/confirm"),  # the mailed link's single-use token
+    ("POST", "/v1/invitations/decline"),  # the invitation mail's single-use token
     ("POST", "/v1/licences/verify"),  # anyone may check a licence
     ("POST", "/v1/provenance/verify"),  # anyone may check a file's manifest and licence
     ("GET", "/v1/status-lists/{status_list_id}"),  # offline verifiers fetch it

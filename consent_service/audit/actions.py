@@ -25,6 +25,13 @@ class Action(StrEnum):
     representative_added = "representative.added"
     representative_revoked = "representative.revoked"
 
+    # Invitations (invitations/): ids only, never the address.
+    invitation_created = "invitation.created"
+    invitation_accepted = "invitation.accepted"
+    invitation_declined = "invitation.declined"
+    invitation_withdrawn = "invitation.withdrawn"
+    invitation_expired = "invitation.expired"
+
     consent_request_created = "consent_request.created"
     consent_request_declined = "consent_request.declined"
     consent_granted = "consent.granted"

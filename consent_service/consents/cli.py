@@ -27,6 +27,11 @@ def expire() -> None:
     from consent_service.flows.notices import sweep_notices
 
     notices = sweep_notices(services.session)
+    # Invitations past their expiry: ended, and the invited address erased.
+    from consent_service.consents.sweep import drain
+    from consent_service.invitations import service as invitations
+
+    invitations_ended = drain(services.session, invitations.sweep_expired)
     services.close()
     for grant_id in ids:
         typer.echo(grant_id)
@@ -37,3 +42,4 @@ def expire() -> None:
         f"{notices.acknowledgement_reminders} acknowledgement reminder(s) queued",
         err=True,
     )
+    typer.echo(f"{invitations_ended} invitation(s) expired", err=True)

@@ -50,6 +50,19 @@ def sweep_ending(open_session: Callable[[], Session]) -> list[str]:
             return told
 
 
+def drain(open_session: Callable[[], Session], sweep: Callable[[Session], int]) -> int:
+    """Run a batch sweep (`sweep(session)` -> how many it handled, committed here) until a
+    batch handles nothing; the total. For the extra sweeps an `ExpirySweeper` runs."""
+    total = 0
+    while True:
+        with open_session() as session:
+            done = sweep(session)
+            session.commit()
+        total += done
+        if not done:
+            return total
+
+
 class ExpirySweeper:
     """A daemon thread running `sweep_expired` every `interval` seconds until `stop()`."""
 
@@ -61,6 +74,8 @@ class ExpirySweeper:
         interval: float,
         also: tuple[Callable[[], object], ...] = (),
     ) -> None:
+        # Other domains' expiries (invitations): each ends up to a batch and says how many.
+        self.also = tuple(also)
         self.open_session = open_session
         self.signer = signer
         self.interval = interval

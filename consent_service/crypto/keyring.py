@@ -35,6 +35,7 @@ PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in s
 WEBHOOK_SECRETS = "webhook-secrets"  # seals the signing secrets of webhook endpoints
 # The Ed25519 seed of the audit log's signed-note key (C2SP checkpoints, audit/witness.py).
 CHECKPOINT_NOTE = "checkpoint-note"
+INVITATION_SEAL = "invitation-seal"  # seals an invited address while pending (invitations/)
 SERVICE_KEY_PURPOSES = (
     BLIND_INDEX,
     CONTENT_HMAC,
@@ -43,6 +44,7 @@ SERVICE_KEY_PURPOSES = (
     OUTBOX_SEAL,
     CHECKPOINT_NOTE,
     WEBHOOK_SECRETS,
+    INVITATION_SEAL,
 )
 ACTIVE_KEY_TTL = 30.0
 

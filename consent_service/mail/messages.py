@@ -172,6 +172,35 @@ def _password_changed(c: Context) -> Text:
     )
 
 
+def _invitation(c: Context) -> Text:
+    studio = c.params.get("studio_name", "A studio")
+    ends = c.params.get("expires_on", "in 14 days")
+    token = c.secrets["token"]
+    return Text(
+        subject=f"{studio} invites you to a consent registry",
+        body=(
+            "Hello,\n\n"
+            f"{studio} invites you to register your likeness with this consent registry, so "
+            "that they can ask for your consent to use it. Accepting tells them your registry "
+            "id; nothing is allowed until you give your consent, and you may decline.\n\n"
+            "New here? Create your account and accept:\n"
+            f"{c.link('/portal/signup?invitation=' + token)}\n\n"
+            "Already registered? Sign in and accept:\n"
+            f"{c.link('/portal/login?invitation=' + token)}\n\n"
+            "Or read the invitation, and accept or decline it:\n"
+            f"{c.link('/portal/invitations/accept?token=' + token)}\n\n"
+            f"The invitation works once and ends on {ends}."
+        ),
+    )
+
+
+INVITATION_FOOTER = (
+    "\n\nYou get this message because a studio entered this address. If you ignore it, the "
+    "address is erased when the invitation ends.\nNever share a link from this message: it "
+    "works once, for you."
+)
+
+
 MESSAGES: Mapping[str, Callable[[Context], Text]] = {
     "account.confirm_email": _confirm_email,
     "account.already_registered": _already_registered,
@@ -183,9 +212,12 @@ MESSAGES: Mapping[str, Callable[[Context], Text]] = {
     "licence.issued": _licence_issued,
     "consent.ending_soon": _ending_soon,
     "verification.decided": _verification_decided,
+    "invitation.new": _invitation,
 }
+# Mail to someone who may not be registered at all.
+FOOTERS: Mapping[str, str] = {"invitation.new": INVITATION_FOOTER}
 
 
 def render(kind: str, context: Context) -> Text:
     text = MESSAGES[kind](context)
-    return Text(subject=text.subject, body=text.body + FOOTER + "\n")
+    return Text(subject=text.subject, body=text.body + FOOTERS.get(kind, FOOTER) + "\n")
