@@ -4,7 +4,7 @@ from consent_service.accounts.models import ApiKey, Login, Organization, Revoked
 from consent_service.agreements.models import CollectiveAgreement
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
-from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
+from consent_service.crypto.models import ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.holders.models import Holder
 from consent_service.licences.models import Licence, StatusList
@@ -22,7 +22,6 @@ __all__ = [
     "ConsentGrant",
     "ConsentReceipt",
     "ConsentRequest",
-    "DataKey",
     "Evidence",
     "Holder",
     "Licence",

@@ -348,3 +348,8 @@ def find(session: Session, holder_id: str, *, lock: bool = False) -> Holder | No
 def save(session: Session, holder: Holder) -> None:
     """Write back a holder row another domain's flow changed (erasure's tombstone)."""
     repository.add(session, holder)
+
+
+def erased_flags(session: Session, holder_ids: list[str]) -> dict[str, bool]:
+    """For each of `holder_ids` that exists: whether it is erased (the key store's sweep)."""
+    return repository.erased_flags(session, holder_ids)
