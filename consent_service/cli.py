@@ -251,12 +251,20 @@ def rotate() -> None:
 
 
 @keys_app.command("sweep")
-def sweep_keys() -> None:
+def sweep_keys(
+    orphans: Annotated[
+        bool,
+        typer.Option(
+            help="Also destroy keys, older than an hour, whose holder does not exist in the "
+            "database (left by failed registrations). Only against the right database!"
+        ),
+    ] = False,
+) -> None:
     """Destroy the data keys of erased holders left by a crash (the service also does at start)."""
     from consent_service.rights.service import destroy_keys_of_erased
 
     with closing(open_services()) as services, services.session() as session:
-        destroyed = destroy_keys_of_erased(session, services.keyring)
+        destroyed = destroy_keys_of_erased(session, services.keyring, orphans=orphans)
     typer.echo(f"{len(destroyed)} data key(s) destroyed")
 
 

@@ -285,21 +285,27 @@ def _destroy_key(keyring: Keyring, holder_id: str) -> None:
 ORPHAN_KEY_GRACE = timedelta(hours=1)
 
 
-def destroy_keys_of_erased(session: Session, keyring: Keyring) -> list[str]:
-    """Destroy every key in the key store whose holder is erased, or never committed; idempotent.
+def destroy_keys_of_erased(
+    session: Session, keyring: Keyring, *, orphans: bool = False
+) -> list[str]:
+    """Destroy every key in the key store whose holder the data shows as erased; idempotent.
 
     The retry of erasure's step 7 after a crash between the data commit and the key's
-    destruction, run at startup and by `consent-service keys sweep`. A key whose holder row
-    does not exist is an orphan of a registration that rolled back; it goes once it is older
-    than `ORPHAN_KEY_GRACE` (a younger one may belong to a registration still in flight).
-    Returns the owner ids whose keys were destroyed.
+    destruction, run at startup and by `consent-service keys sweep`. Returns the owner ids
+    whose keys were destroyed.
+
+    With `orphans`, also the keys whose holder row does not exist at all (left by a
+    registration that rolled back) once they are older than `ORPHAN_KEY_GRACE` (a younger one
+    may belong to a registration still in flight). Only on an operator's explicit request
+    (`keys sweep --orphans`), never at startup: a service started by mistake against the
+    wrong or an empty data database would otherwise take every key for an orphan.
     """
     owners = keyring.store.owner_ids()
     flags = holders.erased_flags(session, owners)
-    erased = [owner for owner in owners if flags.get(owner) is True]
-    unknown = [owner for owner in owners if owner not in flags]
-    orphans = keyring.store.created_before(unknown, utcnow() - ORPHAN_KEY_GRACE)
-    doomed = erased + orphans
+    doomed = [owner for owner in owners if flags.get(owner) is True]
+    if orphans:
+        unknown = [owner for owner in owners if owner not in flags]
+        doomed += keyring.store.created_before(unknown, utcnow() - ORPHAN_KEY_GRACE)
     if doomed:
         keyring.destroy_data_keys(doomed)
     return doomed

@@ -171,7 +171,7 @@ def test_a_crash_between_the_erasure_commit_and_the_key_destruction_leaves_no_li
         restarted.state.services.close()
 
 
-def test_the_sweep_removes_orphan_keys_only_once_their_registration_cannot_be_in_flight(
+def test_orphan_keys_go_only_on_request_and_once_their_registration_cannot_be_in_flight(
     client: TestClient, app, holder: HolderAccount, db_session
 ) -> None:
     from consent_service.rights.service import ORPHAN_KEY_GRACE, destroy_keys_of_erased
@@ -186,7 +186,12 @@ def test_the_sweep_removes_orphan_keys_only_once_their_registration_cannot_be_in
                 created_at=utcnow() - ORPHAN_KEY_GRACE - timedelta(minutes=1),
             )
         )
-    destroyed = destroy_keys_of_erased(db_session, app.state.services.keyring)
+    keyring = app.state.services.keyring
+    # The startup sweep never takes a key without a holder row for an orphan: against the
+    # wrong database, every key would look like one.
+    assert destroy_keys_of_erased(db_session, keyring) == []
+    assert store.get("hld_old_orphan") is not None
+    destroyed = destroy_keys_of_erased(db_session, keyring, orphans=True)
     assert destroyed == ["hld_old_orphan"]
     assert store.get("hld_young_orphan") is not None
     assert store.get(holder.id) is not None  # a live holder's key is never touched
@@ -248,3 +253,33 @@ def test_migration_0017_moves_existing_keys_to_the_key_store_and_back(
     r = client.get(f"/v1/holders/{holder.id}", headers=holder.headers)
     assert r.status_code == 200, r.text
     assert r.json()["legal_name"] == holder.body["legal_name"]
+
+
+def test_keys_sweep_command_destroys_the_key_a_crash_left_alive(
+    client: TestClient, app, settings: Settings, holder: HolderAccount, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from consent_service.cli import app as cli
+    from consent_service.config import get_settings
+
+    store = app.state.services.keyring.store
+    wrapped = store.get(holder.id)
+    assert wrapped is not None
+    r = client.delete(f"/v1/holders/{holder.id}", headers=holder.headers)
+    assert r.status_code == 200, r.text
+    store.put(holder.id, wrapped)  # as a crash right after the data commit leaves it
+
+    monkeypatch.setenv("CONSENT_ENV", "development")
+    monkeypatch.setenv("CONSENT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CONSENT_DATABASE_URL", settings.resolved_database_url)
+    assert settings.master_key is not None
+    monkeypatch.setenv("CONSENT_MASTER_KEY", settings.master_key.get_secret_value())
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["keys", "sweep"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "1 data key(s) destroyed" in result.output
+    assert store.get(holder.id) is None
