@@ -16,9 +16,10 @@ PostgreSQL), with the counts given here:
 - `--races N`: N rounds, each a fresh grant that `--issuers` clients issue licences under
   (`--per-issuer` each) while its holder withdraws it; afterwards no licence may verify VALID.
 
-Prints progress to stderr and, last, one JSON line with the figures. Exit 0 only when nothing
-was lost, the log verified every time and no licence survived a withdrawal. Never run as part
-of the tests.
+Prints progress to stderr and, last, one JSON line with the figures. SIGTERM or SIGINT ends
+the run after the current crash or race, and the figures are those of the completed ones.
+Exit 0 only when nothing was lost, the log verified every time and no licence survived a
+withdrawal. Never run as part of the tests.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,13 @@ from tests.reliability.harness import (
     race_round,
 )
 
+STOP = threading.Event()
+
+
+def _stop(signum: int, _frame: object) -> None:
+    log(f"signal {signum}: stopping after the current crash or race")
+    STOP.set()
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -61,6 +71,7 @@ def run_crashes(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             writes_before_kill=args.writes_before_kill,
             progress=log,
             rng=random.Random(args.seed),
+            should_stop=STOP.is_set,
         )
     return {
         "crashes": report.crashes,
@@ -91,6 +102,8 @@ def run_races(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 cast = make_cast(http, admin_key)
                 holder = holder_headers(http, cast)
                 for n in range(1, args.races + 1):
+                    if STOP.is_set():
+                        break
                     if n % 100 == 0:
                         holder = holder_headers(http, cast)  # access tokens last 15 minutes
                     grant_id = make_grant(http, cast, holder)
@@ -140,6 +153,8 @@ def main() -> int:
     parser.add_argument("--per-issuer", type=int, default=2, help="issuances per client")
     parser.add_argument("--seed", type=int, default=None, help="for the kill moments")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     if args.backend == "postgresql" and not args.database_url:
         parser.error("--backend postgresql needs --database-url")
     figures: dict[str, Any] = {"backend": args.backend}
@@ -154,6 +169,7 @@ def main() -> int:
             result = run_races(args, workdir)
             ok = ok and result.pop("ok")
             figures.update(result)
+    figures["interrupted"] = STOP.is_set()
     figures["ok"] = ok
     print(json.dumps(figures))
     return 0 if ok else 1

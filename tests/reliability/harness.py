@@ -508,6 +508,7 @@ def crash_loop(
     writes_before_kill: int = 30,
     progress: Callable[[str], None] | None = None,
     rng: random.Random | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> CrashReport:
     """Run the server under write load and SIGKILL it `crashes` times; check after each restart.
 
@@ -526,6 +527,8 @@ def crash_loop(
             cast = make_cast(http, admin_key)
             grant_id = make_grant(http, cast, holder_headers(http, cast))
             for n in range(1, crashes + 1):
+                if should_stop():
+                    break
                 load = WriteLoad(dep.base_url, cast, grant_id, writers)
                 load.start()
                 # Kill while writes are in flight, at a moment the writers cannot predict.
