@@ -21,6 +21,7 @@ PER_ISSUER = 2
 
 
 @pytest.mark.postgresql
+@pytest.mark.timeout(900)
 def test_no_licence_is_valid_after_a_withdrawal_that_raced_its_issuance(
     live_server: str, make_grant: Callable[..., Grant]
 ):

@@ -14,12 +14,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import BACKEND
 from tests.reliability.harness import crash_loop, deployment
 
 CRASHES = 5
 
 
+# Five restarts of a real process, each with an audit export verified offline.
+@pytest.mark.timeout(900)
 def test_acknowledged_writes_survive_kill_9_and_the_audit_log_verifies(tmp_path: Path) -> None:
     with deployment(tmp_path, BACKEND, os.environ.get("CONSENT_TEST_DATABASE_URL")) as dep:
         report = crash_loop(dep, tmp_path, crashes=CRASHES, progress=print)
