@@ -15,7 +15,7 @@ decrypts nothing either.
 
 The key store is not part of a request's transaction. A new key is committed here before the
 holder row that uses it (a registration that then rolls back leaves an orphan key, which
-`orphans_older_than` lets a sweep remove); a key is destroyed here only after the data commit
+`consent-service keys sweep --orphans` removes); a key is destroyed here only after the data commit
 that erased its holder, and `rights.service.destroy_keys_of_erased` retries that destruction
 (at startup and on demand) so that a crash between the two never leaves a live key behind.
 """
@@ -29,7 +29,14 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from consent_service.db import NAMING_CONVENTION, UTCDateTime, make_engine, truncate_wal, utcnow
+from consent_service.db import (
+    DEFERRED_BEGIN,
+    NAMING_CONVENTION,
+    UTCDateTime,
+    make_engine,
+    truncate_wal,
+    utcnow,
+)
 
 # The key store's own schema (never part of the data database's metadata). Migration 0017
 # creates it; the table definition there is a copy of this one, as migrations must not import
@@ -42,10 +49,6 @@ holder_key = sa.Table(
     sa.Column("wrapped", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
-
-
-class KeyStoreUnavailable(RuntimeError):
-    """The key store cannot be reached or has no schema (run `consent-service db upgrade`)."""
 
 
 def keystore_url_for(database_url: str) -> str:
@@ -72,6 +75,8 @@ class KeyStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
+        # Reads take no write lock (on SQLite a deferred BEGIN, as for read-only requests).
+        self._reader: Engine = self.engine.execution_options(**{DEFERRED_BEGIN: True})
 
     def put(self, owner_id: str, wrapped: bytes) -> None:
         """Store a new wrapped key (committed before the caller's data transaction)."""
@@ -81,7 +86,7 @@ class KeyStore:
             )
 
     def get(self, owner_id: str) -> bytes | None:
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(
                 sa.select(holder_key.c.wrapped).where(holder_key.c.owner_id == owner_id)
             ).first()
@@ -104,14 +109,14 @@ class KeyStore:
         return deleted
 
     def owner_ids(self) -> list[str]:
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return list(conn.execute(sa.select(holder_key.c.owner_id)).scalars())
 
     def created_before(self, owner_ids: Iterable[str], moment: datetime) -> list[str]:
         """Those of `owner_ids` whose key was stored before `moment`."""
         ids = list(owner_ids)
         found: list[str] = []
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 found.extend(
@@ -126,7 +131,7 @@ class KeyStore:
     def check(self) -> str | None:
         """Readiness: None when the key store answers and has its table."""
         try:
-            with self.engine.connect() as conn:
+            with self._reader.connect() as conn:
                 conn.execute(sa.select(sa.func.count()).select_from(holder_key))
         except sa.exc.SQLAlchemyError:
             return "key store unreachable or not migrated"
