@@ -10,6 +10,7 @@ from alembic import context
 
 from consent_service import models
 from consent_service.config import Settings
+from consent_service.crypto.keystore import keystore_url_for
 from consent_service.db import UTCDateTime, make_engine
 
 config = context.config
@@ -21,6 +22,12 @@ target_metadata = models.metadata
 
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or Settings().resolved_database_url
+
+
+def _keystore_url(url: str) -> str:
+    """Where the key store is (crypto/keystore.py): given by the caller, the setting, or derived."""
+    given = config.attributes.get("keystore_url") or Settings().keystore_url
+    return given or keystore_url_for(url)
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
@@ -35,6 +42,8 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 def run_migrations() -> None:
     url = _url()
+    # Migrations that reach the key store read its URL from here (0017 and later).
+    config.attributes["keystore_url"] = _keystore_url(url)
     engine = make_engine(url) if url.startswith("sqlite") else sa.create_engine(url)
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -57,6 +66,8 @@ def run_migrations() -> None:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             connection.commit()
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            # No page as it was before a migration (e.g. 0017's dropped keys) left in the WAL.
+            connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             if broken:
                 raise RuntimeError(f"migrations left rows with broken foreign keys: {broken[:5]}")
     engine.dispose()

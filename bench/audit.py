@@ -72,11 +72,15 @@ def fresh_database(backend: str, base_url: str | None, workdir: Path) -> tuple[s
 def drop_database(base_url: str, name: str) -> None:
     admin = sa.create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        # The migrations created the key store's database beside it (crypto/keystore.py).
+        for db in (name, f"{name}_keystore"):
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": db},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}"'))
     admin.dispose()
 
 

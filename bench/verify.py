@@ -150,11 +150,15 @@ def database(backend: str, data_dir: Path, pg_url: str) -> Iterator[str]:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(
-                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=:n"),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            # The migrations created the key store's database beside it (crypto/keystore.py).
+            for db in (name, f"{name}_keystore"):
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=:n"
+                    ),
+                    {"n": db},
+                )
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}"'))
         admin.dispose()
 
 

@@ -76,7 +76,9 @@ def db_upgrade(revision: str = "head") -> None:
     from consent_service import migrations
 
     settings = _settings_or_exit()
-    migrations.upgrade(settings.resolved_database_url, revision)
+    migrations.upgrade(
+        settings.resolved_database_url, revision, keystore_url=settings.resolved_keystore_url
+    )
     typer.echo(f"database at {revision}")
 
 
@@ -86,7 +88,9 @@ def db_downgrade(revision: str) -> None:
     from consent_service import migrations
 
     settings = _settings_or_exit()
-    migrations.downgrade(settings.resolved_database_url, revision)
+    migrations.downgrade(
+        settings.resolved_database_url, revision, keystore_url=settings.resolved_keystore_url
+    )
     typer.echo(f"database at {revision}")
 
 
@@ -117,7 +121,9 @@ def serve(
 
     settings = _settings_or_exit()
     if migrate:
-        migrations.upgrade(settings.resolved_database_url)
+        migrations.upgrade(
+            settings.resolved_database_url, keystore_url=settings.resolved_keystore_url
+        )
     db = "SQLite" if settings.resolved_database_url.startswith("sqlite") else "external database"
     typer.echo(
         GETTING_STARTED.format(
@@ -141,7 +147,7 @@ def open_services() -> Services:
     from consent_service.wiring import build_services
 
     settings = _settings_or_exit()
-    migrations.upgrade(settings.resolved_database_url)
+    migrations.upgrade(settings.resolved_database_url, keystore_url=settings.resolved_keystore_url)
     return build_services(settings)
 
 
@@ -298,6 +304,24 @@ def rotate() -> None:
         )
         session.commit()
     typer.echo(row.kid)
+
+
+@keys_app.command("sweep")
+def sweep_keys(
+    orphans: Annotated[
+        bool,
+        typer.Option(
+            help="Also destroy keys, older than an hour, whose holder does not exist in the "
+            "database (left by failed registrations). Only against the right database!"
+        ),
+    ] = False,
+) -> None:
+    """Destroy the data keys of erased holders left by a crash (the service also does at start)."""
+    from consent_service.rights.service import destroy_keys_of_erased
+
+    with closing(open_services()) as services, services.session() as session:
+        destroyed = destroy_keys_of_erased(session, services.keyring, orphans=orphans)
+    typer.echo(f"{len(destroyed)} data key(s) destroyed")
 
 
 @keys_app.command("list")

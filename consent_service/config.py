@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file consent.db in data_dir"
     )
+    keystore_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the key store (holders' wrapped data keys, apart from the data);"
+            " default: beside the database (SQLite <stem>.keystore.db, PostgreSQL <db>_keystore)"
+        ),
+    )
     master_key: SecretStr | None = Field(
         default=None,
         description="base64 (standard or url-safe) encoding of 32 random bytes",
@@ -177,6 +184,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'consent.db').as_posix()}"
 
     @property
+    def resolved_keystore_url(self) -> str:
+        """The key store's URL: the setting, else derived from the database URL (keystore.py)."""
+        if self.keystore_url:
+            return self.keystore_url
+        from consent_service.crypto.keystore import keystore_url_for
+
+        return keystore_url_for(self.resolved_database_url)
+
+    @property
     def vault_max_upload_bytes(self) -> int:
         """The largest body the upload route accepts (largest per-type limit + form overhead)."""
         return (
@@ -207,6 +223,13 @@ class Settings(BaseSettings):
             problems.append("CONSENT_MASTER_KEY is a known default value; generate a new one")
         if self.database_url is None or self.database_url.startswith("sqlite"):
             problems.append("CONSENT_DATABASE_URL must name a PostgreSQL database in production")
+        if not self.keystore_url:
+            problems.append(
+                "CONSENT_KEYSTORE_URL is required in production: a database apart from "
+                "CONSENT_DATABASE_URL, backed up on its own (docs/operations.md)"
+            )
+        elif self.database_url and _same_database(self.keystore_url, self.database_url):
+            problems.append("CONSENT_KEYSTORE_URL must name another database than the data's")
         if self.metrics_token is not None:
             metrics_token = self.metrics_token.get_secret_value().strip()
             if metrics_token in KNOWN_DEFAULT_SECRETS or len(metrics_token) < 32:
@@ -236,6 +259,13 @@ class Settings(BaseSettings):
             problems.append("CONSENT_S3_BUCKET is required with CONSENT_VAULT_BACKEND=s3")
         if problems:
             raise ConfigurationError("; ".join(problems))
+
+
+def _same_database(a: str, b: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    ua, ub = make_url(a), make_url(b)
+    return (ua.host, ua.port, ua.database) == (ub.host, ub.port, ub.database)
 
 
 @lru_cache

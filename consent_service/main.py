@@ -36,6 +36,7 @@ from consent_service.portal.router import router as portal_router
 from consent_service.provenance import router as provenance
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
+from consent_service.rights.service import destroy_keys_of_erased
 from consent_service.usages import router as usages
 from consent_service.vault.router import router as vault_router
 from consent_service.verification import router as verification
@@ -53,11 +54,24 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`.
 """
 
 
+def _destroy_keys_left_by_a_crash(services: Services) -> None:
+    """Erasure's last step, retried: a crash after an erasure committed left its key alive."""
+    try:
+        with services.session() as session:
+            destroyed = destroy_keys_of_erased(session, services.keyring)
+    except Exception:  # the service can still answer; readiness reports a missing key store
+        log.exception("key store sweep at startup failed; run `consent-service keys sweep`")
+        return
+    if destroyed:
+        log.info("key store sweep: %d data key(s) of erased holders destroyed", len(destroyed))
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
     sweeper: ExpirySweeper = app.state.expiry_sweeper
     worker: OutboxWorker = app.state.outbox_worker
+    _destroy_keys_left_by_a_crash(services)
     if services.settings.expiry_sweep_seconds > 0:
         sweeper.start()
     if services.settings.outbox_in_process and services.outbox_channels:

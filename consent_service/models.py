@@ -4,7 +4,7 @@ from consent_service.accounts.models import ApiKey, Login, LoginToken, Organizat
 from consent_service.agreements.models import CollectiveAgreement
 from consent_service.audit.models import AuditEvent, AuditHead, AuditSubtree
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
-from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
+from consent_service.crypto.models import ServiceKey, SigningKey
 from consent_service.db import metadata
 from consent_service.deletions.models import DeletionAcknowledgement
 from consent_service.holders.models import Holder
@@ -27,7 +27,6 @@ __all__ = [
     "ConsentGrant",
     "ConsentReceipt",
     "ConsentRequest",
-    "DataKey",
     "DeletionAcknowledgement",
     "Evidence",
     "Holder",

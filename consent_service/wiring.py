@@ -46,6 +46,7 @@ from consent_service.audit.witness import CheckpointNotes
 from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
+from consent_service.crypto.keystore import KeyStore
 from consent_service.crypto.signer import Signer
 from consent_service.db import DEFERRED_BEGIN, make_engine
 from consent_service.files import private_directory
@@ -140,6 +141,7 @@ class Services:
         """Release the database connections (at shutdown)."""
         self.read_engine.dispose()
         self.engine.dispose()
+        self.keyring.store.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -152,7 +154,7 @@ def build_services(settings: Settings) -> Services:
         workers=settings.argon2_concurrency,
     )
     engine = make_engine(settings.resolved_database_url)
-    keyring = Keyring(load_master_key(settings))
+    keyring = Keyring(load_master_key(settings), KeyStore(settings.resolved_keystore_url))
     keyring.bootstrap(engine)
     signer = Signer(keyring=keyring, issuer=settings.issuer)
     # Fails at start on a malformed origin or witness key, not on the first checkpoint.
@@ -160,7 +162,7 @@ def build_services(settings: Settings) -> Services:
     read_engine = make_read_engine(engine)
     storage = storage_from_settings(settings)
 
-    checks: dict[str, ReadinessCheck] = {"vault": storage.check}
+    checks: dict[str, ReadinessCheck] = {"vault": storage.check, "keystore": keyring.store.check}
     master_check = getattr(keyring.master, "check", None)
     if callable(master_check):
         checks["kms"] = master_check

@@ -32,6 +32,7 @@ from sqlmodel import Session
 from consent_service import migrations
 from consent_service.accounts import service as accounts
 from consent_service.config import Settings
+from consent_service.crypto.keystore import keystore_url_for
 from consent_service.main import create_app
 
 BACKEND = os.environ.get("CONSENT_TEST_BACKEND", "sqlite")
@@ -65,19 +66,28 @@ class TestDatabase:
     template_url: str
     template_path: Path | None = None
     engine: sa.Engine | None = None
+    keystore_engine: sa.Engine | None = None
     tables: list[str] = field(default_factory=list)
 
     def fresh_url(self, tmp_path: Path) -> str:
-        """A URL to an empty migrated database for one test."""
+        """A URL to an empty migrated database (and key store beside it) for one test."""
         if self.backend == "sqlite":
             assert self.template_path is not None
             target = tmp_path / "consent.db"
             shutil.copyfile(self.template_path, target)
-            return f"sqlite:///{target.as_posix()}"
-        assert self.engine is not None
+            url = f"sqlite:///{target.as_posix()}"
+            template_keys = make_url(keystore_url_for(self.template_url)).database
+            assert template_keys is not None
+            keys = make_url(keystore_url_for(url)).database
+            assert keys is not None
+            shutil.copyfile(template_keys, keys)
+            return url
+        assert self.engine is not None and self.keystore_engine is not None
         with self.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {', '.join(self.tables)} RESTART IDENTITY CASCADE"))
             conn.execute(sa.text("INSERT INTO audit_head (id, next_seq) VALUES (1, 0)"))
+        with self.keystore_engine.begin() as conn:
+            conn.execute(sa.text("TRUNCATE holder_key"))
         return self.template_url
 
 
@@ -103,20 +113,31 @@ def test_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestData
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = base_url.set(database=name).render_as_string(hide_password=False)
     try:
+        # The key store, <name>_keystore, is created by the migrations (keystore.py).
         migrations.upgrade(url)
         engine = sa.create_engine(url)
+        keystore_engine = sa.create_engine(keystore_url_for(url))
         tables = [t for t in sa.inspect(engine).get_table_names() if t not in KEEP_TABLES]
-        yield TestDatabase(backend="postgresql", template_url=url, engine=engine, tables=tables)
+        yield TestDatabase(
+            backend="postgresql",
+            template_url=url,
+            engine=engine,
+            keystore_engine=keystore_engine,
+            tables=tables,
+        )
         engine.dispose()
+        keystore_engine.dispose()
     finally:
         with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            for db in (name, f"{name}_keystore"):
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n"
+                    ),
+                    {"n": db},
+                )
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}"'))
         admin.dispose()
 
 

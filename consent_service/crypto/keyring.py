@@ -5,6 +5,10 @@ One instance lives in the app's `Services` (wiring.py). It caches only what is i
 `ACTIVE_KEY_TTL` seconds, so that `consent-service keys rotate` in another process takes
 effect without a restart). Holders' data keys are never cached: erasure must take effect at
 once everywhere.
+
+Service and signing keys live in the data database. Holders' data keys live in the key store
+(keystore.py), a database of their own, so that a copy of the data does not carry the keys
+that crypto-shredding destroys.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from consent_service.crypto.envelope import (
     MasterKey,
     generate_key,
 )
-from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
+from consent_service.crypto.keystore import KeyStore
+from consent_service.crypto.models import ServiceKey, SigningKey
 from consent_service.db import utcnow
 
 BLIND_INDEX = "blind-index"
@@ -54,8 +59,9 @@ class KeyDestroyed(Exception):
 
 
 class Keyring:
-    def __init__(self, master: MasterKey) -> None:
+    def __init__(self, master: MasterKey, store: KeyStore) -> None:
         self.master = master
+        self.store = store
         self._service_keys: dict[str, bytes] = {}
         self._public_keys: dict[str, tuple[float, JoseKey | None]] = {}
         self._active: tuple[float, str, bytes] | None = None
@@ -93,25 +99,27 @@ class Keyring:
         return key
 
     # -- holders' data keys -------------------------------------------------------------
+    # The `session` argument is the caller's unit of work on the data database; the key store
+    # is outside it (keystore.py says in which order the two commit).
     def create_data_key(self, session: Session, owner_id: str) -> bytes:
+        """A new data key for `owner_id`, committed to the key store before the caller's data."""
         key = generate_key()
-        session.add(
-            DataKey(owner_id=owner_id, wrapped=self.master.wrap(key, context=f"data:{owner_id}"))
-        )
-        session.flush()
+        self.store.put(owner_id, self.master.wrap(key, context=f"data:{owner_id}"))
         return key
 
     def data_key(self, session: Session, owner_id: str) -> bytes:
-        row = repository.get_data_key(session, owner_id)
-        if row is None:
+        """The owner's data key; `KeyDestroyed` once it was destroyed."""
+        wrapped = self.store.get(owner_id)
+        if wrapped is None:
             raise KeyDestroyed(owner_id)
         try:
-            return self.master.unwrap(row.wrapped, context=f"data:{owner_id}")
+            return self.master.unwrap(wrapped, context=f"data:{owner_id}")
         except DecryptionError as exc:
             raise KeyDestroyed(owner_id) from exc
 
-    def destroy_data_key(self, session: Session, owner_id: str) -> bool:
-        return repository.delete_data_key(session, owner_id)
+    def destroy_data_keys(self, owner_ids: list[str]) -> int:
+        """Destroy these owners' keys in the key store (after the data commit); idempotent."""
+        return self.store.destroy(owner_ids)
 
     # -- signing keys -------------------------------------------------------------------
     def rotate_signing_key(self, session: Session) -> SigningKey:

@@ -1,4 +1,7 @@
-"""Tables of wrapped keys. No key is ever stored in clear."""
+"""Tables of wrapped keys in the data database. No key is ever stored in clear.
+
+Holders' data keys are not here: they live in the key store (keystore.py).
+"""
 
 from __future__ import annotations
 
@@ -17,19 +20,6 @@ class ServiceKey(SQLModel, table=True):
     __tablename__ = "service_key"
 
     purpose: str = Field(primary_key=True, max_length=64)
-    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class DataKey(SQLModel, table=True):
-    """The data-encryption key of one owner (a holder), wrapped by the master key.
-
-    Deleting this row is crypto-shredding: every ciphertext under the key becomes unreadable.
-    """
-
-    __tablename__ = "data_key"
-
-    owner_id: str = Field(primary_key=True, max_length=40)
     wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -6,24 +6,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
+from consent_service.crypto.models import ServiceKey, SigningKey
 
 
 def get_service_key(session: Session, purpose: str) -> ServiceKey | None:
     return session.get(ServiceKey, purpose)
-
-
-def get_data_key(session: Session, owner_id: str) -> DataKey | None:
-    return session.get(DataKey, owner_id)
-
-
-def delete_data_key(session: Session, owner_id: str) -> bool:
-    row = session.get(DataKey, owner_id)
-    if row is None:
-        return False
-    session.delete(row)
-    session.flush()
-    return True
 
 
 def active_signing_key(session: Session) -> SigningKey | None:

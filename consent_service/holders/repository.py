@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from consent_service.holders.models import Holder
 
@@ -25,3 +25,14 @@ def get_for_update(session: Session, holder_id: str) -> Holder | None:
         .execution_options(populate_existing=True)
     )
     return session.exec(stmt).first()
+
+
+def erased_flags(session: Session, holder_ids: list[str]) -> dict[str, bool]:
+    """For each of `holder_ids` that exists: whether it is erased."""
+    flags: dict[str, bool] = {}
+    for start in range(0, len(holder_ids), 500):
+        chunk = holder_ids[start : start + 500]
+        stmt = select(Holder.id, Holder.erased_at).where(col(Holder.id).in_(chunk))
+        for holder_id, erased_at in session.exec(stmt):
+            flags[holder_id] = erased_at is not None
+    return flags

@@ -385,3 +385,8 @@ def language_of(session: Session, holder_id: str | None) -> str | None:
     """The language the holder chose to read notices in (None: none chosen)."""
     holder = find(session, holder_id) if holder_id else None
     return holder.language if holder is not None else None
+
+
+def erased_flags(session: Session, holder_ids: list[str]) -> dict[str, bool]:
+    """For each of `holder_ids` that exists: whether it is erased (the key store's sweep)."""
+    return repository.erased_flags(session, holder_ids)

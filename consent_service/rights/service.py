@@ -1,31 +1,38 @@
 """Export everything held about a holder; erase a holder (crypto-shredding).
 
-Erasure (CONSENT_RULES.md, "Erasure and access") is one database transaction plus one
-idempotent sweep of the object store, ordered so that a retry after a crash at any point
-finishes the job:
+Erasure (CONSENT_RULES.md, "Erasure and access") is one database transaction, one
+idempotent sweep of the object store and one idempotent destruction in the key store, ordered
+so that a retry after a crash at any point finishes the job:
 
 1. lock the holder row (nothing about this holder can change concurrently);
 2. withdraw every active or suspended grant (licences under them are revoked by the grant
    status listeners, receipts signed), while the holder's key still exists;
 3. disable the logins of the holder and of their representatives;
 4. tombstone every reference (object key and content HMAC forgotten);
-5. destroy the holder's data key: from here every ciphertext of theirs, in the database, in
-   the object store and in every backup, is unreadable;
-6. clear the personal-field ciphertexts, set `erased_at` (the tombstone), append the audit event;
-7. delete the holder's stored objects (by name prefix), then the transaction commits;
-8. once committed, on SQLite, checkpoint and truncate the write-ahead log (db.truncate_wal):
+5. clear the personal-field ciphertexts, set `erased_at` (the tombstone, and the mark that
+   the key must go), append the audit event;
+6. delete the holder's stored objects (by name prefix), then the transaction commits;
+7. once committed, destroy the holder's data key in the key store (crypto/keystore.py, a
+   database apart from the data, so that a backup of the data does not carry it): from here
+   every ciphertext of theirs, in the database, in the object store and in every backup of
+   either, is unreadable; on SQLite the key store's write-ahead log is truncated;
+8. on SQLite, checkpoint and truncate the data database's write-ahead log (db.truncate_wal):
    with `secure_delete` the database file then holds zeros where the erased data was, and the
    WAL no longer holds the pages as they were before.
 
-Steps 1-6 commit together or not at all. Step 7 is the only effect outside the database and
-runs before the commit: a crash before the commit leaves the holder as they were (minus some
-objects), and the retry does everything again; a crash after it leaves nothing to do, and a
-retry on an erased holder just sweeps the prefix again and answers as the first call did.
+Steps 1-5 commit together or not at all. Step 6 is the only effect outside the database
+before the commit: a crash before the commit leaves the holder as they were (minus some
+objects), and the retry does everything again. The key is destroyed only after the commit (an
+erasure that rolled back must not have lost the key); a crash between the commit and step 7
+leaves an erased holder with a live key, which `destroy_keys_of_erased` finds and destroys:
+at every start of the service, on `consent-service keys sweep`, and when the erasure is
+retried (a retry on an erased holder sweeps the prefix and the key again and answers as the
+first call did).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -39,7 +46,7 @@ from consent_service.audit.service import event_document, events_of_holder
 from consent_service.consents import lifecycle
 from consent_service.consents import of_holder as consents_of_holder
 from consent_service.consents import service as consents
-from consent_service.crypto.keyring import KeyDestroyed, Keyring
+from consent_service.crypto.keyring import Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, truncate_wal, utcnow
 from consent_service.deletions import service as deletions
@@ -229,8 +236,10 @@ def erase_holder(
     holder = holders.find(session, holder_id, lock=True)
     if holder is None or not _may_exercise_rights(principal, holder_id):
         raise HolderNotFound()
+    keyring = signer.keyring
     if holder.erased_at is not None:
         _sweep_objects(storage, holder_id)  # finish a sweep a crash may have cut short
+        _destroy_key(keyring, holder_id)  # and the key's destruction
         return holder
     # 2. Withdraw every open grant; the licence listeners revoke what hangs off them.
     withdrawn = lifecycle.withdraw_all_for_erasure(
@@ -252,16 +261,8 @@ def erase_holder(
     licences.forget_clear_reasons(session, holder_id)
     # 4b. Verification cases keep their decision, not the document metadata or the evidence.
     verification.forget_holder(session, holder_id)
-    # 5. Crypto-shredding: destroy the holder's data key.
-    keyring = signer.keyring
-    keyring.destroy_data_key(session, holder_id)
-    try:
-        keyring.data_key(session, holder_id)
-    except KeyDestroyed:
-        pass
-    else:  # pragma: no cover - a keyring that did not destroy the key must not pass silently
-        raise RuntimeError("data key still readable after destruction")
-    # 6. The tombstone: no personal field left, even as ciphertext.
+    # 5. The tombstone: no personal field left, even as ciphertext; `erased_at` also marks
+    #    the key for destruction (step 7, or the sweep after a crash).
     for field in holders.ENCRYPTED_FIELDS:
         setattr(holder, f"{field}_enc", None)
     holder.erased_at = utcnow()
@@ -290,11 +291,52 @@ def erase_holder(
     deletions.require_for_erasure(session, holder_id)
     # 7. The stored objects, last: idempotent, and retried in full if the commit never happens.
     _sweep_objects(storage, holder_id)
-    # 8. After the commit: no copy of the old pages left in SQLite's write-ahead log.
+    # 7. After the commit: crypto-shredding, the key destroyed in the key store.
+    # 8. Then no copy of the old pages left in SQLite's write-ahead log.
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    vault.on_commit(session, lambda: truncate_wal(engine))
+    def after_commit() -> None:
+        _destroy_key(keyring, holder_id)
+        truncate_wal(engine)
+
+    vault.on_commit(session, after_commit)
     return holder
+
+
+def _destroy_key(keyring: Keyring, holder_id: str) -> None:
+    keyring.destroy_data_keys([holder_id])
+    if keyring.store.get(holder_id) is not None:  # pragma: no cover - must never pass silently
+        raise RuntimeError("data key still readable after destruction")
+
+
+# A key without a holder row is left alone this long: its registration may still be committing.
+ORPHAN_KEY_GRACE = timedelta(hours=1)
+
+
+def destroy_keys_of_erased(
+    session: Session, keyring: Keyring, *, orphans: bool = False
+) -> list[str]:
+    """Destroy every key in the key store whose holder the data shows as erased; idempotent.
+
+    The retry of erasure's step 7 after a crash between the data commit and the key's
+    destruction, run at startup and by `consent-service keys sweep`. Returns the owner ids
+    whose keys were destroyed.
+
+    With `orphans`, also the keys whose holder row does not exist at all (left by a
+    registration that rolled back) once they are older than `ORPHAN_KEY_GRACE` (a younger one
+    may belong to a registration still in flight). Only on an operator's explicit request
+    (`keys sweep --orphans`), never at startup: a service started by mistake against the
+    wrong or an empty data database would otherwise take every key for an orphan.
+    """
+    owners = keyring.store.owner_ids()
+    flags = holders.erased_flags(session, owners)
+    doomed = [owner for owner in owners if flags.get(owner) is True]
+    if orphans:
+        unknown = [owner for owner in owners if owner not in flags]
+        doomed += keyring.store.created_before(unknown, utcnow() - ORPHAN_KEY_GRACE)
+    if doomed:
+        keyring.destroy_data_keys(doomed)
+    return doomed
 
 
 def _sweep_objects(storage: Storage, holder_id: str) -> None:

@@ -1,8 +1,8 @@
 """After an erasure, SQLite's files on disk hold none of the erased holder's bytes.
 
-The database file and its write-ahead log are read raw, as a backup tool would copy them:
-the holder's wrapped data key and their ciphertexts (a personal field, a reference's wrapped
-object key) must be in neither once the erasure has answered.
+The database file, the key store's file and both write-ahead logs are read raw, as a backup
+tool would copy them: the holder's wrapped data key and their ciphertexts (a personal field, a
+reference's wrapped object key) must be in none of them once the erasure has answered.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from consent_service.db import truncate_wal
+from consent_service.crypto.keystore import keystore_url_for
+from consent_service.db import sqlite_files, truncate_wal
 from tests.conftest import BACKEND
 from tests.vault import media
 
@@ -34,10 +35,9 @@ def test_erasure_leaves_no_key_or_ciphertext_in_the_database_file_or_the_wal(
         headers=holder.headers,
     )
     assert r.status_code == 201, r.text
+    wrapped_key = app.state.services.keyring.store.get(holder.id)
+    assert wrapped_key is not None
     with app.state.services.engine.connect() as conn:
-        wrapped_key = conn.execute(
-            sa.text("SELECT wrapped FROM data_key WHERE owner_id = :h"), {"h": holder.id}
-        ).scalar_one()
         name_ciphertext, email_ciphertext = conn.execute(
             sa.text("SELECT legal_name_enc, email_enc FROM holder WHERE id = :h"),
             {"h": holder.id},
@@ -57,15 +57,23 @@ def test_erasure_leaves_no_key_or_ciphertext_in_the_database_file_or_the_wal(
     # holder's rows are in the database file's pages, where a deletion leaves them as free
     # space unless secure_delete overwrites them.
     truncate_wal(app.state.services.engine)
-    database = Path(database_url.removeprefix("sqlite:///"))
-    wal = database.with_name(database.name + "-wal")
-    for what, value in secrets.items():  # the test looks where the bytes really are
-        assert value in _raw(database), what
+    truncate_wal(app.state.services.keyring.store.engine)
+    database, wal, _shm = sqlite_files(database_url)
+    keystore, keystore_wal, _shm = sqlite_files(keystore_url_for(database_url))
+    # The test looks where the bytes really are.
+    assert secrets["wrapped data key"] in _raw(keystore)
+    for what in ("legal name ciphertext", "email ciphertext", "wrapped object key"):
+        assert secrets[what] in _raw(database), what
 
     r = client.delete(f"/v1/holders/{holder.id}", headers=holder.headers)
     assert r.status_code == 200, r.text
 
-    files = {"database": _raw(database), "wal": _raw(wal)}
+    files = {
+        "database": _raw(database),
+        "wal": _raw(wal),
+        "key store": _raw(keystore),
+        "key store wal": _raw(keystore_wal),
+    }
     for file, content in files.items():
         for what, value in secrets.items():
             assert value not in content, f"{what} still in the {file} file"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -10,56 +11,37 @@ import httpx
 import pytest
 
 from tests.licences.conftest import Grant, licence_scope
+from tests.reliability.harness import race_round
 
-ISSUERS = 24
-PER_ISSUER = 3
+# 50 rounds, each a fresh grant raced by ISSUERS clients while its holder withdraws it (the
+# issue's bound for CI); `bench/reliability.py --races N` runs the same round N times.
+ROUNDS = 50
+ISSUERS = 12
+PER_ISSUER = 2
 
 
 @pytest.mark.postgresql
+@pytest.mark.timeout(900)
 def test_no_licence_is_valid_after_a_withdrawal_that_raced_its_issuance(
-    live_server: str, grant: Grant
+    live_server: str, make_grant: Callable[..., Grant]
 ):
-    start = threading.Barrier(ISSUERS + 1)
-    body = {"consent_id": grant.id, "scope": licence_scope()}
-
-    def issue_some() -> list[httpx.Response]:
-        responses = []
-        with httpx.Client(base_url=live_server, timeout=60) as http:
-            start.wait()
-            for _ in range(PER_ISSUER):
-                responses.append(http.post("/v1/licences", json=body, headers=grant.studio.headers))
-        return responses
-
-    def withdraw() -> httpx.Response:
-        with httpx.Client(base_url=live_server, timeout=60) as http:
-            start.wait()
-            # Let a few issuances in first, so that the withdrawal lands in the middle.
-            http.get("/healthz")
-            return http.post(
-                f"/v1/consents/{grant.id}/withdraw", json={}, headers=grant.holder.headers
-            )
-
-    with ThreadPoolExecutor(max_workers=ISSUERS + 1) as pool:
-        issuing = [pool.submit(issue_some) for _ in range(ISSUERS)]
-        withdraw_future = pool.submit(withdraw)
-        results = [r for f in issuing for r in f.result()]
-        withdrawal = withdraw_future.result()
-
-    assert withdrawal.status_code == 200, withdrawal.text
-    statuses = [r.status_code for r in results]
-    assert set(statuses) <= {201, 409}, [r.text for r in results if r.status_code not in (201, 409)]
-    assert all(r.json()["code"] == "consent_not_active" for r in results if r.status_code == 409)
-    issued: list[dict[str, Any]] = [r.json() for r in results if r.status_code == 201]
-
-    # Every licence issued before the withdrawal was revoked by it, in the same transaction.
-    assert sorted(withdrawal.json()["revoked_licences"]) == sorted(i["id"] for i in issued)
-    slots = {(i["status_list"]["uri"], i["status_list"]["idx"]) for i in issued}
-    assert len(slots) == len(issued)
-    assert len({i["status_list"]["idx"] for i in issued}) == len(issued)
-    with httpx.Client(base_url=live_server, timeout=60) as http:
-        for licence in issued:
-            verdict = http.post("/v1/licences/verify", json={"token": licence["token"]}).json()
-            assert verdict["code"] == "REVOKED", verdict
+    outcomes = []
+    for _ in range(ROUNDS):
+        grant = make_grant()
+        outcome = race_round(
+            live_server,
+            studio=grant.studio.headers,
+            holder=grant.holder.headers,
+            grant_id=grant.id,
+            issuers=ISSUERS,
+            per_issuer=PER_ISSUER,
+        )
+        assert outcome.problems == [], outcome.problems[:5]
+        assert outcome.valid_after == 0
+        outcomes.append(outcome)
+    # The races were real: across the rounds some issuances won and some lost.
+    assert sum(o.issued for o in outcomes) > 0
+    assert sum(o.refused for o in outcomes) > 0
 
 
 def test_concurrent_issuance_never_shares_a_status_index(live_server: str, grant: Grant):

@@ -362,6 +362,7 @@ def test_production_needs_encrypted_smtp_and_email_confirmation(tmp_path: Path) 
         "data_dir": tmp_path,
         "master_key": "q6dbbwIYqmSYYsP7yHh8sIGcHTG1yrUGsmxE3uKyrxw=",
         "database_url": "postgresql+psycopg://x@127.0.0.1/x",
+        "keystore_url": "postgresql+psycopg://keys@127.0.0.2/keys",
         "issuer": "https://consent.example",
     }
     cases = {

@@ -6,12 +6,10 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlmodel import Session
 
 from consent_service.config import Environment, Settings
 from consent_service.crypto.envelope import DecryptionError
 from consent_service.crypto.kms import KmsMasterKey
-from consent_service.crypto.models import DataKey
 from consent_service.main import create_app
 from tests.conftest import bearer, sign_up
 from tests.vault import media
@@ -68,15 +66,15 @@ def test_service_runs_with_its_master_key_in_kms(
             ready = client.get("/readyz").json()
             assert ready["checks"]["kms"] == "ok"
         # The holder's data key is stored as a KMS ciphertext bound to the holder.
-        with Session(app.state.services.engine) as session:
-            row = session.get(DataKey, holder_id)
-            assert row is not None
-            master = app.state.services.keyring.master
-            assert len(master.unwrap(row.wrapped, context=f"data:{holder_id}")) == 32
-            with pytest.raises(DecryptionError):
-                master.unwrap(row.wrapped, context="data:hld_someoneelse")
+        # (in the key store, apart from the data).
+        wrapped = app.state.services.keyring.store.get(holder_id)
+        assert wrapped is not None
+        master = app.state.services.keyring.master
+        assert len(master.unwrap(wrapped, context=f"data:{holder_id}")) == 32
+        with pytest.raises(DecryptionError):
+            master.unwrap(wrapped, context="data:hld_someoneelse")
     finally:
-        app.state.services.engine.dispose()
+        app.state.services.close()
 
 
 @pytest.mark.parametrize("vault_backend", ["s3"])
@@ -96,6 +94,7 @@ def test_production_accepts_kms_instead_of_a_master_key(settings: Settings):
             "master_key": None,
             "kms_key_id": "alias/consent",
             "database_url": "postgresql+psycopg://db/consent",
+            "keystore_url": "postgresql+psycopg://keys/consent_keys",
             "issuer": "https://consent.example",
             "smtp_url": SecretStr("smtp://relay:secret@mail.example:587"),
             "require_email_confirmation": True,
