@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,6 +47,33 @@ class Unauthenticated(DomainError):
 
 class InvalidCredentials(DomainError):
     code, status, title = "invalid_credentials", 401, "Email or password is not correct"
+
+
+class OAuthTokenError(DomainError):
+    """An error of the token endpoint in RFC 6749 §5.2's own shape.
+
+    The body carries `error` (and `error_description`) beside the problem members, as
+    `application/json` with `Cache-Control: no-store`, so OAuth clients (authlib,
+    requests-oauthlib) read it as the error it is and problem-aware clients still find `code`.
+    """
+
+    status = 400
+    error: str = "invalid_request"
+
+
+class InvalidRequest(OAuthTokenError):
+    code = error = "invalid_request"
+    title = "The token request is missing a parameter or is malformed"
+
+
+class InvalidGrant(OAuthTokenError):
+    code = error = "invalid_grant"
+    title = "Email or password is not correct"
+
+
+class UnsupportedGrantType(OAuthTokenError):
+    code = error = "unsupported_grant_type"
+    title = "Only the password grant is supported"
 
 
 class NotFound(DomainError):
@@ -109,8 +137,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+# RFC 6749 §5.1: token responses, successful or not, must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if isinstance(exc, OAuthTokenError):
+        response = problem(
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            error=exc.error,
+            error_description=exc.detail,
+            **exc.extra,
+        )
+        response.headers.update(NO_STORE)
+        response.headers["content-type"] = "application/json"
+        return response
     return problem(
         status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra
     )
@@ -172,9 +217,79 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
 
 
-# For `responses=` on routes, so the OpenAPI document lists each route's problems.
+# What each status means in a route's documented responses (OpenAPI `description`).
+STATUS_DESCRIPTIONS = {
+    400: "Bad request: the body is not valid JSON or a parameter is malformed",
+    401: "Missing or invalid credentials",
+    403: "Forbidden",
+    404: "Not found, or not visible to the caller",
+    405: "Method not allowed",
+    406: "None of the media types in `Accept` can be served",
+    409: "Conflict with the current state",
+    413: "The request body is too large",
+    415: "Unsupported media type",
+    422: "Invalid fields, or a rule refuses the request (`errors` lists the fields)",
+    429: "Too many requests (see `Retry-After`)",
+    503: "Not ready, or busy (see `Retry-After`)",
+}
+
+
+class FieldError(BaseModel):
+    loc: list[str] = Field(description="Where the field is: body, query, path, header")
+    field: str = Field(description="The field's dotted name")
+    message: str
+    type: str = Field(description="The kind of error (pydantic error type)")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error of this API."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+    type: str = Field(description="An absolute URI of a page describing the `code`")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    code: str = Field(description="Stable, machine-readable error code")
+    errors: list[FieldError] | None = Field(
+        default=None, description="422 only: the offending fields"
+    )
+    retry_after_seconds: int | None = Field(
+        default=None, description="429/503: seconds to wait (also in `Retry-After`)"
+    )
+
+
+class OAuthProblem(Problem):
+    """An RFC 6749 §5.2 token error: `error` beside the problem members (application/json)."""
+
+    error: str = Field(
+        description="RFC 6749 error code: invalid_request, invalid_grant, unsupported_grant_type"
+    )
+    error_description: str
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+# For `responses=` on routes, so the OpenAPI document lists each route's problems. The
+# document's builder (consent_service/openapi.py) adds those every route of a kind can give.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
-        s: {"description": "Problem details (RFC 9457)", "content": {PROBLEM_JSON: {}}}
+        s: {
+            "description": STATUS_DESCRIPTIONS.get(s, "Problem details (RFC 9457)"),
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
         for s in statuses
+    }
+
+
+def oauth_error_responses() -> dict[int | str, dict[str, Any]]:
+    return {
+        400: {
+            "description": "RFC 6749 §5.2 error (invalid_request, invalid_grant, "
+            "unsupported_grant_type), with the problem members beside it",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OAuthProblem"}}
+            },
+        }
     }
