@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
+from consent_service import errors
 from consent_service.accounts.principal import Role
 from consent_service.db import check_database
 from consent_service.deps import ServicesDep, SessionDep, SignerDep, get_optional_principal
-from consent_service.errors import NotFound, Unauthenticated
+from consent_service.errors import NotFound, Unauthenticated, problem_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -23,7 +26,19 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database and storage are reachable")
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(description="Each dependency checked, and `ok` or why not")
+
+
+@router.get(
+    "/readyz",
+    summary="Database and storage are reachable",
+    description="200 when every dependency answers; otherwise a 503 problem (`not_ready`) "
+    "whose `checks` member says which one does not, and why.",
+    response_model=Readiness,
+    responses=problem_responses(503),
+)
 def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -39,10 +54,15 @@ def readyz(services: ServicesDep) -> JSONResponse:
         except Exception as exc:  # a check must never crash the probe
             problem = f"failed: {type(exc).__name__}"
         checks[name] = problem or "ok"
-    ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
-        status_code=200 if ready else 503,
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    failing = ", ".join(name for name, v in checks.items() if v != "ok")
+    return errors.problem(
+        status=503,
+        code="not_ready",
+        title="The service is not ready",
+        detail=f"Not ready: {failing}",
+        checks=checks,
     )
 
 
@@ -84,7 +104,17 @@ def metrics_reader(
 @router.get(
     "/metrics",
     summary="Prometheus metrics (the metrics token or an admin credential)",
+    description="The Prometheus text exposition format. Send the metrics token "
+    "(`CONSENT_METRICS_TOKEN`) or an admin's credential as `Authorization: Bearer`.",
     response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 404),
+    },
+    openapi_extra={"security": [{"ApiKey": []}, {"OAuth2Password": []}]},
     dependencies=[Depends(metrics_reader)],
 )
 def metrics() -> Response:
