@@ -25,6 +25,8 @@ PUBLIC = {
     ("GET", "/v1/status-lists/{status_list_id}"),  # offline verifiers fetch it
     ("GET", "/v1/status-lists/{list_id}"),
     ("GET", "/v1/status-lists/{id}"),
+    ("GET", "/problems"),  # the pages that problem `type` URIs name
+    ("GET", "/problems/{code}"),
 }
 
 JUNK_BODIES = [

@@ -72,7 +72,8 @@ def test_readyz_documents_its_503_and_the_media_types_are_the_real_ones(client: 
     paths = doc["paths"]
     assert "503" in paths["/readyz"]["get"]["responses"]
     assert list(paths["/.well-known/jwks.json"]["get"]["responses"]["200"]["content"]) == [
-        "application/jwk-set+json"
+        "application/jwk-set+json",
+        "application/json",
     ]
     status_list = next(p for p in paths if p.startswith("/v1/status-lists/"))
     assert list(paths[status_list]["get"]["responses"]["200"]["content"]) == [

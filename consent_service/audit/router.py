@@ -92,7 +92,17 @@ def list_events(
     "/v1/audit/export",
     dependencies=[WritingRead],
     responses={
-        200: {"content": {"application/jsonl": {}, "text/csv": {}}},
+        200: {
+            "description": "`format=jsonl`: JSON Lines (`application/jsonl`, one JSON object "
+            "per line, UTF-8, as jsonlines.org describes; not an IANA-registered type, also "
+            "known as NDJSON), the last line a signed checkpoint. `format=csv`: RFC 4180 CSV "
+            "(`text/csv`, header row). The `Audit-Checkpoint` header carries the checkpoint's "
+            "signature.",
+            "content": {
+                "application/jsonl": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
         **problem_responses(401, 404, 422),
     },
     response_class=StreamingResponse,

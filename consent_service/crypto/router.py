@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from consent_service.deps import KeyringDep, SessionDep
+from consent_service.errors import problem_responses
+from consent_service.ops.http import negotiate
 
 router = APIRouter(tags=["keys"])
 
@@ -25,18 +27,26 @@ _JWK_SET_SCHEMA: dict[str, Any] = {
     "/.well-known/jwks.json",
     summary="Public signing keys (RFC 7517 JWK Set)",
     description="Every public key still needed to verify what the service signed (licences, "
-    "receipts, status lists, checkpoints), as an RFC 7517 JWK Set. Cacheable for 5 minutes.",
+    "receipts, status lists, checkpoints), as an RFC 7517 JWK Set. Cacheable for 5 minutes; "
+    "readable cross-origin (CORS) and gzip-compressed when asked. Served as "
+    "`application/jwk-set+json`, or `application/json` to a client that accepts only that; "
+    "406 to an `Accept` admitting neither.",
     response_class=Response,
     responses={
         200: {
             "description": "JWK Set",
-            "content": {JWK_SET_JSON: {"schema": _JWK_SET_SCHEMA}},
-        }
+            "content": {
+                JWK_SET_JSON: {"schema": _JWK_SET_SCHEMA},
+                "application/json": {"schema": _JWK_SET_SCHEMA},
+            },
+        },
+        **problem_responses(406),
     },
 )
-def jwks(session: SessionDep, keyring: KeyringDep) -> Response:
+def jwks(request: Request, session: SessionDep, keyring: KeyringDep) -> Response:
+    media_type = negotiate(request.headers.get("accept"), (JWK_SET_JSON, "application/json"))
     return JSONResponse(
         keyring.jwks(session),
-        media_type=JWK_SET_JSON,
+        media_type=media_type,
         headers={"Cache-Control": "public, max-age=300"},
     )
