@@ -22,7 +22,7 @@ from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
 from consent_service.openapi import install_openapi
-from consent_service.ops.http import HeadAsGet, PublicResources
+from consent_service.ops.http import DocsPolicy, HeadAsGet, PublicResources
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.portal.router import router as portal_router
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Innermost first: CORS and gzip for the public resources, HEAD served as GET, then the
     # request middleware (ids, body limits, access log) around everything.
     app.add_middleware(PublicResources)
+    app.add_middleware(DocsPolicy)
     app.add_middleware(HeadAsGet)
     app.add_middleware(
         RequestMiddleware,

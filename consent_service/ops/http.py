@@ -64,6 +64,38 @@ class PublicResources:
             await self.app(scope, receive, send)
 
 
+# The API reference pages load everything from the app (fastapi-offline's packaged Swagger UI
+# and ReDoc). The policy keeps it so: ReDoc's footer would otherwise fetch its logo from the
+# vendor's CDN, telling a third party who reads the docs.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
+DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+
+
+class DocsPolicy:
+    """A Content-Security-Policy on the API reference pages: nothing from other origins."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in DOCS_PATHS:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                policy = (b"content-security-policy", DOCS_POLICY.encode())
+                headers = [*message.get("headers", []), policy]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
     ranges = []
     for part in accept.split(","):
