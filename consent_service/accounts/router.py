@@ -208,15 +208,15 @@ def token(
     settings: SettingsDep,
     services: ServicesDep,
     grant_type: Annotated[
-        str | None, Form(max_length=100, description="`password` (the only grant offered)")
+        str | None, Form(description="`password` (the only grant offered)")
     ] = None,
-    username: Annotated[str | None, Form(max_length=320, description="Your email")] = None,
-    password: Annotated[str | None, Form(max_length=1024, description="Your password")] = None,
+    username: Annotated[str | None, Form(description="Your email")] = None,
+    password: Annotated[str | None, Form(description="Your password")] = None,
     client_id: Annotated[
-        str | None, Form(max_length=64, description="The public client's id (optional)")
+        str | None, Form(description="The public client's id (optional, 1-64 characters)")
     ] = None,
     scope: Annotated[
-        str | None, Form(max_length=1000, description="Ignored: tokens carry the person's role")
+        str | None, Form(description="Ignored: tokens carry the person's role")
     ] = None,
 ) -> TokenOut:
     # RFC 6749 §5.2: the grant type is checked first, then the parameters it needs.
@@ -225,6 +225,9 @@ def token(
     missing = [n for n, v in (("username", username), ("password", password)) if not v]
     if missing or username is None or password is None:
         raise InvalidRequest(f"Missing parameter: {', '.join(missing)}", missing=missing)
+    # Checked here rather than by the form's schema, so that they are RFC 6749 errors too.
+    if len(username) > 320 or len(password) > 1024:
+        raise InvalidRequest("username is at most 320 characters, password at most 1024")
     client = _client_id(client_id, request.headers.get("authorization"))
     check_login_rate(
         services.login_rate_limiters,

@@ -136,3 +136,7 @@ def test_token_responses_are_never_cached_and_errors_are_rfc6749_json(live_serve
         data={"username": holder.email, "password": holder.password, "client_id": "a b"},
     )
     assert (bad_client.status_code, bad_client.json()["error"]) == (400, "invalid_request")
+    too_long = httpx.post(
+        f"{live_server}/v1/auth/token", data={"username": "a" * 321, "password": "x"}
+    )
+    assert (too_long.status_code, too_long.json()["error"]) == (400, "invalid_request")
