@@ -143,7 +143,7 @@ def known_problems() -> dict[str, type[DomainError]]:
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls is not DomainError:
+        if cls.code != DomainError.code:  # abstract bases keep the base's placeholder code
             found.setdefault(cls.code, cls)
     return found
 

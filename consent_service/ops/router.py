@@ -61,10 +61,11 @@ def readyz(services: ServicesDep) -> JSONResponse:
         return JSONResponse({"status": "ready", "checks": checks})
     failing = ", ".join(name for name, v in checks.items() if v != "ok")
     return errors.problem(
-        status=503,
-        code="not_ready",
-        title="The service is not ready",
+        status=errors.NotReady.status,
+        code=errors.NotReady.code,
+        title=errors.NotReady.title,
         detail=f"Not ready: {failing}",
+        base=services.settings.issuer,
         checks=checks,
     )
 

@@ -7,6 +7,8 @@ import re
 import httpx
 from fastapi.testclient import TestClient
 
+from consent_service.errors import known_problems
+
 
 def _routes(app) -> list[tuple[str, str]]:
     return [
@@ -55,6 +57,10 @@ def test_problem_types_are_absolute_and_resolve_to_a_page(client: TestClient, se
         page = client.get(body["type"].removeprefix(settings.issuer))
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert body["code"] in page.text
+    # Every code the service declares has its page, with its status.
+    for code, cls in known_problems().items():
+        page = client.get(f"/problems/{code}")
+        assert page.status_code == 200 and f"HTTP status {cls.status}" in page.text, code
     index = client.get("/problems")
     assert index.status_code == 200 and "not_found" in index.text
     assert client.get("/problems/no_such_code").status_code == 404
