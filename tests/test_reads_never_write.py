@@ -143,6 +143,7 @@ def test_no_get_route_locks_a_row_or_appends_an_event(
         "agreement_id": agreement["id"],
         "case_id": case["id"],
         "evidence_id": case["evidence"][0]["id"],
+        "code": "consent_not_active",  # /problems/{code}
     }
     params = {
         "/v1/audit/proofs/inclusion": {"seq": seq},
