@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from consent_service import __version__
 from consent_service.accounts.router import router as accounts_router
@@ -27,6 +28,8 @@ from consent_service.invitations import pages as invitation_pages
 from consent_service.invitations import router as invitations
 from consent_service.invitations import service as invitations_service
 from consent_service.licences.router import router as licences_router
+from consent_service.openapi import install_openapi
+from consent_service.ops.http import DocsPolicy, HeadAsGet, PublicResources
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.outbox.worker import OutboxWorker
@@ -50,7 +53,13 @@ Consent and licence registry for the use of people's likeness (face, voice, body
 media. Holders grant and withdraw informed consent; studios receive signed licences (ES256 JWTs)
 and check them online or offline; auditors export and verify the tamper-evident consent log.
 
-Errors are `application/problem+json` (RFC 9457) with a stable `code`.
+Authentication: `Authorization: Bearer <credential>`, where the credential is an API key
+(`csk_…`) or an access token from `POST /v1/auth/token` (OAuth 2.0 password grant). Callers
+see only their own objects: anything else answers 404.
+
+Errors are `application/problem+json` (RFC 9457) with a stable `code`, a `type` URI whose page
+explains it, and, on 422, the offending fields in `errors`. The token endpoint's errors follow
+RFC 6749 §5.2 (`error`) with the same members beside it.
 """
 
 
@@ -96,11 +105,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services = build_services(settings or get_settings())
     configure_logging(services.settings.log_level)
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts and styles served by the app from the
+    # fastapi-offline package: they work with no network, and no third-party CDN sees who reads.
+    app = FastAPIOffline(
         title="consent_service",
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
+        swagger_ui_parameters={"persistAuthorization": False},
     )
     app.state.services = services
     # A thread the app runs besides requests (the outbox worker below is the other): due
@@ -147,9 +159,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         invitation_pages.router,
     ):
         app.include_router(router)
+    install_openapi(app)
 
+    # Innermost first: CORS and gzip for the public resources, HEAD served as GET, then the
+    # request middleware (ids, body limits, access log) around everything.
+    app.add_middleware(PublicResources)
+    app.add_middleware(DocsPolicy)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         RequestMiddleware,
+        problem_base=services.settings.issuer,
         max_body_bytes=services.settings.max_body_bytes,
         large_body_paths={
             "/references": services.settings.vault_max_upload_bytes,

@@ -2,7 +2,8 @@
 
 - every route outside a short public list refuses a request without credentials;
 - no route answers 5xx to malformed input, whoever sends it;
-- every error is `application/problem+json` with a `code`.
+- every error is `application/problem+json` with a `code` (the token endpoint's are RFC 6749
+  §5.2 `application/json`, with `error` beside the problem members).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ PUBLIC = {
     ("GET", "/v1/audit/checkpoint/verifier-key"),
     # Witnesses' cosignatures: authenticated by the cosignature (a configured witness's key).
     ("POST", "/v1/audit/checkpoint/cosignatures"),
+    ("GET", "/problems"),  # the pages that problem `type` URIs name
+    ("GET", "/problems/{code}"),
 }
 
 JUNK_BODIES = [
@@ -60,6 +63,11 @@ def _routes(app) -> list[tuple[str, str]]:
     return out
 
 
+def _documented_errors(app, method: str, path: str) -> set[int]:
+    responses = app.openapi()["paths"][path][method.lower()]["responses"]
+    return {int(s) for s in responses if s[0] in "45"}
+
+
 def _fill(path: str, value: str) -> str:
     return re.sub(r"\{[^}]+\}", value, path)
 
@@ -71,6 +79,7 @@ def test_every_non_public_route_requires_a_credential(client: TestClient, app):
             continue
         r = client.request(method, _fill(path, "hld_aaaaaaaaaaaaaaaaaaaaaaaa"), json={})
         assert r.status_code in (401, 404), (method, path, r.status_code, r.text[:200])
+        assert r.status_code in _documented_errors(app, method, path), (method, path)
         if r.status_code == 401:
             assert r.json()["code"] == "unauthenticated"
         checked += 1
@@ -100,7 +109,18 @@ def test_no_route_answers_5xx_to_junk(client: TestClient, app, who, request):
                 )
                 assert r.status_code < 500, (who, method, url, body[:40], r.text[:300])
                 if r.status_code >= 400:
-                    assert r.headers["content-type"].startswith("application/problem+json"), (
+                    # The OpenAPI document lists every error a route was seen to give.
+                    assert r.status_code in _documented_errors(app, method, path), (
+                        who,
+                        method,
+                        url,
+                        r.status_code,
+                    )
+                    media = "application/problem+json"
+                    if path == "/v1/auth/token" and r.status_code == 400:
+                        media = "application/json"
+                        assert "error" in r.json()
+                    assert r.headers["content-type"].startswith(media), (
                         method,
                         url,
                         r.headers["content-type"],

@@ -156,6 +156,7 @@ def test_no_get_route_locks_a_row_or_appends_an_event(
         "case_id": case["id"],
         "evidence_id": case["evidence"][0]["id"],
         "endpoint_id": endpoint["id"],
+        "code": "consent_not_active",  # /problems/{code}
     }
     params = {
         "/v1/audit/proofs/inclusion": {"seq": seq},

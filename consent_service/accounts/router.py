@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Response, status
 
@@ -26,7 +29,15 @@ from consent_service.deps import (
     SettingsDep,
     SignerDep,
 )
-from consent_service.errors import problem_responses
+from consent_service.errors import (
+    NO_STORE,
+    InvalidCredentials,
+    InvalidGrant,
+    InvalidRequest,
+    UnsupportedGrantType,
+    oauth_error_responses,
+    problem_responses,
+)
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.pagination import Page
 
@@ -151,27 +162,89 @@ def revoke_verifier(key_id: str, admin: Admin, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/auth/token", response_model=TokenOut, responses=problem_responses(401, 422, 429))
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._~:-]{1,64}")
+
+
+def _client_id(form_value: str | None, authorization: str | None) -> str:
+    """The public client's id: the `client_id` parameter, or the user of HTTP Basic auth.
+
+    Every client of this service is public (RFC 6749 §2.1): none holds a secret, so the id is
+    not authenticated. It is recorded in the access token (RFC 9068 §2.2) for the record.
+    """
+    value = form_value
+    if value is None and authorization and authorization[:6].lower() == "basic ":
+        try:
+            user = base64.b64decode(authorization[6:], validate=True).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequest("The Basic authorization header is malformed") from exc
+        value = unquote_plus(user)  # RFC 6749 §2.3.1: form-urlencoded before Basic encoding
+    if value is None or value == "":
+        return accounts.DEFAULT_CLIENT_ID
+    if not _CLIENT_ID.fullmatch(value):
+        raise InvalidRequest("client_id must be 1-64 of A-Z a-z 0-9 . _ ~ : -")
+    return value
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    responses={**oauth_error_responses(), **problem_responses(429)},
+    summary="Sign in with email and password (OAuth 2.0 password grant)",
+    description=(
+        "RFC 6749 §4.3 resource owner password credentials grant, as a form "
+        "(`application/x-www-form-urlencoded`): `grant_type=password` (taken as `password` when "
+        "absent), `username` (the email), `password`, and optionally `client_id` (or HTTP Basic "
+        "with the client id and an empty secret). The answer is an RFC 9068 access token "
+        "(ES256 JWT, `typ: at+jwt`) to send as `Authorization: Bearer`. Errors follow RFC 6749 "
+        "§5.2 (`error`: `invalid_request`, `invalid_grant`, `unsupported_grant_type`) beside the "
+        "problem-details members. Token responses carry `Cache-Control: no-store`."
+    ),
+)
 def token(
     request: Request,
-    username: Annotated[str, Form(min_length=3, max_length=320, description="Your email")],
-    password: Annotated[str, Form(min_length=1, max_length=1024)],
+    response: Response,
     read_session: ReadSessionDep,
     signer: SignerDep,
     settings: SettingsDep,
     services: ServicesDep,
+    grant_type: Annotated[
+        str | None, Form(description="`password` (the only grant offered)")
+    ] = None,
+    username: Annotated[str | None, Form(description="Your email")] = None,
+    password: Annotated[str | None, Form(description="Your password")] = None,
+    client_id: Annotated[
+        str | None, Form(description="The public client's id (optional, 1-64 characters)")
+    ] = None,
+    scope: Annotated[
+        str | None, Form(description="Ignored: tokens carry the person's role")
+    ] = None,
 ) -> TokenOut:
+    # RFC 6749 §5.2: the grant type is checked first, then the parameters it needs.
+    if grant_type is not None and grant_type != "password":
+        raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported")
+    missing = [n for n, v in (("username", username), ("password", password)) if not v]
+    if missing or username is None or password is None:
+        raise InvalidRequest(f"Missing parameter: {', '.join(missing)}", missing=missing)
+    # Checked here rather than by the form's schema, so that they are RFC 6749 errors too.
+    if len(username) > 320 or len(password) > 1024:
+        raise InvalidRequest("username is at most 320 characters, password at most 1024")
+    client = _client_id(client_id, request.headers.get("authorization"))
     check_login_rate(
         services.login_rate_limiters,
         address=request.client.host if request.client else "unknown",
         email=username,
     )
     # A read-only session: sign-in writes nothing and holds no transaction while hashing.
-    access_token, expires_in = accounts.issue_access_token(
-        read_session,
-        signer=signer,
-        ttl_seconds=settings.access_token_ttl_seconds,
-        email=username,
-        password=password,
-    )
+    try:
+        access_token, expires_in = accounts.issue_access_token(
+            read_session,
+            signer=signer,
+            ttl_seconds=settings.access_token_ttl_seconds,
+            email=username,
+            password=password,
+            client_id=client,
+        )
+    except InvalidCredentials as exc:
+        raise InvalidGrant(exc.detail) from exc
+    response.headers.update(NO_STORE)
     return TokenOut(access_token=access_token, expires_in=expires_in)

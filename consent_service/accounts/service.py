@@ -25,6 +25,8 @@ from consent_service.ids import new_id
 
 API_KEY_PREFIX = "csk_"
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068
+# The client id recorded when a client names none (every client is public: RFC 6749 §2.1).
+DEFAULT_CLIENT_ID = "public"
 
 # Login.principal_kind -> function building the Principal. Holders and representatives provide
 # theirs; the composition root (wiring.py) binds the map to each session it opens.
@@ -330,6 +332,7 @@ def issue_access_token(
     ttl_seconds: int,
     email: str,
     password: str,
+    client_id: str = DEFAULT_CLIENT_ID,
 ) -> tuple[str, int]:
     """Check email and password; return (access token, lifetime in seconds).
 
@@ -365,6 +368,7 @@ def issue_access_token(
         "jti": secrets.token_urlsafe(12),
         # Which password this token was won with: changing it signs the token out.
         "pwe": candidate[3],
+        "client_id": client_id,  # RFC 9068 §2.2: the client that asked for the token
     }
     return signer.sign(session, claims, typ=ACCESS_TOKEN_TYP), ttl_seconds
 

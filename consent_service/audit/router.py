@@ -74,12 +74,9 @@ def _wants_note(accept: str | None) -> bool:
     response_model=Checkpoint,
     responses={
         200: {
-            "content": {
-                "text/plain": {
-                    "description": "C2SP tlog-checkpoint signed note with witnesses' "
-                    "cosignatures (Accept: text/plain)"
-                }
-            }
+            "description": "The JWS form (JSON), or with `Accept: text/plain` the C2SP "
+            "tlog-checkpoint signed note with the witnesses' cosignatures",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
         },
         **problem_responses(400, 401, 404, 422),
     },
@@ -221,7 +218,17 @@ def list_events(
     "/v1/audit/export",
     dependencies=[WritingRead],
     responses={
-        200: {"content": {"application/jsonl": {}, "text/csv": {}}},
+        200: {
+            "description": "`format=jsonl`: JSON Lines (`application/jsonl`, one JSON object "
+            "per line, UTF-8, as jsonlines.org describes; not an IANA-registered type, also "
+            "known as NDJSON), the last line a signed checkpoint. `format=csv`: RFC 4180 CSV "
+            "(`text/csv`, header row). The `Audit-Checkpoint` header carries the checkpoint's "
+            "signature.",
+            "content": {
+                "application/jsonl": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
         **problem_responses(401, 404, 422),
     },
     response_class=StreamingResponse,

@@ -32,6 +32,7 @@ from consent_service.licences.schemas import (
     VerifyRequest,
     VerifyResponse,
 )
+from consent_service.ops.http import negotiate
 from consent_service.pagination import (
     CursorQuery,
     LimitQuery,
@@ -201,13 +202,21 @@ def revoke_licence(
             "description": "Signed status list (IETF OAuth Token Status List draft)",
             "content": {STATUS_LIST_MEDIA_TYPE: {}},
         },
-        **problem_responses(404),
+        **problem_responses(404, 406),
     },
     summary="A signed status list (statuslist+jwt), cacheable for its ttl",
+    description="The IETF OAuth Token Status List of the licences that point to it, signed "
+    "(ES256). Public, cacheable for its ttl, readable cross-origin (CORS) and gzip-compressed "
+    "when asked; 406 to an `Accept` that does not admit `application/statuslist+jwt`.",
 )
 def get_status_list(
-    list_id: str, session: ReadSessionDep, signer: SignerDep, settings: SettingsDep
+    list_id: str,
+    request: Request,
+    session: ReadSessionDep,
+    signer: SignerDep,
+    settings: SettingsDep,
 ) -> Response:
+    negotiate(request.headers.get("accept"), (STATUS_LIST_MEDIA_TYPE,))
     ttl = settings.status_list_ttl_seconds
     token = licences.status_list_token(session=session, signer=signer, list_id=list_id, ttl=ttl)
     return Response(

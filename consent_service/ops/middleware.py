@@ -18,7 +18,12 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consent_service.errors import PROBLEM_JSON
+from consent_service.errors import (
+    PROBLEM_JSON,
+    InvalidCharacters,
+    PayloadTooLarge,
+    problem_type,
+)
 
 log = logging.getLogger("consent_service.access")
 
@@ -51,8 +56,16 @@ class BodyTooLarge(StarletteHTTPException):
 class RequestMiddleware:
     """One pure ASGI middleware, so that streaming responses are not buffered."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, large_body_paths: dict[str, int]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        large_body_paths: dict[str, int],
+        problem_base: str = "",
+    ):
         self.app = app
+        self.problem_base = problem_base  # problem `type` URIs are absolute (errors.problem_type)
         self.max_body_bytes = max_body_bytes
         # Path suffix -> limit, for upload routes that take more than JSON bodies do.
         self.large_body_paths = large_body_paths
@@ -125,10 +138,10 @@ class RequestMiddleware:
     async def _problem(
         self, send: Send, status: int, code: str, detail: str, request_id: str
     ) -> None:
-        titles = {413: "The request body is too large", 400: "Bad request"}
+        titles = {413: PayloadTooLarge.title, 400: InvalidCharacters.title}
         body = json.dumps(
             {
-                "type": f"/problems/{code}",
+                "type": problem_type(self.problem_base, code),
                 "title": titles.get(status, "Request cannot be processed"),
                 "status": status,
                 "detail": detail,

@@ -164,6 +164,7 @@ def login(
             ttl_seconds=settings.access_token_ttl_seconds,
             email=email.strip(),
             password=password,
+            client_id="portal",
         )
     except InvalidCredentials:
         return _login_page(

@@ -78,8 +78,9 @@ def test_login_with_wrong_password_and_unknown_email_look_the_same(
     unknown = client.post(
         "/v1/auth/token", data={"username": "nobody@example.org", "password": "nope"}
     )
-    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.status_code == unknown.status_code == 400
     assert wrong.json() == unknown.json()
+    assert wrong.json()["error"] == "invalid_grant"
     # Same work on both paths: exactly one argon2 verification each.
     assert len(calls) == 2
 
@@ -97,10 +98,11 @@ def test_access_token_is_an_es256_jwt_bound_to_this_service(client: TestClient, 
 
 
 def test_login_form_is_validated(client: TestClient):
+    # RFC 6749 §5.2: a missing parameter is `invalid_request`, a 400.
     r = client.post("/v1/auth/token", data={"username": "a@b.c"})
-    assert r.status_code == 422
-    assert r.json()["code"] == "validation_error"
-    assert any(e["field"] == "password" for e in r.json()["errors"])
+    assert r.status_code == 400
+    assert r.json()["error"] == r.json()["code"] == "invalid_request"
+    assert r.json()["missing"] == ["password"]
 
 
 def test_password_guessing_is_throttled_per_account_and_per_address(
@@ -119,7 +121,7 @@ def test_password_guessing_is_throttled_per_account_and_per_address(
     limit(1000, 3)
     for _ in range(3):
         r = client.post("/v1/auth/token", data={"username": holder.email, "password": "nope"})
-        assert r.status_code == 401
+        assert r.status_code == 400
     # The account is throttled, even with the right password, and unknown emails alike.
     r = client.post(
         "/v1/auth/token", data={"username": holder.email.upper(), "password": holder.password}
@@ -130,7 +132,7 @@ def test_password_guessing_is_throttled_per_account_and_per_address(
     other = client.post(
         "/v1/auth/token", data={"username": "someone@example.org", "password": "nope"}
     )
-    assert other.status_code == 401, "another account is not affected"
+    assert other.status_code == 400, "another account is not affected"
 
     limit(2, 1000)
     codes = [
@@ -139,4 +141,4 @@ def test_password_guessing_is_throttled_per_account_and_per_address(
         ).status_code
         for i in range(3)
     ]
-    assert codes == [401, 401, 429], "one address trying many accounts is throttled too"
+    assert codes == [400, 400, 429], "one address trying many accounts is throttled too"

@@ -83,6 +83,8 @@ def test_readyz_reports_a_missing_bucket(client: TestClient, settings: Settings,
     s3_client.delete_bucket(Bucket=settings.s3_bucket)
     r = client.get("/readyz")
     assert r.status_code == 503
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "not_ready" and r.json()["type"].endswith("/problems/not_ready")
     assert "does not exist" in r.json()["checks"]["vault"]
 
 
