@@ -6,19 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 
+from consent_service.accounts import auditors, passwords
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import ApiKey
 from consent_service.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    AuditorCreate,
+    AuditorCreated,
+    AuditorOut,
     OrganizationCreate,
     OrganizationOut,
     TokenOut,
+    TotpCode,
+    TotpEnabled,
+    TotpEnrolment,
     VerifierCreate,
 )
 from consent_service.deps import (
     Admin,
+    Auditor,
     KeyringDep,
     ReadSessionDep,
     ServicesDep,
@@ -160,6 +168,13 @@ def token(
     signer: SignerDep,
     settings: SettingsDep,
     services: ServicesDep,
+    totp: Annotated[
+        str | None,
+        Form(
+            max_length=10,
+            description="The current TOTP code, for an account with a second factor",
+        ),
+    ] = None,
 ) -> TokenOut:
     check_login_rate(
         services.login_rate_limiters,
@@ -173,5 +188,81 @@ def token(
         ttl_seconds=settings.access_token_ttl_seconds,
         email=username,
         password=password,
+        totp=totp,
     )
     return TokenOut(access_token=access_token, expires_in=expires_in)
+
+
+# -- auditors ---------------------------------------------------------------------------------
+
+
+@router.post(
+    "/auditors",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AuditorCreated,
+    responses=problem_responses(401, 404, 409, 422),
+    summary="Create an auditor (a person of an auditor organization) with a login (admin)",
+)
+def create_auditor(
+    body: AuditorCreate, admin: Admin, session: SessionDep, keyring: KeyringDep
+) -> AuditorCreated:
+    # Hash before the write transaction: end the read of the admin's authentication first.
+    session.commit()
+    password = auditors.new_initial_password()
+    password_hash = passwords.hash_password(password)
+    row = auditors.create_auditor(
+        session,
+        keyring=keyring,
+        actor_id=admin.actor_id,
+        organization_id=body.organization_id,
+        email=str(body.email),
+        password_hash=password_hash,
+    )
+    return AuditorCreated(
+        id=row.id,
+        organization_id=row.organization_id,
+        created_at=row.created_at,
+        initial_password=password,
+    )
+
+
+@router.get("/auditors", response_model=Page[AuditorOut], responses=problem_responses(401, 404))
+def list_auditors(admin: Admin, session: SessionDep) -> Page[AuditorOut]:
+    rows = auditors.list_auditors(session)
+    return Page(items=[AuditorOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.post(
+    "/auth/totp",
+    response_model=TotpEnrolment,
+    responses=problem_responses(401, 404, 409),
+    summary="Start enrolling a TOTP second factor (auditor, signed in with a password)",
+)
+def enrol_totp(principal: Auditor, session: SessionDep, keyring: KeyringDep) -> TotpEnrolment:
+    secret, uri = auditors.enrol_totp(
+        session, keyring=keyring, principal=principal, account_name=principal.actor_id
+    )
+    return TotpEnrolment(secret=secret, provisioning_uri=uri)
+
+
+@router.post(
+    "/auth/totp/confirm",
+    response_model=TotpEnabled,
+    responses=problem_responses(401, 404, 409, 422, 429),
+    summary="Confirm the TOTP enrolment with a first code; sign-in asks for codes from then on",
+)
+def confirm_totp(
+    request: Request,
+    body: TotpCode,
+    principal: Auditor,
+    session: SessionDep,
+    keyring: KeyringDep,
+    services: ServicesDep,
+) -> TotpEnabled:
+    check_login_rate(
+        services.login_rate_limiters,
+        address=request.client.host if request.client else "unknown",
+        email=principal.actor_id,
+    )
+    auditors.confirm_totp(session, keyring=keyring, principal=principal, code=body.code)
+    return TotpEnabled()

@@ -61,3 +61,12 @@ class Action(StrEnum):
     estate_registered = "holder.estate_registered"
     consent_ended_by_death = "consent.ended_by_death"
     consent_cut_to_post_mortem_end = "consent.cut_to_post_mortem_end"
+
+    # Auditor accounts (accounts/auditors.py): a person of an auditor organization.
+    auditor_created = "auditor.created"
+    auditor_totp_enabled = "auditor.totp_enabled"
+    # What an auditor read, by kind and ids (never the content): every read is on the log.
+    auditor_read = "auditor.read"
+
+    # The retention schedule was applied (retention/): what was deleted, by kind and count.
+    retention_applied = "retention.applied"

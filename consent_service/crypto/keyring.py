@@ -32,7 +32,15 @@ CONTENT_HMAC = "content-hmac"
 EVIDENCE_HMAC = "evidence-hmac"
 OUTBOX_SEAL = "outbox-seal"  # seals single-use tokens inside queued mail (mail/service.py)
 PORTAL_CSRF = "portal-csrf"  # binds the portal's form tokens to the signed-in session
-SERVICE_KEY_PURPOSES = (BLIND_INDEX, CONTENT_HMAC, EVIDENCE_HMAC, PORTAL_CSRF, OUTBOX_SEAL)
+TOTP_SEAL = "totp-seal"  # seals auditors' TOTP secrets (accounts/auditors.py)
+SERVICE_KEY_PURPOSES = (
+    BLIND_INDEX,
+    CONTENT_HMAC,
+    EVIDENCE_HMAC,
+    PORTAL_CSRF,
+    OUTBOX_SEAL,
+    TOTP_SEAL,
+)
 ACTIVE_KEY_TTL = 30.0
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from consent_service.accounts import auditors
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit import service as audit
 from consent_service.audit.actions import Action
@@ -212,9 +213,13 @@ def usages_of_licence(
     else:
         # The studio's own or the holder's own licence, else 404 (licences' visibility rule).
         licences.get_licence(session=session, principal=principal, licence_id=licence_id)
-    return repository.list_visible(
+    rows = repository.list_visible(
         session, licence_id=licence_id, holder_id=None, studio_id=None, after=after, limit=limit
     )
+    # Callers ask for one row more than they show (to know if a next page exists).
+    shown = rows[: limit - 1] if len(rows) == limit else rows
+    auditors.note_read(session, principal, "usage", [u.id for u in shown])
+    return rows
 
 
 def usages_of_holder(

@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import Session
 
 from consent_service import audit
+from consent_service.accounts import auditors
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
@@ -671,8 +672,10 @@ def list_cases(
     limit: int,
     after: tuple[datetime, str] | None,
 ) -> list[VerificationCase]:
-    _require_verifier(verifier)
-    return list(
+    """The review queue (verifiers), or the cases an auditor reads (each read is logged)."""
+    if verifier.role is not Role.auditor:
+        _require_verifier(verifier)
+    rows = list(
         repository.page_of_cases(
             session,
             status=status.value if status else None,
@@ -681,6 +684,10 @@ def list_cases(
             after=after,
         )
     )
+    # Callers ask for one row more than they show (to know if a next page exists).
+    shown = rows[: limit - 1] if len(rows) == limit else rows
+    auditors.note_read(session, verifier, "verification_case", [c.id for c in shown])
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,7 +701,21 @@ class CaseView:
 
 
 def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id: str) -> CaseView:
-    """A case with what its review needs: its evidence and, for a document, the registration."""
+    """A case with what its review needs: its evidence and, for a document, the registration.
+
+    An auditor gets the case and its evidence's metadata, never the registration nor the
+    evidence itself (the router gives them no download link); the read is logged.
+    """
+    if verifier.role is Role.auditor:
+        case_row = repository.get_case(session, case_id)
+        if case_row is None:
+            raise CaseNotFound()
+        auditors.note_read(session, verifier, "verification_case", [case_row.id])
+        return CaseView(
+            case=case_row,
+            evidence=list(repository.evidence_of_case(session, case_row.id)),
+            assurance=assurance_of(session, case_row.holder_id),
+        )
     case = _case_for_verifier(session, verifier, case_id)
     subject: tuple[str, date, str, date | None] | None = None
     # A pending document, or an executor's recording of a death, is checked against the

@@ -49,6 +49,12 @@ EXPORTED = {
     "holder.estate_registered",
     "consent.ended_by_death",
     "consent.cut_to_post_mortem_end",
+    # Auditor accounts and their reads.
+    "auditor.created",
+    "auditor.totp_enabled",
+    "auditor.read",
+    # Retention.
+    "retention.applied",
 }
 
 
