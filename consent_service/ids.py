@@ -19,6 +19,8 @@ PREFIXES = PREFIXES | {"vfc", "evd", "chl"}
 PREFIXES = PREFIXES | {"msg"}
 # Usages recorded under licences.
 PREFIXES = PREFIXES | {"usg"}
+# Auditors: people of an auditor organization (accounts/auditors.py).
+PREFIXES = PREFIXES | {"aud"}
 
 
 def new_id(prefix: str) -> str:
