@@ -271,3 +271,13 @@ def usage_document(usage: Usage) -> dict[str, Any]:
 def usages_of_holder_document(session: Session, holder_id: str) -> list[dict[str, Any]]:
     """Every usage of the holder's likeness, in the order recorded (the holder's export)."""
     return [usage_document(u) for u in repository.of_holder(session, holder_id)]
+
+
+# -- retention (flows/retention.py) ------------------------------------------------------------
+
+
+def forget_usages_recorded_before(session: Session, before: datetime, *, dry_run: bool) -> int:
+    """Delete usage rows past their retention period; their `usage.recorded` events stay."""
+    if dry_run:
+        return repository.count_recorded_before(session, before)
+    return repository.delete_recorded_before(session, before)

@@ -978,3 +978,60 @@ def forget_holder(session: Session, holder_id: str) -> None:
             evidence.wrapped_key = None
             evidence.deleted_at = evidence.deleted_at or utcnow()
             repository.add(session, evidence)
+
+
+# -- retention (flows/retention.py) ------------------------------------------------------------
+
+# What a case keeps after its retention period: its kind and status (columns), its times, and
+# these details, which identify no one (the type of document, not its number or its date).
+RETAINED_DETAILS = frozenset({"document_type", "issuing_country", "representative_kind"})
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRetention:
+    case_ids: list[str]
+    objects_deleted: int
+
+
+def apply_evidence_retention(
+    session: Session,
+    *,
+    storage: Storage,
+    decided_before: datetime,
+    uploaded_before: datetime,
+    dry_run: bool,
+) -> EvidenceRetention:
+    """Delete the evidence of cases past their retention period and scrub their sensitive
+    columns (the reviewer's reason, identifying details, the evidence keys).
+
+    The objects are removed once the transaction commits; the evidence rows keep their
+    metadata (type, size, the keyed content HMAC) and their deletion time. A case already
+    scrubbed is left alone, so running again changes nothing.
+    """
+    changed: list[str] = []
+    objects = 0
+    for case in repository.cases_past_retention(
+        session, decided_before=decided_before, uploaded_before=uploaded_before
+    ):
+        live = [
+            e
+            for e in repository.evidence_of_case(session, case.id)
+            if e.deleted_at is None or e.wrapped_key is not None
+        ]
+        details = {k: v for k, v in (case.details or {}).items() if k in RETAINED_DETAILS}
+        if not live and case.reason is None and details == (case.details or {}):
+            continue
+        changed.append(case.id)
+        objects += sum(1 for e in live if e.deleted_at is None)
+        if dry_run:
+            continue
+        case.reason = None
+        case.details = details
+        repository.add(session, case)
+        for evidence in live:
+            if evidence.deleted_at is None:
+                vault.delete_after_commit(session, storage, evidence.storage_name)
+            evidence.deleted_at = evidence.deleted_at or utcnow()
+            evidence.wrapped_key = None
+            repository.add(session, evidence)
+    return EvidenceRetention(case_ids=changed, objects_deleted=objects)
