@@ -275,3 +275,17 @@ def test_an_expired_auditor_key_has_its_own_problem_code(
     revoked = client.get("/v1/consents", headers=bearer(other["key"]))
     assert revoked.status_code == 401 and revoked.json()["code"] == "unauthenticated"
     assert key_id != other["id"]
+
+
+def test_an_auditor_changes_the_initial_password(client: TestClient, auditor_person: AuditorPerson):
+    r = client.post(
+        "/v1/holders/me/password",
+        json={"current_password": auditor_person.password, "new_password": "a new long secret 42"},
+        headers=auditor_person.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert sign_in(client, auditor_person).status_code == 401  # the initial one is gone
+    auditor_person.password = "a new long secret 42"
+    ok = sign_in(client, auditor_person)
+    assert ok.status_code == 200, ok.text
+    assert client.get("/v1/consents", headers=bearer(ok.json()["access_token"])).status_code == 200
