@@ -51,6 +51,7 @@ AUDITOR_LOGGED_READS = {
     "/v1/licences/{licence_id}/usages",
     "/v1/verifications",
     "/v1/verifications/{case_id}",
+    "/v1/holders/{holder_id}/assurance",
 }
 
 

@@ -928,6 +928,7 @@ def assurance_view(
         )
         if c.kind in ASSURANCE_KINDS
     ]
+    auditors.note_read(session, principal, "holder_assurance", [holder_id])
     return assurance_of(session, holder_id), cases
 
 
