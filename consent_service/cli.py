@@ -25,6 +25,7 @@ from consent_service.audit.cli import audit_app
 from consent_service.config import ConfigurationError, Settings, get_settings
 from consent_service.consents.cli import consents_app
 from consent_service.files import private_directory
+from consent_service.flows.retention_cli import retention_app
 from consent_service.licences import cli as licence_cli
 from consent_service.provenance.cli import c2pa_app
 from consent_service.vault.cli import vault_app
@@ -43,6 +44,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(consents_app, name="consents")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 app.add_typer(vault_app, name="vault")
 app.add_typer(c2pa_app, name="c2pa")
 

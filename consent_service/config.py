@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # Studio and verifier keys expire only when their creator asks (docs/operations.md).
     admin_key_ttl_days: int = Field(default=90, ge=0, le=3650)
     auditor_key_ttl_days: int = Field(default=365, ge=0, le=3650)
+    # The retention schedule (docs/operations.md, "Retention"), applied by
+    # `consent-service retention apply`: evidence of a decided case (approved, rejected,
+    # withdrawn) this many days after the decision; evidence of a case still pending this many
+    # days after upload (BIPA section 15(a): at most 3 years); usage rows this many days after
+    # they were recorded. Their audit events stay.
+    evidence_retention_days: int = Field(default=30, ge=0, le=1095)
+    pending_evidence_retention_days: int = Field(default=365, ge=0, le=1095)
+    usage_retention_days: int = Field(default=2190, ge=0, le=36500)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     status_list_ttl_seconds: int = Field(default=300, ge=1)
     verify_rate_limit_per_minute: int = Field(default=600, ge=1)

@@ -7,11 +7,12 @@ Each reads a typed field of the app's `Services` (consent_service/wiring.py), th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from consent_service.accounts import auditors
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.config import Settings
@@ -62,14 +63,31 @@ def get_session(request: Request, services: ServicesDep) -> Iterator[Session]:
 
     A safe request (GET, HEAD, OPTIONS) reads without the write lock (db.py), unless its route
     is marked `WritingRead`.
+
+    What an auditor read (noted by the services, accounts/auditors.py) goes on the log before
+    the response leaves: in this transaction when it writes, else in a short write
+    transaction of its own once the read has ended.
     """
-    with services.session(writes=_writes(request)) as session:
+    writes = _writes(request)
+    reads: list[dict[str, Any]] = []
+    with services.session(writes=writes) as session:
         try:
             yield session
+            reads = auditors.take_reads(session)
+            if reads and writes:
+                auditors.record_reads(session, reads)
             session.commit()
         except BaseException:
             session.rollback()
             raise
+    if reads and not writes:
+        with services.session(writes=True) as log_session:
+            try:
+                auditors.record_reads(log_session, reads)
+                log_session.commit()
+            except BaseException:
+                log_session.rollback()
+                raise
 
 
 def get_read_session(services: ServicesDep) -> Iterator[Session]:
@@ -155,3 +173,9 @@ HolderOrAdmin = Annotated[Principal, Depends(require_roles(Role.holder, Role.adm
 HolderOrStudio = Annotated[Principal, Depends(require_roles(Role.holder, Role.studio))]
 Studio = Annotated[Principal, Depends(require_roles(Role.studio))]
 AuditorOrAdmin = Annotated[Principal, Depends(require_roles(Role.auditor, Role.admin))]
+Auditor = Annotated[Principal, Depends(require_roles(Role.auditor))]
+# Reads of consents and requests: the holder side, the studio, and auditors (read-only, and
+# every read of theirs is an `auditor.read` event).
+HolderStudioOrAuditor = Annotated[
+    Principal, Depends(require_roles(Role.holder, Role.studio, Role.auditor))
+]

@@ -23,6 +23,8 @@ PREFIXES = PREFIXES | {"usg"}
 PREFIXES = PREFIXES | {"whe"}
 # Invitations a studio mails to a person.
 PREFIXES = PREFIXES | {"inv"}
+# Auditors: people of an auditor organization (accounts/auditors.py).
+PREFIXES = PREFIXES | {"aud"}
 
 
 def new_id(prefix: str) -> str:

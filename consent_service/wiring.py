@@ -39,7 +39,7 @@ from types import MappingProxyType
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from consent_service.accounts import passwords
+from consent_service.accounts import auditors, passwords
 from consent_service.accounts import service as accounts
 from consent_service.audit.service import AuditObserver, bind_observers
 from consent_service.audit.witness import CheckpointNotes
@@ -183,7 +183,11 @@ def build_services(settings: Settings) -> Services:
         # The consent.* webhook first: a receiver learns of the withdrawal before the licence.
         grant_listeners=(webhooks.grant_status_webhook, licences.cascade_grant_status),
         principal_resolvers=MappingProxyType(
-            {"holder": holders.resolve_login, "representative": representatives.resolve_login}
+            {
+                "holder": holders.resolve_login,
+                "representative": representatives.resolve_login,
+                "auditor": auditors.resolve_login,
+            }
         ),
         licence_lookup=licences.active_licence_for_attribute,
         online_verifier=licences.OnlineVerifier(engine=read_engine, signer=signer),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import LargeBinary
 from sqlmodel import Field, SQLModel
 
 from consent_service.db import UTCDateTime, utcnow
@@ -73,6 +74,25 @@ class Login(SQLModel, table=True):
     # Access tokens issued before this instant stop working (a reset or change of password
     # signs every other session out).
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An optional TOTP second factor (RFC 6238): the secret sealed under the service key
+    # "totp-seal", and when its owner confirmed it with a first code (None: sign-in does not
+    # ask for a code yet). Auditor logins only, for now.
+    totp_secret_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
+    totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Auditor(SQLModel, table=True):
+    """A person of an auditor organization, who signs in with a password login.
+
+    No name or email is kept here: the login holds the email's blind index only.
+    """
+
+    __tablename__ = "auditor"
+
+    id: str = Field(primary_key=True, max_length=40)
+    organization_id: str = Field(foreign_key="organization.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class LoginToken(SQLModel, table=True):

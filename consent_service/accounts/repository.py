@@ -8,10 +8,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent_service.accounts.models import ApiKey, Login, LoginToken, Organization, RevokedToken
+from consent_service.accounts.models import (
+    ApiKey,
+    Auditor,
+    Login,
+    LoginToken,
+    Organization,
+    RevokedToken,
+)
 
 
-def add(session: Session, row: Organization | ApiKey | Login | RevokedToken | LoginToken) -> None:
+def add(
+    session: Session, row: Organization | ApiKey | Login | RevokedToken | LoginToken | Auditor
+) -> None:
     session.add(row)
     session.flush()
 
@@ -104,3 +113,11 @@ def get_login_for_update(session: Session, login_id: str) -> Login | None:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return session.exec(stmt).one_or_none()
+
+
+def get_auditor(session: Session, auditor_id: str) -> Auditor | None:
+    return session.get(Auditor, auditor_id)
+
+
+def list_auditors(session: Session) -> Sequence[Auditor]:
+    return session.exec(select(Auditor).order_by(col(Auditor.created_at), col(Auditor.id))).all()

@@ -9,19 +9,27 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Response, status
 
+from consent_service.accounts import auditors, passwords
 from consent_service.accounts import service as accounts
 from consent_service.accounts.models import ApiKey
 from consent_service.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    AuditorCreate,
+    AuditorCreated,
+    AuditorOut,
     OrganizationCreate,
     OrganizationOut,
     TokenOut,
+    TotpCode,
+    TotpEnabled,
+    TotpEnrolment,
     VerifierCreate,
 )
 from consent_service.deps import (
     Admin,
+    Auditor,
     KeyringDep,
     ReadSessionDep,
     ServicesDep,
@@ -218,6 +226,13 @@ def token(
     scope: Annotated[
         str | None, Form(description="Ignored: tokens carry the person's role")
     ] = None,
+    totp: Annotated[
+        str | None,
+        Form(
+            max_length=10,
+            description="The current TOTP code, for an account with a second factor",
+        ),
+    ] = None,
 ) -> TokenOut:
     # RFC 6749 §5.2: the grant type is checked first, then the parameters it needs.
     if grant_type is not None and grant_type != "password":
@@ -243,8 +258,84 @@ def token(
             email=username,
             password=password,
             client_id=client,
+            totp=totp,
         )
     except InvalidCredentials as exc:
         raise InvalidGrant(exc.detail) from exc
     response.headers.update(NO_STORE)
     return TokenOut(access_token=access_token, expires_in=expires_in)
+
+
+# -- auditors ---------------------------------------------------------------------------------
+
+
+@router.post(
+    "/auditors",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AuditorCreated,
+    responses=problem_responses(401, 404, 409, 422),
+    summary="Create an auditor (a person of an auditor organization) with a login (admin)",
+)
+def create_auditor(
+    body: AuditorCreate, admin: Admin, session: SessionDep, keyring: KeyringDep
+) -> AuditorCreated:
+    # Hash before the write transaction: end the read of the admin's authentication first.
+    session.commit()
+    password = auditors.new_initial_password()
+    password_hash = passwords.hash_password(password)
+    row = auditors.create_auditor(
+        session,
+        keyring=keyring,
+        actor_id=admin.actor_id,
+        organization_id=body.organization_id,
+        email=str(body.email),
+        password_hash=password_hash,
+    )
+    return AuditorCreated(
+        id=row.id,
+        organization_id=row.organization_id,
+        created_at=row.created_at,
+        initial_password=password,
+    )
+
+
+@router.get("/auditors", response_model=Page[AuditorOut], responses=problem_responses(401, 404))
+def list_auditors(admin: Admin, session: SessionDep) -> Page[AuditorOut]:
+    rows = auditors.list_auditors(session)
+    return Page(items=[AuditorOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.post(
+    "/auth/totp",
+    response_model=TotpEnrolment,
+    responses=problem_responses(401, 404, 409),
+    summary="Start enrolling a TOTP second factor (auditor, signed in with a password)",
+)
+def enrol_totp(principal: Auditor, session: SessionDep, keyring: KeyringDep) -> TotpEnrolment:
+    secret, uri = auditors.enrol_totp(
+        session, keyring=keyring, principal=principal, account_name=principal.actor_id
+    )
+    return TotpEnrolment(secret=secret, provisioning_uri=uri)
+
+
+@router.post(
+    "/auth/totp/confirm",
+    response_model=TotpEnabled,
+    responses=problem_responses(401, 404, 409, 422, 429),
+    summary="Confirm the TOTP enrolment with a first code; sign-in asks for codes from then on",
+)
+def confirm_totp(
+    request: Request,
+    body: TotpCode,
+    principal: Auditor,
+    session: SessionDep,
+    keyring: KeyringDep,
+    services: ServicesDep,
+) -> TotpEnabled:
+    check_login_rate(
+        services.login_rate_limiters,
+        address=request.client.host if request.client else "unknown",
+        email=principal.actor_id,
+    )
+    auditors.confirm_totp(session, keyring=keyring, principal=principal, code=body.code)
+    return TotpEnabled()

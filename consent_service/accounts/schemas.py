@@ -74,3 +74,44 @@ class VerifierCreate(BaseModel):
         description="When the key stops working (a future time with its UTC offset); "
         "default: never",
     )
+
+
+class AuditorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    organization_id: str = Field(
+        min_length=1, max_length=40, description="An organization of kind 'auditor'"
+    )
+    email: EmailStr = Field(
+        max_length=320,
+        description="The auditor's sign-in email; kept only as a blind index",
+    )
+
+
+class AuditorOut(BaseModel):
+    id: str
+    organization_id: str
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+class AuditorCreated(AuditorOut):
+    initial_password: str = Field(
+        description="Shown only in this response: give it to the auditor, who changes it "
+        "after signing in (POST /v1/holders/me/password)"
+    )
+
+
+class TotpEnrolment(BaseModel):
+    secret: str = Field(description="Base32 secret, for an authenticator app without a camera")
+    provisioning_uri: str = Field(description="otpauth:// URI, usually shown as a QR code")
+
+
+class TotpCode(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The current 6-digit code")
+
+
+class TotpEnabled(BaseModel):
+    status: Literal["totp_enabled"] = "totp_enabled"

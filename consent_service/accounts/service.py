@@ -41,6 +41,14 @@ def bind_principal_resolvers(
     info[_RESOLVERS_KEY] = resolvers
 
 
+class ApiKeyExpired(DomainError):
+    code, status, title = (
+        "api_key_expired",
+        401,
+        "This auditor key has expired: ask an admin of the registry for a new one",
+    )
+
+
 class ExpiryNotInFuture(DomainError):
     code, status, title = "expiry_not_in_future", 422, "An API key's expiry must be in the future"
 
@@ -269,8 +277,13 @@ def key_state(row: ApiKey, now: datetime) -> Literal["revoked", "expired", "acti
 
 def principal_from_api_key(session: Session, key: str) -> Principal:
     row = repository.get_api_key_by_hash(session, _hash_api_key(key))
-    # An expired key is refused exactly like an unknown one: the answer tells nothing more.
-    if row is None or key_state(row, utcnow()) != "active":
+    state = key_state(row, utcnow()) if row is not None else None
+    # An auditor's key expires by default (auditor_key_ttl_days): its holder is told so, with a
+    # code of its own, so that they ask for a new one (only the key's holder can get this
+    # answer). Other expired keys are refused exactly like unknown ones.
+    if row is not None and state == "expired" and row.role == Role.auditor.value:
+        raise ApiKeyExpired()
+    if row is None or state != "active":
         raise Unauthenticated("The API key is unknown or revoked")
     return Principal(role=Role(row.role), actor_id=row.id, organization_id=row.organization_id)
 
@@ -333,8 +346,10 @@ def issue_access_token(
     email: str,
     password: str,
     client_id: str = DEFAULT_CLIENT_ID,
+    totp: str | None = None,
 ) -> tuple[str, int]:
-    """Check email and password; return (access token, lifetime in seconds).
+    """Check email, password and, for a login with a second factor, the TOTP code `totp`;
+    return (access token, lifetime in seconds).
 
     An unknown email and a wrong password give the same error after the same work (one argon2
     verification), so the answer does not reveal who is registered.
@@ -358,6 +373,10 @@ def issue_access_token(
     if candidate is None or not ok or candidate[2] is not None:
         raise InvalidCredentials()
     login_id = candidate[0]
+    # The second factor is looked at only after a correct password (accounts/auditors.py).
+    from consent_service.accounts import auditors
+
+    auditors.check_second_factor(session, keyring=signer.keyring, login_id=login_id, code=totp)
     now = utcnow()
     claims: dict[str, Any] = {
         "iss": signer.issuer,

@@ -78,3 +78,11 @@ class Action(StrEnum):
     webhook_redelivery_requested = "webhook_endpoint.redelivery_requested"
     deletion_acknowledgement_due = "deletion.acknowledgement_due"
     deletion_acknowledged = "deletion.acknowledged"
+    # Auditor accounts (accounts/auditors.py): a person of an auditor organization.
+    auditor_created = "auditor.created"
+    auditor_totp_enabled = "auditor.totp_enabled"
+    # What an auditor read, by kind and ids (never the content): every read is on the log.
+    auditor_read = "auditor.read"
+
+    # The retention schedule was applied (retention/): what was deleted, by kind and count.
+    retention_applied = "retention.applied"

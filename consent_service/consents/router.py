@@ -38,7 +38,7 @@ from consent_service.deps import (
     CurrentPrincipal,
     Holder,
     HolderOrAdmin,
-    HolderOrStudio,
+    HolderStudioOrAuditor,
     KeyringDep,
     SessionDep,
     SettingsDep,
@@ -147,7 +147,7 @@ def create_request(
     summary="Own consent requests (holder: addressed to it; studio: made by it)",
 )
 def list_requests(
-    principal: HolderOrStudio,
+    principal: HolderStudioOrAuditor,
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
@@ -244,10 +244,10 @@ def decline_request(
     "/consents",
     response_model=Page[ConsentOut],
     responses=problem_responses(400, 401, 404, 422),
-    summary="Own grants (holder: its grants; studio: grants to it)",
+    summary="Own grants (holder: its grants; studio: grants to it; auditor: all, logged)",
 )
 def list_consents(
-    principal: HolderOrStudio,
+    principal: HolderStudioOrAuditor,
     session: SessionDep,
     keyring: KeyringDep,
     limit: LimitQuery = 50,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consent_service import audit, vocabulary
+from consent_service.accounts import auditors
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.agreements import service as agreements
@@ -60,9 +61,12 @@ from consent_service.webhooks.events import EventType
 
 
 def _may_see(principal: Principal, row: ConsentRequest | ConsentGrant) -> bool:
-    # API.md: the holder (or a representative acting for it) and the studio; nobody else.
-    return principal.acts_for(row.holder_id) or (
-        principal.role is Role.studio and principal.is_org(row.studio_id)
+    # The holder (or a representative acting for it), the studio, and auditors (read-only;
+    # each read of theirs is noted for the log, see `auditors.note_read`).
+    return (
+        principal.acts_for(row.holder_id)
+        or (principal.role is Role.studio and principal.is_org(row.studio_id))
+        or principal.role is Role.auditor
     )
 
 
@@ -186,6 +190,7 @@ def get_request(session: Session, *, principal: Principal, request_id: str) -> C
     row = repository.get_request(session, request_id)
     if row is None or not _may_see(principal, row):
         raise RequestNotFound()
+    auditors.note_read(session, principal, "consent_request", [row.id])
     return row
 
 
@@ -203,7 +208,9 @@ def list_requests(
             limit=limit + 1,
         )
     )
-    return Page.from_rows(rows, limit)
+    page = Page.from_rows(rows, limit)
+    auditors.note_read(session, principal, "consent_request", [r.id for r in page.items])
+    return page
 
 
 def _list_owner(principal: Principal) -> tuple[str | None, str | None]:
@@ -211,6 +218,8 @@ def _list_owner(principal: Principal) -> tuple[str | None, str | None]:
         return principal.holder_id, None
     if principal.role is Role.studio and principal.organization_id:
         return None, principal.organization_id
+    if principal.role is Role.auditor:
+        return None, None  # auditors read every row (and each read is logged)
     raise NotFound()
 
 
@@ -726,6 +735,7 @@ def get_consent(session: Session, *, principal: Principal, consent_id: str) -> C
     grant = repository.get_grant(session, consent_id)
     if grant is None or not _may_see(principal, grant):
         raise ConsentNotFound()
+    auditors.note_read(session, principal, "consent", [grant.id])
     return grant
 
 
@@ -749,7 +759,9 @@ def list_consents(
         after=decode_cursor(cursor),
         limit=limit + 1,
     )
-    return Page.from_rows(rows, limit)
+    page = Page.from_rows(rows, limit)
+    auditors.note_read(session, principal, "consent", [g.id for g in page.items])
+    return page
 
 
 def latest_receipt(session: Session, *, principal: Principal, consent_id: str) -> ConsentReceipt:

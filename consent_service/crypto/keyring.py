@@ -41,6 +41,7 @@ WEBHOOK_SECRETS = "webhook-secrets"  # seals the signing secrets of webhook endp
 # The Ed25519 seed of the audit log's signed-note key (C2SP checkpoints, audit/witness.py).
 CHECKPOINT_NOTE = "checkpoint-note"
 INVITATION_SEAL = "invitation-seal"  # seals an invited address while pending (invitations/)
+TOTP_SEAL = "totp-seal"  # seals auditors' TOTP secrets (accounts/auditors.py)
 SERVICE_KEY_PURPOSES = (
     BLIND_INDEX,
     CONTENT_HMAC,
@@ -50,6 +51,7 @@ SERVICE_KEY_PURPOSES = (
     CHECKPOINT_NOTE,
     WEBHOOK_SECRETS,
     INVITATION_SEAL,
+    TOTP_SEAL,
 )
 ACTIVE_KEY_TTL = 30.0
 

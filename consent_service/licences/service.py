@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from consent_service import audit
+from consent_service.accounts import auditors
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
 from consent_service.canonical import canonical_json
@@ -272,12 +273,13 @@ def issue_licence(
 
 # -- reading ----------------------------------------------------------------------------------
 def _visibility(principal: Principal) -> tuple[str | None, str | None]:
-    """(studio_id, holder_id) filters for what `principal` may see; admin sees everything."""
+    """(studio_id, holder_id) filters for what `principal` may see; admins and auditors see
+    everything (an auditor's reads are noted for the log)."""
     if principal.role is Role.studio:
         return principal.organization_id or "-", None
     if principal.role is Role.holder:
         return None, principal.holder_id or "-"
-    if principal.role is Role.admin:
+    if principal.role in (Role.admin, Role.auditor):
         return None, None
     raise LicenceNotFound()
 
@@ -287,6 +289,7 @@ def get_licence(*, session: Session, principal: Principal, licence_id: str) -> L
     licence = repository.get_visible(session, licence_id, studio_id=studio_id, holder_id=holder_id)
     if licence is None:
         raise LicenceNotFound()
+    auditors.note_read(session, principal, "licence", [licence.id])
     return licence
 
 
@@ -299,7 +302,7 @@ def list_licences(
     limit: int,
 ) -> Sequence[Licence]:
     studio_id, holder_id = _visibility(principal)
-    return repository.list_visible(
+    rows = repository.list_visible(
         session,
         studio_id=studio_id,
         holder_id=holder_id,
@@ -307,6 +310,10 @@ def list_licences(
         after=after,
         limit=limit,
     )
+    # Callers ask for one row more than they show (to know if a next page exists).
+    shown = rows[: limit - 1] if len(rows) == limit else rows
+    auditors.note_read(session, principal, "licence", [r.id for r in shown])
+    return rows
 
 
 def status_now(licence: Licence, now: datetime) -> str:
@@ -321,6 +328,8 @@ def revoke_licence(
     *, session: Session, keyring: Keyring, principal: Principal, licence_id: str, reason: str
 ) -> Licence:
     """Revoke one licence on its own (its holder, its studio or an admin); idempotent."""
+    if principal.role is Role.auditor:
+        raise LicenceNotFound()  # auditors only read
     licence = get_licence(session=session, principal=principal, licence_id=licence_id)
     # Same lock order as issuance and the grant cascade (grant, then licence): no deadlock.
     consents.grant_for_update(session, licence.consent_id)

@@ -56,3 +56,14 @@ def of_holder(session: Session, holder_id: str) -> Sequence[Usage]:
     """Every usage of a holder's likeness, in the order recorded (the holder's export)."""
     stmt = select(Usage).where(Usage.holder_id == holder_id).order_by(col(Usage.audit_seq))
     return session.exec(stmt).all()
+
+
+def delete_recorded_before(session: Session, before: datetime) -> int:
+    """Delete the usage rows recorded before `before`; how many went."""
+    result = session.execute(sa.delete(Usage).where(col(Usage.created_at) < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count_recorded_before(session: Session, before: datetime) -> int:
+    stmt = select(sa.func.count()).select_from(Usage).where(col(Usage.created_at) < before)
+    return int(session.exec(stmt).one())

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from consent_service.accounts import auditors
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit import service as audit
 from consent_service.audit.actions import Action
@@ -212,9 +213,13 @@ def usages_of_licence(
     else:
         # The studio's own or the holder's own licence, else 404 (licences' visibility rule).
         licences.get_licence(session=session, principal=principal, licence_id=licence_id)
-    return repository.list_visible(
+    rows = repository.list_visible(
         session, licence_id=licence_id, holder_id=None, studio_id=None, after=after, limit=limit
     )
+    # Callers ask for one row more than they show (to know if a next page exists).
+    shown = rows[: limit - 1] if len(rows) == limit else rows
+    auditors.note_read(session, principal, "usage", [u.id for u in shown])
+    return rows
 
 
 def usages_of_holder(
@@ -266,3 +271,13 @@ def usage_document(usage: Usage) -> dict[str, Any]:
 def usages_of_holder_document(session: Session, holder_id: str) -> list[dict[str, Any]]:
     """Every usage of the holder's likeness, in the order recorded (the holder's export)."""
     return [usage_document(u) for u in repository.of_holder(session, holder_id)]
+
+
+# -- retention (flows/retention.py) ------------------------------------------------------------
+
+
+def forget_usages_recorded_before(session: Session, before: datetime, *, dry_run: bool) -> int:
+    """Delete usage rows past their retention period; their `usage.recorded` events stay."""
+    if dry_run:
+        return repository.count_recorded_before(session, before)
+    return repository.delete_recorded_before(session, before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
@@ -111,3 +112,28 @@ def get_challenge_of_holder(
     if for_update:
         stmt = stmt.with_for_update()
     return session.exec(stmt).first()
+
+
+def cases_past_retention(
+    session: Session, *, decided_before: datetime, uploaded_before: datetime
+) -> Sequence[VerificationCase]:
+    """Cases whose evidence the retention schedule says must go: decided (approved, rejected,
+    withdrawn) before `decided_before`, or still pending since before `uploaded_before`."""
+    decided_at = sa.func.coalesce(
+        col(VerificationCase.withdrawn_at), col(VerificationCase.reviewed_at)
+    )
+    stmt = (
+        select(VerificationCase)
+        .where(
+            or_(
+                and_(col(VerificationCase.status) != "pending", decided_at < decided_before),
+                and_(
+                    col(VerificationCase.status) == "pending",
+                    col(VerificationCase.created_at) < uploaded_before,
+                ),
+            )
+        )
+        .order_by(col(VerificationCase.created_at), col(VerificationCase.id))
+        .with_for_update()
+    )
+    return session.exec(stmt).all()

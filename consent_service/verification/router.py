@@ -48,6 +48,8 @@ router = APIRouter(tags=["verification"])
 _T = TypeVar("_T")
 
 Verifier = Annotated[Principal, Depends(require_roles(Role.verifier))]
+# Auditors read cases (never the evidence media, nor the registration they are checked against).
+VerifierOrAuditor = Annotated[Principal, Depends(require_roles(Role.verifier, Role.auditor))]
 HolderPrincipal = Annotated[Principal, Depends(require_roles(Role.holder))]
 
 # Upload routes (path suffixes), for the request-size middleware.
@@ -62,7 +64,9 @@ class EvidenceTooLarge(PayloadTooLarge):
     code, title = "evidence_too_large", "The file is larger than allowed for its type"
 
 
-def _case_out(case: VerificationCase) -> dict[str, Any]:
+def _case_out(case: VerificationCase, principal: Principal | None = None) -> dict[str, Any]:
+    # An auditor does not get the reviewer's free-text reason (it may name someone).
+    auditor = principal is not None and principal.role is Role.auditor
     return {
         "id": case.id,
         "kind": CaseKind(case.kind),
@@ -72,7 +76,7 @@ def _case_out(case: VerificationCase) -> dict[str, Any]:
         "request_id": case.request_id,
         # The phrase's hash stays inside: with it, 6 words from a short list can be brute-forced.
         "details": {k: v for k, v in (case.details or {}).items() if k != "phrase_sha256"},
-        "reason": case.reason,
+        "reason": None if auditor else case.reason,
         "submitted_by": case.submitted_by,
         "reviewed_by": case.reviewed_by,
         "created_at": case.created_at,
@@ -434,10 +438,10 @@ def get_assurance(holder_id: str, principal: CurrentPrincipal, session: SessionD
     "/v1/verifications",
     response_model=Page[CaseOut],
     responses=problem_responses(400, 401, 404, 422),
-    summary="The review queue (verifier)",
+    summary="The review queue (verifier); every case, read-only (auditor)",
 )
 def list_cases(
-    verifier: Verifier,
+    verifier: VerifierOrAuditor,
     session: SessionDep,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
     kind: CaseKind | None = None,
@@ -456,17 +460,20 @@ def list_cases(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    return Page(items=[CaseOut(**_case_out(c)) for c in rows], next_cursor=next_cursor)
+    return Page(
+        items=[CaseOut(**_case_out(c, principal=verifier)) for c in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
     "/v1/verifications/{case_id}",
     response_model=CaseDetail,
     responses=problem_responses(401, 403, 404),
-    summary="A case with its evidence links and what its review needs (verifier)",
+    summary="A case with its evidence links and what its review needs (verifier); the case "
+    "and its evidence's metadata, without media (auditor)",
 )
 def get_case(
-    case_id: str, verifier: Verifier, session: SessionDep, keyring: KeyringDep
+    case_id: str, verifier: VerifierOrAuditor, session: SessionDep, keyring: KeyringDep
 ) -> CaseDetail:
     view = verification.get_case(session, keyring=keyring, verifier=verifier, case_id=case_id)
     subject = None
@@ -476,8 +483,8 @@ def get_case(
             legal_name=name, date_of_birth=born, jurisdiction=jurisdiction, date_of_death=died
         )
     return CaseDetail(
-        **_case_out(view.case),
-        evidence=[_evidence_out(e, link=True) for e in view.evidence],
+        **_case_out(view.case, principal=verifier),
+        evidence=[_evidence_out(e, link=verifier.role is Role.verifier) for e in view.evidence],
         subject=subject,
         assurance=view.assurance,
     )

@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import Session
 
 from consent_service import audit
+from consent_service.accounts import auditors
 from consent_service.accounts import service as accounts
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
@@ -671,8 +672,10 @@ def list_cases(
     limit: int,
     after: tuple[datetime, str] | None,
 ) -> list[VerificationCase]:
-    _require_verifier(verifier)
-    return list(
+    """The review queue (verifiers), or the cases an auditor reads (each read is logged)."""
+    if verifier.role is not Role.auditor:
+        _require_verifier(verifier)
+    rows = list(
         repository.page_of_cases(
             session,
             status=status.value if status else None,
@@ -681,6 +684,10 @@ def list_cases(
             after=after,
         )
     )
+    # Callers ask for one row more than they show (to know if a next page exists).
+    shown = rows[: limit - 1] if len(rows) == limit else rows
+    auditors.note_read(session, verifier, "verification_case", [c.id for c in shown])
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,7 +701,21 @@ class CaseView:
 
 
 def get_case(session: Session, *, keyring: Keyring, verifier: Principal, case_id: str) -> CaseView:
-    """A case with what its review needs: its evidence and, for a document, the registration."""
+    """A case with what its review needs: its evidence and, for a document, the registration.
+
+    An auditor gets the case and its evidence's metadata, never the registration nor the
+    evidence itself (the router gives them no download link); the read is logged.
+    """
+    if verifier.role is Role.auditor:
+        case_row = repository.get_case(session, case_id)
+        if case_row is None:
+            raise CaseNotFound()
+        auditors.note_read(session, verifier, "verification_case", [case_row.id])
+        return CaseView(
+            case=case_row,
+            evidence=list(repository.evidence_of_case(session, case_row.id)),
+            assurance=assurance_of(session, case_row.holder_id),
+        )
     case = _case_for_verifier(session, verifier, case_id)
     subject: tuple[str, date, str, date | None] | None = None
     # A pending document, or an executor's recording of a death, is checked against the
@@ -907,6 +928,7 @@ def assurance_view(
         )
         if c.kind in ASSURANCE_KINDS
     ]
+    auditors.note_read(session, principal, "holder_assurance", [holder_id])
     return assurance_of(session, holder_id), cases
 
 
@@ -957,3 +979,60 @@ def forget_holder(session: Session, holder_id: str) -> None:
             evidence.wrapped_key = None
             evidence.deleted_at = evidence.deleted_at or utcnow()
             repository.add(session, evidence)
+
+
+# -- retention (flows/retention.py) ------------------------------------------------------------
+
+# What a case keeps after its retention period: its kind and status (columns), its times, and
+# these details, which identify no one (the type of document, not its number or its date).
+RETAINED_DETAILS = frozenset({"document_type", "issuing_country", "representative_kind"})
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRetention:
+    case_ids: list[str]
+    objects_deleted: int
+
+
+def apply_evidence_retention(
+    session: Session,
+    *,
+    storage: Storage,
+    decided_before: datetime,
+    uploaded_before: datetime,
+    dry_run: bool,
+) -> EvidenceRetention:
+    """Delete the evidence of cases past their retention period and scrub their sensitive
+    columns (the reviewer's reason, identifying details, the evidence keys).
+
+    The objects are removed once the transaction commits; the evidence rows keep their
+    metadata (type, size, the keyed content HMAC) and their deletion time. A case already
+    scrubbed is left alone, so running again changes nothing.
+    """
+    changed: list[str] = []
+    objects = 0
+    for case in repository.cases_past_retention(
+        session, decided_before=decided_before, uploaded_before=uploaded_before
+    ):
+        live = [
+            e
+            for e in repository.evidence_of_case(session, case.id)
+            if e.deleted_at is None or e.wrapped_key is not None
+        ]
+        details = {k: v for k, v in (case.details or {}).items() if k in RETAINED_DETAILS}
+        if not live and case.reason is None and details == (case.details or {}):
+            continue
+        changed.append(case.id)
+        objects += sum(1 for e in live if e.deleted_at is None)
+        if dry_run:
+            continue
+        case.reason = None
+        case.details = details
+        repository.add(session, case)
+        for evidence in live:
+            if evidence.deleted_at is None:
+                vault.delete_after_commit(session, storage, evidence.storage_name)
+            evidence.deleted_at = evidence.deleted_at or utcnow()
+            evidence.wrapped_key = None
+            repository.add(session, evidence)
+    return EvidenceRetention(case_ids=changed, objects_deleted=objects)

@@ -63,6 +63,12 @@ EXPORTED = {
     "webhook_endpoint.redelivery_requested",
     "deletion.acknowledgement_due",
     "deletion.acknowledged",
+    # Auditor accounts and their reads.
+    "auditor.created",
+    "auditor.totp_enabled",
+    "auditor.read",
+    # Retention.
+    "retention.applied",
 }
 
 

@@ -128,11 +128,17 @@ def test_someone_elses_request_and_consent_answer_404(
     req = grant["consent"]["request_id"]
     stranger = register_holder()
     other_studio = make_org("studio")
-    for headers in (stranger.headers, other_studio.headers, auditor.headers, admin_headers):
+    for headers in (stranger.headers, other_studio.headers, admin_headers):
         assert client.get(f"/v1/consent-requests/{req}", headers=headers).status_code == 404
         assert (
             client.get(f"/v1/consents/{grant['consent']['id']}", headers=headers).status_code == 404
         )
+    # Auditors read every consent (read-only, each read logged: tests/auditors).
+    assert client.get(f"/v1/consents/{grant['consent']['id']}", headers=auditor.headers).is_success
+    r = client.post(
+        f"/v1/consents/{grant['consent']['id']}/withdraw", json={}, headers=auditor.headers
+    )
+    assert r.status_code == 404
     cid = grant["consent"]["id"]
     for headers in (stranger.headers, other_studio.headers, studio.headers):
         r = client.post(f"/v1/consents/{cid}/withdraw", json={}, headers=headers)
