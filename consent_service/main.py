@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from consent_service import __version__
 from consent_service.accounts.router import router as accounts_router
@@ -22,6 +22,7 @@ from consent_service.flows.router import account_router
 from consent_service.flows.router import router as flows_router
 from consent_service.holders.router import router as holders_router
 from consent_service.licences.router import router as licences_router
+from consent_service.ops.media_type import require_json_body
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
 from consent_service.outbox.worker import OutboxWorker
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
+        dependencies=[Depends(require_json_body)],  # 415 for non-JSON bodies (ops/media_type.py)
     )
     app.state.services = services
     # A thread the app runs besides requests (the outbox worker below is the other): due
