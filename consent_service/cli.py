@@ -131,7 +131,10 @@ def serve(
         port=port,
         workers=workers,
         access_log=False,
+        # X-Forwarded-For is believed only from these peers (the proxies in front): behind one,
+        # each client gets its own throttle buckets; a direct client cannot forge an address.
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
