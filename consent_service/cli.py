@@ -14,6 +14,7 @@ These are the commands of the server install (the `server` extra of the package)
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import closing
 from datetime import UTC, datetime
@@ -60,7 +61,15 @@ def verify(ctx: typer.Context) -> None:
 
 
 def _settings_or_exit() -> Settings:
-    settings = get_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a malformed CONSENT_ variable: one line, not a traceback
+        from consent_service.ops.startup import describe_settings_error
+
+        typer.echo(f"configuration error: {describe_settings_error(exc)}", err=True)
+        raise typer.Exit(2) from exc
     try:
         settings.check_production()
     except ConfigurationError as exc:
@@ -68,6 +77,43 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(2) from exc
     private_directory(settings.data_dir)
     return settings
+
+
+def _start_up_or_exit(settings: Settings, *, migrate: bool) -> None:
+    """Database reachable, migrations applied, master key right: else one line and exit 2."""
+    from consent_service import migrations
+    from consent_service.ops.startup import (
+        StartupError,
+        check_database_reachable,
+        check_master_key,
+    )
+
+    try:
+        check_database_reachable(settings.resolved_database_url)
+        if migrate:
+            migrations.upgrade(settings.resolved_database_url)
+        check_master_key(settings)
+    except StartupError as exc:
+        typer.echo(f"start-up error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _development_issuer(settings: Settings, host: str, port: int) -> Settings:
+    """In development the issuer follows the address served, unless CONSENT_ISSUER is set.
+
+    Licences name their issuer and verifiers fetch its keys from there, so a development
+    server on another port must not claim http://127.0.0.1:8000. The variable is set for the
+    app's process too (uvicorn builds the app from the environment, in each worker).
+    """
+    if settings.is_production or "issuer" in settings.model_fields_set:
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    issuer = f"http://{shown}:{port}"
+    os.environ["CONSENT_ISSUER"] = issuer
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @db_app.command("upgrade")
@@ -92,6 +138,7 @@ def db_downgrade(revision: str) -> None:
 
 GETTING_STARTED = """
 consent_service is starting on {base}
+  Issuer:          {issuer}
   API reference:   {base}/docs
   Holder portal:   {base}/portal
   Health:          {base}/healthz  {base}/readyz
@@ -106,22 +153,22 @@ Get started (in another terminal):
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on", envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before serving")] = True,
 ) -> None:
     """Apply migrations, then serve the API with uvicorn."""
     import uvicorn
 
-    from consent_service import migrations
-
-    settings = _settings_or_exit()
-    if migrate:
-        migrations.upgrade(settings.resolved_database_url)
+    settings = _development_issuer(_settings_or_exit(), host, port)
+    _start_up_or_exit(settings, migrate=migrate)
     db = "SQLite" if settings.resolved_database_url.startswith("sqlite") else "external database"
     typer.echo(
         GETTING_STARTED.format(
-            base=f"http://{host}:{port}", data_dir=settings.data_dir.resolve(), db=db
+            base=f"http://{host}:{port}",
+            issuer=settings.issuer,
+            data_dir=settings.data_dir.resolve(),
+            db=db,
         )
     )
     uvicorn.run(
@@ -140,11 +187,10 @@ def serve(
 
 def open_services() -> Services:
     """Migrate the database, then build the services as the app does (wiring.py)."""
-    from consent_service import migrations
     from consent_service.wiring import build_services
 
     settings = _settings_or_exit()
-    migrations.upgrade(settings.resolved_database_url)
+    _start_up_or_exit(settings, migrate=True)
     return build_services(settings)
 
 

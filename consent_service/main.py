@@ -16,6 +16,7 @@ from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
 from consent_service.consents.sweep import ExpirySweeper
+from consent_service.crypto.envelope import DecryptionError, MasterKeyError
 from consent_service.crypto.router import router as keys_router
 from consent_service.errors import install_error_handlers
 from consent_service.flows.router import account_router
@@ -25,6 +26,7 @@ from consent_service.licences.router import router as licences_router
 from consent_service.ops.media_type import require_json_body
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.ops.startup import key_error_handler
 from consent_service.outbox.worker import OutboxWorker
 from consent_service.portal.router import router as portal_router
 from consent_service.provenance import router as provenance
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         dependencies=[Depends(require_json_body)],  # 415 for non-JSON bodies (ops/media_type.py)
     )
     app.state.services = services
+    for key_error in (DecryptionError, MasterKeyError):  # 503/500 problem (ops/startup.py)
+        app.add_exception_handler(key_error, key_error_handler)
     # A thread the app runs besides requests (the outbox worker below is the other): due
     # expiries are persisted by writes and by this sweep, never by reads
     # (consents/lifecycle.py). Started and stopped by the lifespan.

@@ -180,7 +180,10 @@ def build_services(settings: Settings) -> Services:
     read_engine = make_read_engine(engine)
     storage = storage_from_settings(settings)
 
-    checks: dict[str, ReadinessCheck] = {"vault": storage.check}
+    checks: dict[str, ReadinessCheck] = {
+        "master_key": lambda: keyring.check_master(engine),
+        "vault": storage.check,
+    }
     limiter, redis_check = _rate_limiter_factory(settings)
     if redis_check is not None:
         checks["redis"] = redis_check

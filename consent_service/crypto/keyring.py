@@ -22,6 +22,7 @@ from consent_service.crypto import repository, signing
 from consent_service.crypto.envelope import (
     DecryptionError,
     MasterKey,
+    MasterKeyError,
     generate_key,
 )
 from consent_service.crypto.models import DataKey, ServiceKey, SigningKey
@@ -68,6 +69,31 @@ class Keyring:
             if repository.active_signing_key(session) is None:
                 self.rotate_signing_key(session)
                 session.commit()
+
+    def check_master(self, engine: Engine) -> str | None:
+        """None when the master key opens the keys stored in the database, else why not.
+
+        Start-up (`consent-service serve`) refuses to run on a reason, and `/readyz` shows it:
+        a wrong `CONSENT_MASTER_KEY` (or KMS key) would otherwise fail on the first request
+        that needs a key, long after the deployment looked healthy.
+        """
+        try:
+            with Session(engine) as session:
+                for purpose in SERVICE_KEY_PURPOSES:
+                    row = repository.get_service_key(session, purpose)
+                    if row is not None:
+                        self.master.unwrap(row.wrapped, context=f"service:{purpose}")
+                active = repository.active_signing_key(session)
+                if active is not None:
+                    self.master.unwrap(active.private_wrapped, context=f"signing:{active.kid}")
+        except DecryptionError:
+            return (
+                "the master key does not open the keys stored in the database "
+                "(wrong CONSENT_MASTER_KEY or KMS key?)"
+            )
+        except MasterKeyError as exc:
+            return str(exc)
+        return None
 
     def service_key(self, session: Session, purpose: str) -> bytes:
         key = self._service_keys.get(purpose)
