@@ -349,6 +349,87 @@ def rotate() -> None:
     typer.echo(row.kid)
 
 
+@keys_app.command("rewrap")
+def rewrap(
+    to: Annotated[
+        str,
+        typer.Option(
+            help="The new master key: `kms` (--kms-key-id) or `local` (CONSENT_NEW_MASTER_KEY)"
+        ),
+    ],
+    kms_key_id: Annotated[
+        str | None, typer.Option(help="With --to kms: the KMS key id or ARN")
+    ] = None,
+    kms_endpoint_url: Annotated[
+        str | None, typer.Option(help="With --to kms: a KMS endpoint other than AWS's")
+    ] = None,
+) -> None:
+    """Re-wrap every stored key under another master key (local <-> KMS), in one transaction.
+
+    The current key is the configured one (CONSENT_MASTER_KEY or CONSENT_KMS_KEY_ID). A new
+    local key is read from the environment variable CONSENT_NEW_MASTER_KEY (base64 of 32
+    bytes), never from the command line. Stop the service and the worker first; afterwards
+    start them with the new key configured (docs/operations.md).
+    """
+    from consent_service import audit
+    from consent_service.audit.actions import Action
+    from consent_service.crypto.envelope import (
+        LocalMasterKey,
+        MasterKey,
+        MasterKeyError,
+        parse_master_key,
+    )
+
+    settings = _settings_or_exit()
+    new_master: MasterKey
+    try:
+        if to == "local":
+            text = os.environ.get("CONSENT_NEW_MASTER_KEY")
+            if not text:
+                raise MasterKeyError("--to local reads the new key from CONSENT_NEW_MASTER_KEY")
+            new_master = LocalMasterKey(parse_master_key(text))
+            then = "set CONSENT_MASTER_KEY to the new key and unset CONSENT_KMS_KEY_ID"
+        elif to == "kms":
+            import boto3
+
+            from consent_service.crypto.kms import KmsMasterKey
+
+            if not kms_key_id:
+                raise MasterKeyError("--to kms needs --kms-key-id")
+            endpoint = kms_endpoint_url or settings.kms_endpoint_url
+            kms = KmsMasterKey(kms_key_id, boto3.client("kms", endpoint_url=endpoint))
+            problem = kms.check()
+            if problem is not None:
+                raise MasterKeyError(problem)
+            new_master = kms
+            then = f"set CONSENT_KMS_KEY_ID={kms_key_id} and unset CONSENT_MASTER_KEY"
+        else:
+            raise MasterKeyError(f"--to must be `local` or `kms`, not {to!r}")
+    except MasterKeyError as exc:
+        typer.echo(f"rewrap refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    with closing(open_services()) as services, services.session() as session:
+        try:
+            counts = services.keyring.rewrap_all(session, new_master)
+        except MasterKeyError as exc:
+            session.rollback()
+            typer.echo(f"rewrap refused, nothing changed: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        audit.record(
+            session,
+            actor_id="operator",
+            action=Action.master_key_rewrapped,
+            subjects={"master_key": to},
+            payload=counts,
+        )
+        session.commit()
+    typer.echo(
+        f"re-wrapped {counts['service']} service, {counts['data']} data and "
+        f"{counts['signing']} signing keys under the {to} key; now {then}, then start the service"
+    )
+
+
 @keys_app.command("list")
 def list_keys() -> None:
     """Print the published JWKS."""

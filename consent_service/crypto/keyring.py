@@ -16,7 +16,7 @@ from typing import Any
 from jose.backends.base import Key as JoseKey
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from consent_service.crypto import repository, signing
 from consent_service.crypto.envelope import (
@@ -94,6 +94,38 @@ class Keyring:
         except MasterKeyError as exc:
             return str(exc)
         return None
+
+    def rewrap_all(self, session: Session, new_master: MasterKey) -> dict[str, int]:
+        """Re-wrap every stored key (service, data and signing keys) under `new_master`.
+
+        Each key is unwrapped with this keyring's master, wrapped with the new one under the
+        same context, and unwrapped again to prove the new wrapping opens to the same bytes,
+        all in the caller's transaction: the caller commits, or nothing changed. The keys
+        themselves stay the same, so nothing encrypted or signed with them needs redoing.
+        Returns how many keys of each kind were re-wrapped.
+        """
+
+        def rewrap(wrapped: bytes, context: str) -> bytes:
+            key = self.master.unwrap(wrapped, context=context)
+            fresh = new_master.wrap(key, context=context)
+            if new_master.unwrap(fresh, context=context) != key:
+                raise MasterKeyError(f"the new master key did not round-trip {context}")
+            return fresh
+
+        counts = {"service": 0, "data": 0, "signing": 0}
+        for service_row in session.exec(select(ServiceKey)):
+            service_row.wrapped = rewrap(service_row.wrapped, f"service:{service_row.purpose}")
+            counts["service"] += 1
+        for data_row in session.exec(select(DataKey)):
+            data_row.wrapped = rewrap(data_row.wrapped, f"data:{data_row.owner_id}")
+            counts["data"] += 1
+        for signing_row in session.exec(select(SigningKey)):
+            signing_row.private_wrapped = rewrap(
+                signing_row.private_wrapped, f"signing:{signing_row.kid}"
+            )
+            counts["signing"] += 1
+        session.flush()
+        return counts
 
     def service_key(self, session: Session, purpose: str) -> bytes:
         key = self._service_keys.get(purpose)
