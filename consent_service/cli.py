@@ -14,6 +14,7 @@ These are the commands of the server install (the `server` extra of the package)
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import closing
 from datetime import UTC, datetime
@@ -62,7 +63,15 @@ def verify(ctx: typer.Context) -> None:
 
 
 def _settings_or_exit() -> Settings:
-    settings = get_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a malformed CONSENT_ variable: one line, not a traceback
+        from consent_service.ops.startup import describe_settings_error
+
+        typer.echo(f"configuration error: {describe_settings_error(exc)}", err=True)
+        raise typer.Exit(2) from exc
     try:
         settings.check_production()
     except ConfigurationError as exc:
@@ -70,6 +79,45 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(2) from exc
     private_directory(settings.data_dir)
     return settings
+
+
+def _start_up_or_exit(settings: Settings, *, migrate: bool) -> None:
+    """Database reachable, migrations applied, master key right: else one line and exit 2."""
+    from consent_service import migrations
+    from consent_service.ops.startup import (
+        StartupError,
+        check_database_reachable,
+        check_master_key,
+    )
+
+    try:
+        check_database_reachable(settings.resolved_database_url)
+        if migrate:
+            migrations.upgrade(
+                settings.resolved_database_url, keystore_url=settings.resolved_keystore_url
+            )
+        check_master_key(settings)
+    except StartupError as exc:
+        typer.echo(f"start-up error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _development_issuer(settings: Settings, host: str, port: int) -> Settings:
+    """In development the issuer follows the address served, unless CONSENT_ISSUER is set.
+
+    Licences name their issuer and verifiers fetch its keys from there, so a development
+    server on another port must not claim http://127.0.0.1:8000. The variable is set for the
+    app's process too (uvicorn builds the app from the environment, in each worker).
+    """
+    if settings.is_production or "issuer" in settings.model_fields_set:
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    issuer = f"http://{shown}:{port}"
+    os.environ["CONSENT_ISSUER"] = issuer
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @db_app.command("upgrade")
@@ -98,6 +146,7 @@ def db_downgrade(revision: str) -> None:
 
 GETTING_STARTED = """
 consent_service is starting on {base}
+  Issuer:          {issuer}
   API reference:   {base}/docs
   Holder portal:   {base}/portal
   Health:          {base}/healthz  {base}/readyz
@@ -112,24 +161,22 @@ Get started (in another terminal):
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on", envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before serving")] = True,
 ) -> None:
     """Apply migrations, then serve the API with uvicorn."""
     import uvicorn
 
-    from consent_service import migrations
-
-    settings = _settings_or_exit()
-    if migrate:
-        migrations.upgrade(
-            settings.resolved_database_url, keystore_url=settings.resolved_keystore_url
-        )
+    settings = _development_issuer(_settings_or_exit(), host, port)
+    _start_up_or_exit(settings, migrate=migrate)
     db = "SQLite" if settings.resolved_database_url.startswith("sqlite") else "external database"
     typer.echo(
         GETTING_STARTED.format(
-            base=f"http://{host}:{port}", data_dir=settings.data_dir.resolve(), db=db
+            base=f"http://{host}:{port}",
+            issuer=settings.issuer,
+            data_dir=settings.data_dir.resolve(),
+            db=db,
         )
     )
     uvicorn.run(
@@ -139,17 +186,19 @@ def serve(
         port=port,
         workers=workers,
         access_log=False,
+        # X-Forwarded-For is believed only from these peers (the proxies in front): behind one,
+        # each client gets its own throttle buckets; a direct client cannot forge an address.
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
 def open_services() -> Services:
     """Migrate the database, then build the services as the app does (wiring.py)."""
-    from consent_service import migrations
     from consent_service.wiring import build_services
 
     settings = _settings_or_exit()
-    migrations.upgrade(settings.resolved_database_url, keystore_url=settings.resolved_keystore_url)
+    _start_up_or_exit(settings, migrate=True)
     return build_services(settings)
 
 
@@ -324,6 +373,91 @@ def sweep_keys(
     with closing(open_services()) as services, services.session() as session:
         destroyed = destroy_keys_of_erased(session, services.keyring, orphans=orphans)
     typer.echo(f"{len(destroyed)} data key(s) destroyed")
+
+
+@keys_app.command("rewrap")
+def rewrap(
+    to: Annotated[
+        str,
+        typer.Option(
+            help="The new master key: `kms` (--kms-key-id) or `local` (CONSENT_NEW_MASTER_KEY)"
+        ),
+    ],
+    kms_key_id: Annotated[
+        str | None, typer.Option(help="With --to kms: the KMS key id or ARN")
+    ] = None,
+    kms_endpoint_url: Annotated[
+        str | None, typer.Option(help="With --to kms: a KMS endpoint other than AWS's")
+    ] = None,
+) -> None:
+    """Re-wrap every stored key under another master key (local <-> KMS), in one transaction.
+
+    The current key is the configured one (CONSENT_MASTER_KEY or CONSENT_KMS_KEY_ID). A new
+    local key is read from the environment variable CONSENT_NEW_MASTER_KEY (base64 of 32
+    bytes), never from the command line. Stop the service and the worker first; afterwards
+    start them with the new key configured (docs/operations.md).
+    """
+    from consent_service import audit
+    from consent_service.audit.actions import Action
+    from consent_service.crypto.envelope import (
+        LocalMasterKey,
+        MasterKey,
+        MasterKeyError,
+        parse_master_key,
+    )
+
+    settings = _settings_or_exit()
+    new_master: MasterKey
+    try:
+        if to == "local":
+            text = os.environ.get("CONSENT_NEW_MASTER_KEY")
+            if not text:
+                raise MasterKeyError("--to local reads the new key from CONSENT_NEW_MASTER_KEY")
+            new_master = LocalMasterKey(parse_master_key(text))
+            then = "set CONSENT_MASTER_KEY to the new key and unset CONSENT_KMS_KEY_ID"
+        elif to == "kms":
+            import boto3
+
+            from consent_service.crypto.kms import KmsMasterKey
+
+            if not kms_key_id:
+                raise MasterKeyError("--to kms needs --kms-key-id")
+            endpoint = kms_endpoint_url or settings.kms_endpoint_url
+            kms = KmsMasterKey(kms_key_id, boto3.client("kms", endpoint_url=endpoint))
+            problem = kms.check()
+            if problem is not None:
+                raise MasterKeyError(problem)
+            new_master = kms
+            then = f"set CONSENT_KMS_KEY_ID={kms_key_id} and unset CONSENT_MASTER_KEY"
+        else:
+            raise MasterKeyError(f"--to must be `local` or `kms`, not {to!r}")
+    except MasterKeyError as exc:
+        typer.echo(f"rewrap refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    with closing(open_services()) as services, services.session() as session:
+        try:
+            counts, undo = services.keyring.rewrap_all(session, new_master)
+        except MasterKeyError as exc:
+            session.rollback()
+            typer.echo(f"rewrap refused, nothing changed: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        try:
+            audit.record(
+                session,
+                actor_id="operator",
+                action=Action.master_key_rewrapped,
+                subjects={"master_key": to},
+                payload=counts,
+            )
+            session.commit()
+        except Exception:
+            undo()  # the key store committed on its own: put its old wrappings back
+            raise
+    typer.echo(
+        f"re-wrapped {counts['service']} service, {counts['data']} data and "
+        f"{counts['signing']} signing keys under the {to} key; now {then}, then start the service"
+    )
 
 
 @keys_app.command("list")

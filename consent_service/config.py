@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     status_list_ttl_seconds: int = Field(default=300, ge=1)
     verify_rate_limit_per_minute: int = Field(default=600, ge=1)
+    # Redis shared by all replicas for the throttles below (redis://host:6379/0); unset: each
+    # process keeps its own buckets (ops/rate_limit.py, docs/operations.md).
+    redis_url: SecretStr | None = None
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto uvicorn trusts (comma-separated addresses
+    # or networks, `*` for any): the proxies in front of the service. Used by `serve`.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Password attempts per minute, per client address and per account (each replica).
     login_attempts_per_minute: int = Field(default=10, ge=1)
     # Self-registrations per minute, per client address (each replica); admins are not counted.

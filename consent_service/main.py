@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from consent_service import __version__
@@ -17,6 +17,7 @@ from consent_service.audit.router import router as audit_router
 from consent_service.config import Settings, get_settings
 from consent_service.consents.router import router as consents_router
 from consent_service.consents.sweep import ExpirySweeper, drain
+from consent_service.crypto.envelope import DecryptionError, MasterKeyError
 from consent_service.crypto.router import router as keys_router
 from consent_service.deletions.router import router as deletions_router
 from consent_service.errors import install_error_handlers
@@ -30,8 +31,10 @@ from consent_service.invitations import service as invitations_service
 from consent_service.licences.router import router as licences_router
 from consent_service.openapi import install_openapi
 from consent_service.ops.http import DocsPolicy, HeadAsGet, PublicResources
+from consent_service.ops.media_type import require_json_body
 from consent_service.ops.middleware import RequestMiddleware, configure_logging
 from consent_service.ops.router import router as ops_router
+from consent_service.ops.startup import key_error_handler
 from consent_service.outbox.worker import OutboxWorker
 from consent_service.portal.account import router as portal_account_router
 from consent_service.portal.rights import router as portal_rights_router
@@ -113,8 +116,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         description=DESCRIPTION,
         lifespan=_lifespan,
         swagger_ui_parameters={"persistAuthorization": False},
+        dependencies=[Depends(require_json_body)],  # 415 for non-JSON bodies (ops/media_type.py)
     )
     app.state.services = services
+    for key_error in (DecryptionError, MasterKeyError):  # 503/500 problem (ops/startup.py)
+        app.add_exception_handler(key_error, key_error_handler)
     # A thread the app runs besides requests (the outbox worker below is the other): due
     # expiries are persisted by writes and by this sweep, never by reads
     # (consents/lifecycle.py). Started and stopped by the lifespan.

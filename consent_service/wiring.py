@@ -57,7 +57,12 @@ from consent_service.licences.reading import make_read_engine
 from consent_service.mail import service as mail
 from consent_service.mail.channel import MailChannel
 from consent_service.mail.transport import MaildirTransport, MailTransport, SmtpTransport
-from consent_service.ops.rate_limit import LoginRateLimiters, RateLimiter
+from consent_service.ops.rate_limit import (
+    Limiter,
+    LoginRateLimiters,
+    RateLimiter,
+    RedisRateLimiter,
+)
 from consent_service.outbox import service as outbox
 from consent_service.outbox.channels import Channel
 from consent_service.outbox.worker import Backoff, OutboxWorker
@@ -88,9 +93,9 @@ class Services:
     licence_lookup: LicenceLookup  # the vault asks licences who may read a reference
     online_verifier: licences.OnlineVerifier
     readiness_checks: Mapping[str, ReadinessCheck]
-    verify_rate_limiter: RateLimiter
+    verify_rate_limiter: Limiter
     login_rate_limiters: LoginRateLimiters
-    registration_rate_limiter: RateLimiter
+    registration_rate_limiter: Limiter
     media_cleaner: MediaCleaner  # the one set of cleaning slots (vault/sanitize.py)
     # Outbound message channels by name ("webhook", "mail"), delivered by the outbox worker.
     outbox_channels: Mapping[str, Channel]
@@ -144,6 +149,28 @@ class Services:
         self.keyring.store.close()
 
 
+def _rate_limiter_factory(
+    settings: Settings,
+) -> tuple[Callable[[str, int], Limiter], ReadinessCheck | None]:
+    """Throttles in this process, or in Redis shared by every replica (CONSENT_REDIS_URL)."""
+    if settings.redis_url is None:
+        return (lambda _name, per_minute: RateLimiter(per_minute)), None
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.redis_url.get_secret_value(), socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+
+    def check() -> str | None:
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            return f"redis unreachable ({type(exc).__name__})"
+        return None
+
+    return (lambda name, per_minute: RedisRateLimiter(client, name, per_minute)), check
+
+
 def build_services(settings: Settings) -> Services:
     """Make every part once, from `settings`; the database schema must already exist."""
     settings.check_production()
@@ -162,7 +189,14 @@ def build_services(settings: Settings) -> Services:
     read_engine = make_read_engine(engine)
     storage = storage_from_settings(settings)
 
-    checks: dict[str, ReadinessCheck] = {"vault": storage.check, "keystore": keyring.store.check}
+    checks: dict[str, ReadinessCheck] = {
+        "master_key": lambda: keyring.check_master(engine),
+        "vault": storage.check,
+        "keystore": keyring.store.check,
+    }
+    limiter, redis_check = _rate_limiter_factory(settings)
+    if redis_check is not None:
+        checks["redis"] = redis_check
     master_check = getattr(keyring.master, "check", None)
     if callable(master_check):
         checks["kms"] = master_check
@@ -192,11 +226,11 @@ def build_services(settings: Settings) -> Services:
         licence_lookup=licences.active_licence_for_attribute,
         online_verifier=licences.OnlineVerifier(engine=read_engine, signer=signer),
         readiness_checks=MappingProxyType(checks),
-        verify_rate_limiter=RateLimiter(settings.verify_rate_limit_per_minute),
-        registration_rate_limiter=RateLimiter(settings.registrations_per_minute),
+        verify_rate_limiter=limiter("verify", settings.verify_rate_limit_per_minute),
+        registration_rate_limiter=limiter("register", settings.registrations_per_minute),
         login_rate_limiters=LoginRateLimiters(
-            by_address=RateLimiter(settings.login_attempts_per_minute),
-            by_account=RateLimiter(settings.login_attempts_per_minute),
+            by_address=limiter("login-address", settings.login_attempts_per_minute),
+            by_account=limiter("login-account", settings.login_attempts_per_minute),
         ),
         media_cleaner=MediaCleaner(
             max_decoded_bytes=settings.vault_max_decoded_bytes,

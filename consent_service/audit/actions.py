@@ -11,6 +11,8 @@ class Action(StrEnum):
     api_key_created = "api_key.created"
     api_key_revoked = "api_key.revoked"
     signing_key_rotated = "signing_key.rotated"
+    # Every stored key re-wrapped under another master key (consent-service keys rewrap).
+    master_key_rewrapped = "master_key.rewrapped"
 
     holder_registered = "holder.registered"
     # A person's own account (flows/accounts.py): never the address or the password itself.

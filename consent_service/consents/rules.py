@@ -62,6 +62,9 @@ ISO_3166_ALPHA2 = frozenset(country.alpha_2 for country in pycountry.countries)
 # ISO 3166-2 subdivision codes ("US-CA", "GB-SCT"). (ISO)
 ISO_3166_2 = frozenset(subdivision.code for subdivision in pycountry.subdivisions)
 TERRITORIES = ISO_3166_ALPHA2 | {WORLDWIDE}
+# ISO 4217 alphabetic currency codes, from the same `pycountry` data; without XXX ("no
+# currency") and XTS (reserved for testing), which name no money a person could be paid in.
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) - {"XXX", "XTS"}
 
 
 def is_jurisdiction(code: str) -> bool:
@@ -70,6 +73,11 @@ def is_jurisdiction(code: str) -> bool:
 
 
 DEFAULT_PROHIBITED_USES = ("sexual_content", "political_endorsement", "defamatory_content")
+# Content categories a use may declare (`use.categories` at verification); the defaults above
+# are all of them today.
+CONTENT_CATEGORIES = DEFAULT_PROHIBITED_USES
+# What `prohibited_uses` may name: whatever a use is checked against (licences/verifier.py).
+PROHIBITABLE = frozenset(CONTENT_CATEGORIES) | ATTRIBUTES | PURPOSES | MEDIA
 REPLICA_TYPES = frozenset({"employment_based", "independently_created"})
 REPRESENTATION_KINDS = frozenset({"lawyer", "union", "none"})
 GRANT_STATUSES = frozenset(
@@ -343,7 +351,20 @@ def check_media(media: list[str]) -> None:
 def check_prohibited_uses(prohibited_uses: list[str]) -> list[Warning]:
     # prohibited_uses default to sexual_content, political_endorsement, defamatory_content; the
     # holder may remove items explicitly. (product) We say so in the warnings, so nobody
-    # accepts a removal without seeing it.
+    # accepts a removal without seeing it. Each item is a content category or one of the
+    # attributes, purposes and media, since a use is checked against exactly those (licences/
+    # verifier.py): a word outside them could never match a use, so it would promise the holder
+    # a protection that does nothing. (enforce)
+    strangers = sorted(set(prohibited_uses) - PROHIBITABLE)
+    if strangers:
+        raise TermsRefused(
+            "unknown_prohibited_use",
+            "terms.prohibited_uses has items that no use can be checked against: "
+            f"{', '.join(strangers)}; use a content category ({', '.join(CONTENT_CATEGORIES)}) "
+            "or an attribute, purpose or medium",
+            source="product",
+            field="terms.prohibited_uses",
+        )
     removed = [u for u in DEFAULT_PROHIBITED_USES if u not in prohibited_uses]
     if not removed:
         return []
@@ -354,6 +375,18 @@ def check_prohibited_uses(prohibited_uses: list[str]) -> list[Warning]:
             f"these default prohibited uses are allowed by these terms: {', '.join(removed)}",
         )
     ]
+
+
+def check_compensation(compensation: dict[str, Any] | None) -> None:
+    # compensation.currency: an ISO 4217 code in circulation, not merely three capitals. (ISO)
+    currency = (compensation or {}).get("currency")
+    if currency is not None and currency not in CURRENCIES:
+        raise TermsRefused(
+            "unknown_currency",
+            f"terms.compensation.currency {currency!r} is not an ISO 4217 currency code",
+            source="ISO",
+            field="terms.compensation.currency",
+        )
 
 
 def check_replica_type(replica_type: str) -> None:
@@ -707,6 +740,7 @@ def assess_terms(
     check_territories(terms["territories"])
     check_media(terms["media"])
     warnings = check_prohibited_uses(terms["prohibited_uses"])
+    check_compensation(terms.get("compensation"))
     check_replica_type(terms["replica_type"])
     check_representation(terms["representation"])
     check_collective_agreement(terms["representation"], agreement, signing_day=now.date())

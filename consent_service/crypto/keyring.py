@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from jose.backends.base import Key as JoseKey
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from consent_service.crypto import repository, signing
 from consent_service.crypto.envelope import (
     DecryptionError,
     MasterKey,
+    MasterKeyError,
     generate_key,
 )
 from consent_service.crypto.keystore import KeyStore
@@ -89,6 +91,66 @@ class Keyring:
             if repository.active_signing_key(session) is None:
                 self.rotate_signing_key(session)
                 session.commit()
+
+    def check_master(self, engine: Engine) -> str | None:
+        """None when the master key opens the keys stored in the database, else why not.
+
+        Start-up (`consent-service serve`) refuses to run on a reason, and `/readyz` shows it:
+        a wrong `CONSENT_MASTER_KEY` (or KMS key) would otherwise fail on the first request
+        that needs a key, long after the deployment looked healthy.
+        """
+        try:
+            with Session(engine) as session:
+                for purpose in SERVICE_KEY_PURPOSES:
+                    row = repository.get_service_key(session, purpose)
+                    if row is not None:
+                        self.master.unwrap(row.wrapped, context=f"service:{purpose}")
+                active = repository.active_signing_key(session)
+                if active is not None:
+                    self.master.unwrap(active.private_wrapped, context=f"signing:{active.kid}")
+        except DecryptionError:
+            return (
+                "the master key does not open the keys stored in the database "
+                "(wrong CONSENT_MASTER_KEY or KMS key?)"
+            )
+        except MasterKeyError as exc:
+            return str(exc)
+        return None
+
+    def rewrap_all(
+        self, session: Session, new_master: MasterKey
+    ) -> tuple[dict[str, int], Callable[[], None]]:
+        """Re-wrap every stored key (service, data and signing keys) under `new_master`.
+
+        Each key is unwrapped with this keyring's master, wrapped with the new one under the
+        same context, and unwrapped again to prove the new wrapping opens to the same bytes.
+        Service and signing keys change in the caller's transaction; holders' data keys live
+        in the key store (keystore.py), re-wrapped in its own transaction, which commits here.
+        Returns (counts per kind, undo): if the caller's transaction then fails, it calls
+        `undo()` to put the key store's old wrappings back. The keys themselves stay the same,
+        so nothing encrypted or signed with them needs redoing.
+        """
+
+        def rewrap(wrapped: bytes, context: str) -> bytes:
+            key = self.master.unwrap(wrapped, context=context)
+            fresh = new_master.wrap(key, context=context)
+            if new_master.unwrap(fresh, context=context) != key:
+                raise MasterKeyError(f"the new master key did not round-trip {context}")
+            return fresh
+
+        counts = {"service": 0, "data": 0, "signing": 0}
+        for service_row in session.exec(select(ServiceKey)):
+            service_row.wrapped = rewrap(service_row.wrapped, f"service:{service_row.purpose}")
+            counts["service"] += 1
+        for signing_row in session.exec(select(SigningKey)):
+            signing_row.private_wrapped = rewrap(
+                signing_row.private_wrapped, f"signing:{signing_row.kid}"
+            )
+            counts["signing"] += 1
+        session.flush()
+        # Last, once everything in the data database re-wrapped without error.
+        counts["data"], undo = self.store.rewrap(lambda w, owner: rewrap(w, f"data:{owner}"))
+        return counts, undo
 
     def service_key(self, session: Session, purpose: str) -> bytes:
         key = self._service_keys.get(purpose)

@@ -22,7 +22,7 @@ that erased its holder, and `rights.service.destroy_keys_of_erased` retries that
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -107,6 +107,34 @@ class KeyStore:
         # were until it is checkpointed and truncated.
         truncate_wal(self.engine)
         return deleted
+
+    def rewrap(self, rewrap: Callable[[bytes, str], bytes]) -> tuple[int, Callable[[], None]]:
+        """Re-wrap every stored key with `rewrap(wrapped, owner_id)` in one transaction of the
+        key store; (how many, undo). `undo()` writes the old wrappings back: the caller's own
+        transaction on the data database cannot commit together with this one, so if it
+        fails after this one committed, the caller puts the key store back as it was."""
+        with self.engine.begin() as conn:
+            rows = [
+                (row.owner_id, bytes(row.wrapped))
+                for row in conn.execute(sa.select(holder_key.c.owner_id, holder_key.c.wrapped))
+            ]
+            for owner_id, wrapped in rows:
+                conn.execute(
+                    holder_key.update()
+                    .where(holder_key.c.owner_id == owner_id)
+                    .values(wrapped=rewrap(wrapped, owner_id))
+                )
+
+        def undo() -> None:
+            with self.engine.begin() as conn:
+                for owner_id, wrapped in rows:
+                    conn.execute(
+                        holder_key.update()
+                        .where(holder_key.c.owner_id == owner_id)
+                        .values(wrapped=wrapped)
+                    )
+
+        return len(rows), undo
 
     def owner_ids(self) -> list[str]:
         with self._reader.connect() as conn:

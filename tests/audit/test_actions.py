@@ -10,6 +10,7 @@ EXPORTED = {
     "api_key.created",
     "api_key.revoked",
     "signing_key.rotated",
+    "master_key.rewrapped",
     "holder.registered",
     "account.email_confirmed",
     "account.password_reset",

@@ -37,6 +37,9 @@ REFUSALS = [
     ({"territories": ["WORLDWIDE", "GB"]}, "unknown_territory"),
     ({"media": []}, "media_required"),
     ({"media": ["hologram"]}, "unknown_medium"),
+    ({"prohibited_uses": ["sexual_content", "weapons"]}, "unknown_prohibited_use"),
+    ({"compensation": {"amount": "100", "currency": "ABC"}}, "unknown_currency"),
+    ({"compensation": {"amount": "100", "currency": "XXX"}}, "unknown_currency"),
     ({"replica_type": "whatever"}, "unknown_replica_type"),
     ({"representation": {"kind": "lawyer"}}, "lawyer_initials_required"),
     ({"representation": {"kind": "union"}}, "union_agreement_required"),
@@ -132,9 +135,18 @@ def test_removing_a_default_prohibited_use_is_flagged_and_shown_in_the_notice(
     assert r.status_code == 201
     assert "default_prohibited_use_removed" in _codes(r.json()["warnings"])
     assert "Never for: defamatory content, sexual content" in r.json()["notice"]["text"]
-    r = ask(client, studio, holder.id, prohibited_uses=[*rules.DEFAULT_PROHIBITED_USES, "weapons"])
+    r = ask(
+        client, studio, holder.id, prohibited_uses=[*rules.DEFAULT_PROHIBITED_USES, "video_game"]
+    )
     assert r.json()["warnings"] == []
-    assert r.json()["terms"]["prohibited_uses"][-1] == "weapons"
+    assert r.json()["terms"]["prohibited_uses"][-1] == "video_game"
+
+
+def test_a_real_currency_is_taken_as_given(client: TestClient, holder, studio):
+    for currency in ("EUR", "JPY", "CHF"):
+        r = ask(client, studio, holder.id, compensation={"amount": "10", "currency": currency})
+        assert r.status_code == 201, r.text
+        assert r.json()["terms"]["compensation"]["currency"] == currency
 
 
 # -- pure functions --------------------------------------------------------------------------
