@@ -126,6 +126,7 @@ _ERROR_TITLES = {
     404: "Not found",
     409: "This has already been decided",
     413: "That was too much data",
+    415: "That kind of file is not accepted here",
     422: "That could not be done",
 }
 
