@@ -4,6 +4,7 @@ the pages still pass axe-core (the page's `lang` says the language)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,9 @@ import pytest
 
 from tests.conftest import Org
 from tests.e2e.a11y import check_page
-from tests.e2e.helpers import sign_in, studio_asks
+from tests.e2e.helpers import sign_in, sign_in_as, studio_asks
+
+PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture
@@ -85,3 +88,22 @@ def test_a_french_speaking_holder_reads_french_and_others_english(
     sign_in(page, live_server, english)
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Your consents"
+
+
+def test_the_language_chosen_at_sign_up_is_the_portals(live_server: str, page: Any) -> None:
+    email = f"lucia-{secrets.token_hex(4)}@example.org"
+    page.goto(f"{live_server}/portal/sign-up")
+    page.get_by_label("Full legal name").fill("Lucía Ejemplo")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Date of birth").fill("1991-03-04")
+    page.get_by_label("Country (or state) where you live").fill("ES")
+    page.get_by_label("Language").select_option("es")
+    check_page(page, "sign-up-language")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    sign_in_as(page, live_server, email, PASSWORD)
+    # The choice is kept on the holder: every later page is in Spanish.
+    assert page.locator("h1").inner_text() == "Sus consentimientos"
+    page.get_by_role("link", name="Su cuenta").click()
+    assert page.locator("h1").inner_text() == "Su cuenta"
