@@ -39,6 +39,7 @@ from consent_service.outbox.worker import OutboxWorker
 from consent_service.portal.account import router as portal_account_router
 from consent_service.portal.rights import router as portal_rights_router
 from consent_service.portal.router import router as portal_router
+from consent_service.portal.verify import router as portal_verify_router
 from consent_service.provenance import router as provenance
 from consent_service.representatives.router import router as representatives_router
 from consent_service.rights.router import router as rights_router
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         portal_rights_router,
         invitations.router,
         invitation_pages.router,
+        portal_verify_router,
     ):
         app.include_router(router)
     install_openapi(app)

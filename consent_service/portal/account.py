@@ -51,6 +51,7 @@ _SIGN_UP_MESSAGES = {
         "Give the country where you live as a two-letter code such as GB or FR, or a state "
         "such as US-CA."
     ),
+    "language": "Choose English, Español or Français.",
 }
 
 
@@ -128,6 +129,7 @@ def sign_up(
     password: Password = "",
     date_of_birth: Annotated[str, Form(max_length=40)] = "",
     jurisdiction: Annotated[str, Form(max_length=40)] = "",
+    language: Annotated[str, Form(max_length=8)] = "",
     csrf_token: CsrfField = "",
 ) -> Response:
     web.check_login_csrf(request, csrf_token)
@@ -139,6 +141,7 @@ def sign_up(
         "email": email,
         "date_of_birth": date_of_birth,
         "jurisdiction": jurisdiction,
+        "language": language,
     }
     try:
         data = HolderRegister.model_validate(
@@ -149,6 +152,8 @@ def sign_up(
                 "password": password,
                 "date_of_birth": date_of_birth,
                 "jurisdiction": jurisdiction.strip().upper(),
+                # The language of notices and of the portal's pages (portal/i18n.py).
+                "language": language or None,
             }
         )
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent_service import vocabulary
 from consent_service.errors import DomainError
+from consent_service.portal import i18n
 from consent_service.portal.session import CsrfRejected, LoginRequired
 
 _env = Environment(
@@ -32,6 +34,7 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
 
 
@@ -51,6 +54,17 @@ def _moment(value: datetime | str | int | None) -> datetime | None:
         return None
 
 
+def _language(context: Any) -> str:
+    return i18n.ui_language(context.get("ui_language"))
+
+
+# Dates in words in Spanish and French (CLDR month names, through Babel): (day, moment).
+_DATE_FORMATS = {
+    "es": ("d 'de' MMMM 'de' y", "d 'de' MMMM 'de' y, 'a las' HH:mm"),
+    "fr": ("d MMMM y", "d MMMM y 'à' HH:mm"),
+}
+
+
 def _zone(context: Any) -> ZoneInfo:
     return ZoneInfo(context.get("time_zone") or "UTC")
 
@@ -62,6 +76,9 @@ def _when(context: Any, value: datetime | str | int | None) -> str:
     if moment is None:
         return "" if value is None else str(value)
     local = moment.astimezone(_zone(context))
+    language = _language(context)
+    if language in _DATE_FORMATS:
+        return format_datetime(local, _DATE_FORMATS[language][1], locale=language)
     return f"{local.day} {_MONTHS[local.month - 1]} {local.year} at {local:%H:%M}"
 
 
@@ -72,30 +89,51 @@ def _day(context: Any, value: datetime | str | None) -> str:
     if moment is None:
         return "" if value is None else str(value)
     local = moment.astimezone(_zone(context))
+    language = _language(context)
+    if language in _DATE_FORMATS:
+        return format_datetime(local, _DATE_FORMATS[language][0], locale=language)
     return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
 
 
-def _label(value: Any) -> str:
-    """A code or a list of codes in the words of `consent_service.vocabulary`."""
+@pass_context
+def _gettext(context: Any, message: str) -> str:
+    return i18n.gettext_in(_language(context), message)
+
+
+@pass_context
+def _ngettext(context: Any, singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext_in(_language(context), singular, plural, n)
+
+
+@pass_context
+def _label(context: Any, value: Any) -> str:
+    """A code or a list of codes in the words of `consent_service.vocabulary`, in the page's
+    language."""
+    language = _language(context)
     if isinstance(value, list | tuple):
-        return vocabulary.labels([str(v) for v in value])
-    return vocabulary.label(str(value))
+        return ", ".join(vocabulary.label_in(str(v), language) for v in value) or _gettext(
+            context, "none"
+        )
+    return vocabulary.label_in(str(value), language)
 
 
-def _words(value: Any) -> str:
+@pass_context
+def _words(context: Any, value: Any) -> str:
     """A code of a small fixed set (status, role) for reading: `ended_by_death` -> `ended by
-    death`, from the vocabulary where it has the word."""
+    death`, from the vocabulary where it has the word, in the page's language."""
     if isinstance(value, list | tuple):
-        return ", ".join(_words(v) for v in value) or "none"
+        return ", ".join(_words(context, v) for v in value) or _gettext(context, "none")
     text = str(value)
     for table in (vocabulary.STATUSES, vocabulary.SIGNER_ROLES, vocabulary.SIGNATURE_METHODS):
         if text in table:
-            return table[text]
+            return _gettext(context, table[text])
     return text.replace("_", " ")
 
 
 _env.filters.update(when=_when, day=_day, words=_words, label=_label)
 _env.globals.update(vocabulary=vocabulary)
+# newstyle: `_("Hello %(name)s", name=...)` formats, and escapes the values it puts in.
+_env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates = Jinja2Templates(env=_env)
 
 STYLESHEET = files("consent_service.portal").joinpath("static/portal.css").read_bytes()
@@ -114,6 +152,12 @@ SECURITY_HEADERS = {
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> Response:
+    # The portal's words in the signed-in holder's language (portal/session.py finds it).
+    language = context.setdefault(
+        "ui_language", getattr(request.state, "portal_language", None) or "en"
+    )
+    if isinstance(context.get("done"), str):  # the banner after an action (a fixed message)
+        context["done"] = i18n.gettext_in(language, context["done"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -126,6 +170,7 @@ _ERROR_TITLES = {
     404: "Not found",
     409: "This has already been decided",
     413: "That was too much data",
+    415: "That kind of file is not accepted here",
     422: "That could not be done",
 }
 

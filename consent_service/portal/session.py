@@ -34,6 +34,7 @@ from consent_service.crypto.keyring import PORTAL_CSRF, Keyring
 from consent_service.crypto.signer import Signer
 from consent_service.deps import SessionDep, SignerDep
 from consent_service.errors import Unauthenticated
+from consent_service.holders import service as holders
 
 SESSION_COOKIE = "consent_portal"
 LOGIN_CSRF_COOKIE = "consent_portal_login"
@@ -85,6 +86,8 @@ def optional_session(
     if principal is None:
         return None
     request.state.principal_role = principal.role.value
+    # The language the holder chose: the portal's pages speak it (portal/i18n.py).
+    request.state.portal_language = holders.language_of(session, principal.holder_id)
     return PortalSession(
         principal=principal, csrf_token=csrf_token_for(session, signer.keyring, token)
     )

@@ -179,13 +179,14 @@ def test_a_holder_reads_the_notice_in_spanish_switches_to_french_and_signs_it(
     assert fits(page)
     shot(page, f"request-es-{size}")
 
-    page.get_by_role("navigation", name="Language of the notice").get_by_role(
+    # The page around the notice speaks the holder's language (Spanish) whichever notice is read.
+    page.get_by_role("navigation", name="Idioma del aviso").get_by_role(
         "link", name="Français"
     ).click()
     assert page.locator("#notice-text").text_content() == notices["fr"]["text"]
     assert page.locator("#notice-sha256").text_content() == notices["fr"]["sha256"]
-    page.get_by_label("Type your full name to sign").fill("Imogen Testperson")
-    page.get_by_role("button", name="I consent").click()
+    page.get_by_label("Escriba su nombre completo para firmar").fill("Imogen Testperson")
+    page.get_by_role("button", name="Doy mi consentimiento").click()
     page.wait_for_url(f"{live_server}/portal/consents/*")
     consent_id = page.url.split("/")[-1].split("?")[0]
     grant = httpx.get(f"{live_server}/v1/consents/{consent_id}", headers=holder.headers).json()

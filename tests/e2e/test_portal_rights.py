@@ -165,7 +165,8 @@ def test_export_download_references_representatives_and_erasure(
         f"{live_server}/v1/auth/token",
         data={"username": "ann-agent@example.org", "password": "representative passphrase"},
     )
-    assert token.status_code == 401
+    # A revoked representative's login no longer signs in (RFC 6749: 400 invalid_grant).
+    assert token.status_code == 400 and token.json()["error"] == "invalid_grant"
 
     # References: listed, deleted.
     page.goto(f"{live_server}/portal/references")
