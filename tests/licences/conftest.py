@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,13 +71,25 @@ def make_grant(client: TestClient, studio: Org, holder: HolderAccount) -> Callab
         )
         assert r.status_code == 201, r.text
         request = r.json()
+        body: dict[str, Any] = {
+            "notice_sha256": request["notice"]["sha256"],
+            "signature": {"signed_name": "Imogen Testperson", "method": "typed_name"},
+        }
+        if request.get("choices"):
+            # Every separate choice offered (ai_training always is one) is ticked, and the
+            # answer bound to the notice as docs/consent.md, "Separate choices" says.
+            chosen: dict[str, list[str]] = {}
+            for choice in request["choices"]:
+                chosen.setdefault(choice["dimension"], []).append(choice["item"])
+            lines = [request["notice"]["sha256"].lower()]
+            for dimension in ("attributes", "media", "purposes"):
+                lines += [f"{dimension}:{item}" for item in sorted(chosen.get(dimension, []))]
+            body["choices"] = chosen
+            body["choices_sha256"] = hashlib.sha256(
+                "".join(line + "\n" for line in lines).encode()
+            ).hexdigest()
         r = client.post(
-            f"/v1/consent-requests/{request['id']}/accept",
-            json={
-                "notice_sha256": request["notice"]["sha256"],
-                "signature": {"signed_name": "Imogen Testperson", "method": "typed_name"},
-            },
-            headers=person.headers,
+            f"/v1/consent-requests/{request['id']}/accept", json=body, headers=person.headers
         )
         assert r.status_code == 201, r.text
         consent = r.json()["consent"]
