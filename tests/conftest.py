@@ -132,8 +132,7 @@ def test_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestData
             for db in (name, f"{name}_keystore"):
                 conn.execute(
                     sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :n"
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
                     ),
                     {"n": db},
                 )

@@ -120,9 +120,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "consent-service veri
         elif args.issuer is None and args.jwks is not None and args.status_list:
             verifier = Verifier.from_files(args.jwks, *args.status_list)
         else:
-            return _cannot_check(
-                "give either --issuer URL, or --jwks FILE and --status-list FILE"
-            )
+            return _cannot_check("give either --issuer URL, or --jwks FILE and --status-list FILE")
         verdict = verifier.verify(
             token, proposed, audience=args.audience, min_assurance=args.min_assurance
         )

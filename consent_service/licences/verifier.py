@@ -430,7 +430,6 @@ def _check_signed(
     )
 
 
-
 def term_failure(moment: float, *, nbf: int, exp: int) -> tuple[str, str] | None:
     """(code, detail) when `moment` (POSIX seconds) lies outside the term [nbf, exp), else None.
 

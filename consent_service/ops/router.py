@@ -165,8 +165,7 @@ def problem_index() -> HTMLResponse:
 @router.get(
     "/problems/{code}",
     summary="What one problem `code` means (the page its `type` URI names)",
-    description="A human-readable page for one problem code; 404 for a code this API does "
-    "not use.",
+    description="A human-readable page for one problem code; 404 for a code this API does not use.",
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {"schema": {"type": "string"}}}},

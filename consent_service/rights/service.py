@@ -295,6 +295,7 @@ def erase_holder(
     # 8. Then no copy of the old pages left in SQLite's write-ahead log.
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+
     def after_commit() -> None:
         _destroy_key(keyring, holder_id)
         truncate_wal(engine)

@@ -33,9 +33,7 @@ def _new_org(client: TestClient, admin_headers: dict[str, str], kind: str) -> st
     return str(r.json()["id"])
 
 
-def _create_key(
-    client: TestClient, admin_headers: dict[str, str], org_id: str, **body: Any
-) -> Any:
+def _create_key(client: TestClient, admin_headers: dict[str, str], org_id: str, **body: Any) -> Any:
     return client.post(
         f"/v1/organizations/{org_id}/api-keys", json={"name": "k", **body}, headers=admin_headers
     )
@@ -207,9 +205,7 @@ def test_cli_revoke_admin_only_knows_admin_keys(
     assert client.get("/v1/consents", headers=studio.headers).status_code == 200
 
 
-def test_cli_create_admin_takes_an_expiry_and_refuses_a_bad_one(
-    client: TestClient, run_cli: Any
-):
+def test_cli_create_admin_takes_an_expiry_and_refuses_a_bad_one(client: TestClient, run_cli: Any):
     until = datetime.now(UTC) + timedelta(days=3)
     ok = run_cli("accounts", "create-admin", "--name", "short", "--expires-at", _iso(until))
     assert ok.exit_code == 0, ok.output
