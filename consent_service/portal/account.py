@@ -25,7 +25,7 @@ from consent_service.flows import accounts as account_flows
 from consent_service.holders.schemas import HolderRegister
 from consent_service.ops.rate_limit import check_login_rate, check_registration_rate
 from consent_service.portal import session as web
-from consent_service.portal.pages import PortalRoute, render
+from consent_service.portal.pages import PortalRoute, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 
 router = APIRouter(prefix="/portal", include_in_schema=False, route_class=PortalRoute)
@@ -367,8 +367,8 @@ def resend_confirmation(
     # Back to the page the button was on (a request page), else the account page.
     target = web.safe_next(back) if back else "/portal/account"
     if target == "/portal/account" or not sent:
-        return _see_other(f"/portal/account?done={'sent' if sent else 'already'}")
-    return _see_other(f"{target}?done=confirmation_sent")
+        return see_other(f"/portal/account?done={'sent' if sent else 'already'}")
+    return see_other(f"{target}?done=confirmation_sent")
 
 
 @router.post("/account/password")
@@ -421,7 +421,3 @@ def change_password(
     )
     web.clear_session_cookie(response, request, settings)
     return response
-
-
-def _see_other(url: str) -> Response:
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})

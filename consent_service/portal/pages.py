@@ -238,3 +238,8 @@ class PortalRoute(APIRoute):
             return response
 
         return portal_handler
+
+
+def see_other(url: str) -> Response:
+    """The redirect after a form's POST (never cached: it follows a change)."""
+    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})

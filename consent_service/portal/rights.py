@@ -28,7 +28,7 @@ from consent_service.db import utcnow
 from consent_service.deps import KeyringDep, SessionDep, SettingsDep, SignerDep
 from consent_service.licences import service as licences
 from consent_service.portal import session as web
-from consent_service.portal.pages import PortalRoute, render
+from consent_service.portal.pages import PortalRoute, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession
 from consent_service.representatives import service as representatives
 from consent_service.representatives.schemas import RepresentativeCreate
@@ -41,10 +41,6 @@ router = APIRouter(prefix="/portal", include_in_schema=False, route_class=Portal
 
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
 OPEN_STATES = frozenset({"active", "suspended"})
-
-
-def _see_other(url: str) -> Response:
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
 
 
 def _label(code: Any) -> str:
@@ -107,7 +103,7 @@ def suspend(
         action=Action.suspend,
         principal=portal.principal,
     )
-    return _see_other(f"/portal/consents/{result.grant.id}?done=suspended")
+    return see_other(f"/portal/consents/{result.grant.id}?done=suspended")
 
 
 @router.post("/consents/{consent_id}/resume")
@@ -119,7 +115,7 @@ def resume(consent_id: str, portal: HolderForm, session: SessionDep, signer: Sig
         action=Action.resume,
         principal=portal.principal,
     )
-    return _see_other(f"/portal/consents/{result.grant.id}?done=resumed")
+    return see_other(f"/portal/consents/{result.grant.id}?done=resumed")
 
 
 @router.get("/consents/{consent_id}/withdraw")
@@ -333,9 +329,7 @@ async def upload_reference(
         )
     finally:
         upload.discard()
-    return _see_other(
-        "/portal/references?done=" + ("duplicate" if stored.duplicate else "uploaded")
-    )
+    return see_other("/portal/references?done=" + ("duplicate" if stored.duplicate else "uploaded"))
 
 
 @router.post("/references/{reference_id}/delete")
@@ -345,7 +339,7 @@ def delete_reference(
     vault.delete_reference(
         session, storage=storage, principal=portal.principal, reference_id=reference_id
     )
-    return _see_other("/portal/references?done=deleted")
+    return see_other("/portal/references?done=deleted")
 
 
 # -- representatives ---------------------------------------------------------------------------
@@ -461,7 +455,7 @@ def add_representative(
         data=data,
         password_hash=password_hash,
     )
-    return _see_other("/portal/representatives?done=added")
+    return see_other("/portal/representatives?done=added")
 
 
 @router.post("/representatives/{representative_id}/revoke")
@@ -475,4 +469,4 @@ def revoke_representative(
         holder_id=portal.principal.holder_id or "",
         representative_id=representative_id,
     )
-    return _see_other("/portal/representatives?done=revoked")
+    return see_other("/portal/representatives?done=revoked")

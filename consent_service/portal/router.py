@@ -46,7 +46,7 @@ from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
 from consent_service.portal.notice_view import blocks
-from consent_service.portal.pages import STYLESHEET, PortalRoute, render
+from consent_service.portal.pages import STYLESHEET, PortalRoute, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 from consent_service.usages import service as usages
 
@@ -71,10 +71,6 @@ DONE_MESSAGES = {
 }
 # Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
-
-
-def _see_other(url: str) -> Response:
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
 
 
 def _done(value: str | None) -> str | None:
@@ -131,7 +127,7 @@ def login_form(
     signed_out: Annotated[bool, Query()] = False,
 ) -> Response:
     if portal is not None:
-        return _see_other(web.safe_next(next_url))
+        return see_other(web.safe_next(next_url))
     message = "You are signed out." if signed_out else None
     return _login_page(request, settings, message=message, next_url=web.safe_next(next_url))
 
@@ -186,7 +182,7 @@ def login(
             next_url=destination,
             status_code=403,
         )
-    response = _see_other(destination)
+    response = see_other(destination)
     web.set_session_cookie(response, request, settings, access_token, ttl)
     web.clear_login_csrf_cookie(response, request, settings)
     return response
@@ -203,7 +199,7 @@ def logout(
     # Signing out revokes the access token itself, not only the browser's copy of it: a copy
     # kept elsewhere (or the same token used as a bearer on /v1) is refused from now on.
     accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
-    response = _see_other("/portal/login?signed_out=true")
+    response = see_other("/portal/login?signed_out=true")
     web.clear_session_cookie(response, request, settings)
     return response
 
@@ -428,7 +424,7 @@ def accept(
         client_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", ""),
     )
-    return _see_other(f"/portal/consents/{grant.id}?done=accepted")
+    return see_other(f"/portal/consents/{grant.id}?done=accepted")
 
 
 @router.post("/requests/{request_id}/decline")
@@ -460,7 +456,7 @@ def decline(
         request_id=request_id,
         reason=body.reason,
     )
-    return _see_other(f"/portal/requests/{row.id}?done=declined")
+    return see_other(f"/portal/requests/{row.id}?done=declined")
 
 
 # -- a consent: status, withdraw, receipt ------------------------------------------------------
@@ -521,7 +517,7 @@ def withdraw(
         action=Action.withdraw,
         principal=portal.principal,
     )
-    return _see_other(f"/portal/consents/{result.grant.id}?done=withdrawn")
+    return see_other(f"/portal/consents/{result.grant.id}?done=withdrawn")
 
 
 @router.get("/consents/{consent_id}/receipt")

@@ -11,19 +11,24 @@ body, checked before anything is stored.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
 import pycountry
 from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
 
+from consent_service.config import Settings
 from consent_service.consents import lifecycle
+from consent_service.crypto.keyring import Keyring
 from consent_service.deps import KeyringDep, SessionDep, SettingsDep, SignerDep
 from consent_service.holders import service as holders
 from consent_service.portal import session as web
-from consent_service.portal.pages import PortalRoute, render
+from consent_service.portal.pages import PortalRoute, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession
 from consent_service.vault.router import StorageDep
+from consent_service.vault.storage import Storage
 from consent_service.vault.upload import ReceivedUpload
 from consent_service.verification import service as verification
 from consent_service.verification.router import receive_evidence_then
@@ -168,8 +173,37 @@ def _checked(portal: web.PortalSession, submit: Any, *, upload: ReceivedUpload) 
     return submit(upload=upload)
 
 
-def _see_other(url: str) -> Response:
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+async def _receive_evidence(
+    request: Request,
+    portal: HolderSession,
+    *,
+    session: Session,
+    keyring: Keyring,
+    storage: Storage,
+    settings: Settings,
+    submit_with: Callable[..., Any],
+    text_fields: dict[str, int],
+    done: str,
+) -> Response:
+    """Stream an evidence upload (CSRF checked before anything is stored), then redirect."""
+    holder_id = _holder_id(portal)
+    submit = partial(
+        submit_with,
+        session,
+        keyring=keyring,
+        storage=storage,
+        principal=portal.principal,
+        holder_id=holder_id,
+    )
+    await receive_evidence_then(
+        request,
+        session=session,
+        settings=settings,
+        text_fields={**text_fields, "csrf_token": 256},
+        check=partial(verification.acting_holder, session, portal.principal, holder_id),
+        submit=partial(_checked, portal, submit),
+    )
+    return see_other(f"/portal/verification?done={done}")
 
 
 @router.post("/verification/identity-documents")
@@ -181,29 +215,17 @@ async def upload_identity_document(
     storage: StorageDep,
     settings: SettingsDep,
 ) -> Response:
-    holder_id = _holder_id(portal)
-    submit = partial(
-        verification.submit_identity_document,
-        session,
+    return await _receive_evidence(
+        request,
+        portal,
+        session=session,
         keyring=keyring,
         storage=storage,
-        principal=portal.principal,
-        holder_id=holder_id,
-    )
-    await receive_evidence_then(
-        request,
-        session=session,
         settings=settings,
-        text_fields={
-            "document_type": 32,
-            "issuing_country": 8,
-            "number_last4": 8,
-            "csrf_token": 256,
-        },
-        check=partial(verification.acting_holder, session, portal.principal, holder_id),
-        submit=partial(_checked, portal, submit),
+        submit_with=verification.submit_identity_document,
+        text_fields={"document_type": 32, "issuing_country": 8, "number_last4": 8},
+        done="document",
     )
-    return _see_other("/portal/verification?done=document")
 
 
 @router.post("/verification/captures")
@@ -215,24 +237,17 @@ async def upload_capture(
     storage: StorageDep,
     settings: SettingsDep,
 ) -> Response:
-    holder_id = _holder_id(portal)
-    submit = partial(
-        verification.submit_capture,
-        session,
+    return await _receive_evidence(
+        request,
+        portal,
+        session=session,
         keyring=keyring,
         storage=storage,
-        principal=portal.principal,
-        holder_id=holder_id,
-    )
-    await receive_evidence_then(
-        request,
-        session=session,
         settings=settings,
-        text_fields={"challenge_id": 64, "csrf_token": 256},
-        check=partial(verification.acting_holder, session, portal.principal, holder_id),
-        submit=partial(_checked, portal, submit),
+        submit_with=verification.submit_capture,
+        text_fields={"challenge_id": 64},
+        done="capture",
     )
-    return _see_other("/portal/verification?done=capture")
 
 
 @router.post("/verification/{case_id}/withdraw")
@@ -250,4 +265,4 @@ def withdraw_case(
     )
     # As the API does: grants accepted on the strength of the lost level are suspended now.
     lifecycle.suspend_below_assurance(session, signer=signer, holder_id=holder_id)
-    return _see_other("/portal/verification?done=withdrawn")
+    return see_other("/portal/verification?done=withdrawn")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -61,6 +62,14 @@ COURT_APPROVAL = {
     "case_number": "LS-2026-0042",
     "date": "2026-10-01",
 }
+
+
+def binding(notice_sha256: str, accepted: dict[str, list[str]]) -> str:
+    """docs/consent.md 'Separate choices': written from the docs, not from the service code."""
+    lines = [notice_sha256.lower()]
+    for dimension in ("attributes", "media", "purposes"):
+        lines += [f"{dimension}:{item}" for item in sorted(accepted.get(dimension, []))]
+    return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
 
 
 @pytest.fixture

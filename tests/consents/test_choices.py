@@ -7,21 +7,11 @@ and the choices, and the grant, the licence scope and the signed receipt follow 
 
 from __future__ import annotations
 
-import hashlib
-
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.consents.conftest import accept, ask
+from tests.consents.conftest import accept, ask, binding
 from tests.consents.test_receipts import verify_with_pyjwt
-
-
-def binding(notice_sha256: str, accepted: dict[str, list[str]]) -> str:
-    """docs/consent.md 'Separate choices': written from the docs, not from the service code."""
-    lines = [notice_sha256.lower()]
-    for dimension in ("attributes", "media", "purposes"):
-        lines += [f"{dimension}:{item}" for item in sorted(accepted.get(dimension, []))]
-    return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
 
 
 def _count(app, table: str) -> int:

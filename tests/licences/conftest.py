@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import HolderAccount, Org
+from tests.consents.conftest import binding
 
 DESCRIPTION = (
     "Digital replica of the performer's face for re-shoots of three night-time exterior scenes "
@@ -81,13 +81,8 @@ def make_grant(client: TestClient, studio: Org, holder: HolderAccount) -> Callab
             chosen: dict[str, list[str]] = {}
             for choice in request["choices"]:
                 chosen.setdefault(choice["dimension"], []).append(choice["item"])
-            lines = [request["notice"]["sha256"].lower()]
-            for dimension in ("attributes", "media", "purposes"):
-                lines += [f"{dimension}:{item}" for item in sorted(chosen.get(dimension, []))]
             body["choices"] = chosen
-            body["choices_sha256"] = hashlib.sha256(
-                "".join(line + "\n" for line in lines).encode()
-            ).hexdigest()
+            body["choices_sha256"] = binding(request["notice"]["sha256"], chosen)
         r = client.post(
             f"/v1/consent-requests/{request['id']}/accept", json=body, headers=person.headers
         )
