@@ -24,7 +24,6 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from consent_service import audit, migrations
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.server import free_port  # noqa: E402
+from consent_service import audit, migrations  # noqa: E402
 from consent_service.accounts import service as accounts
 from consent_service.audit import offline
 from consent_service.audit import service as audit_service
@@ -129,12 +131,6 @@ def measure_appends(engine: sa.Engine, count: int) -> tuple[float, float]:
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE bench_probe"))
     return append_rate, bare_rate
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:

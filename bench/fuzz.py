@@ -23,7 +23,6 @@ test_schemathesis.py runs `fuzz()` with about 1,000 cases per backend in CI.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import secrets
@@ -40,9 +39,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.verify import database, free_port, serve  # noqa: E402
+from bench.server import admin_key, database, free_port, serve, service_env  # noqa: E402
 from consent_service import migrations  # noqa: E402
-from consent_service.accounts import service as accounts  # noqa: E402
 
 CHECKS = (
     "not_a_server_error",
@@ -232,33 +230,13 @@ def main() -> None:
         data_dir = Path(tmp)
         with database(args.backend, data_dir, args.database_url) as url:
             migrations.upgrade(url)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
             port = free_port()
-            env.update(
-                {
-                    "CONSENT_DATA_DIR": str(data_dir),
-                    "CONSENT_DATABASE_URL": url,
-                    "CONSENT_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-                    "CONSENT_ISSUER": f"http://127.0.0.1:{port}",
-                    "CONSENT_ARGON2_TIME_COST": "1",
-                    "CONSENT_ARGON2_MEMORY_KIB": "1024",
-                    "CONSENT_LOG_LEVEL": "WARNING",
-                    "PYTHONPATH": str(ROOT),
-                }
-            )
-            from sqlmodel import Session
-
-            from consent_service.db import make_engine
-
-            engine = make_engine(url)
-            with Session(engine) as session:
-                _row, admin_key = accounts.create_admin_key(session, name="fuzz")
-                session.commit()
-            engine.dispose()
+            env = service_env(data_dir, url, port)
+            key = admin_key(url, "fuzz")
             with serve("consent_service.main:app_factory", env, port) as base:
                 result = fuzz(
                     base,
-                    principals(base, admin_key),
+                    principals(base, key),
                     cases=args.cases,
                     seed=args.seed,
                     workers=args.workers,

@@ -23,7 +23,6 @@ figures move with the load.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
@@ -41,9 +40,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.verify import cpu_seconds, database, free_port, serve  # noqa: E402
+from bench.server import (  # noqa: E402
+    SERVER_PIDS,
+    admin_key,
+    cpu_seconds,
+    database,
+    free_port,
+    serve,
+    service_env,
+)
 from consent_service import migrations  # noqa: E402
-from consent_service.accounts import service as accounts  # noqa: E402
 
 TARGET_USAGES_PER_S = 5_000
 SCOPE = {
@@ -239,33 +245,18 @@ def main() -> None:
         data_dir = Path(tmp)
         with database(args.backend, data_dir, args.database_url) as url:
             migrations.upgrade(url)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
-            env.update(
-                {
-                    "CONSENT_DATA_DIR": str(data_dir),
-                    "CONSENT_DATABASE_URL": url,
-                    "CONSENT_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-                    "CONSENT_ARGON2_TIME_COST": "1",
-                    "CONSENT_ARGON2_MEMORY_KIB": "1024",
-                    "CONSENT_LOG_LEVEL": args.log_level,
-                    # The bench's holder consents without reading mail.
-                    "CONSENT_REQUIRE_EMAIL_CONFIRMATION": "false",
-                    "PYTHONPATH": str(ROOT),
-                }
-            )
-            from sqlmodel import Session
-
-            from consent_service.db import make_engine
-
-            engine = make_engine(url)
-            with Session(engine) as session:
-                _row, admin_key = accounts.create_admin_key(session, name="bench")
-                session.commit()
-            engine.dispose()
             port = free_port()
-            env["CONSENT_ISSUER"] = f"http://127.0.0.1:{port}"
+            env = service_env(
+                data_dir,
+                url,
+                port,
+                CONSENT_LOG_LEVEL=args.log_level,
+                # The bench's holder consents without reading mail.
+                CONSENT_REQUIRE_EMAIL_CONFIRMATION="false",
+            )
+            key = admin_key(url, "bench")
             with serve("consent_service.main:app_factory", env, port) as base:
-                studio, licence_id = seed(base, admin_key)
+                studio, licence_id = seed(base, key)
                 path = f"/v1/licences/{licence_id}/usages"
                 log(
                     f"warming up, then {args.batches} batches of {args.batch_size} "
@@ -273,7 +264,7 @@ def main() -> None:
                 )
                 post_all(base, path, studio, [usage_body(args.batch_size) for _ in range(2)], 1)
                 bodies = [usage_body(args.batch_size) for _ in range(args.batches)]
-                server_pid = next(iter(_server_pids(base)))
+                server_pid = SERVER_PIDS[base]
                 backends = database_backends(url) if args.backend == "postgresql" else []
                 cpu_before = cpu_seconds(server_pid)
                 db_before = sum(cpu_seconds(pid) for pid in backends)
@@ -341,12 +332,6 @@ def database_backends(url: str) -> list[int]:
             return [int(pid) for pid in pids]
     finally:
         engine.dispose()
-
-
-def _server_pids(base: str) -> list[int]:
-    from bench.verify import SERVER_PIDS
-
-    return [SERVER_PIDS[base]]
 
 
 if __name__ == "__main__":

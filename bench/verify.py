@@ -28,15 +28,10 @@ import base64
 import json
 import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,8 +42,16 @@ from pydantic import BaseModel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.server import (  # noqa: E402
+    SERVER_PIDS,
+    admin_key,
+    cpu_seconds,
+    database,
+    free_port,
+    serve,
+    service_env,
+)
 from consent_service import migrations  # noqa: E402
-from consent_service.accounts import service as accounts  # noqa: E402
 from consent_service.licences.verifier import ProposedUse, Verifier  # noqa: E402
 
 
@@ -71,95 +74,6 @@ def baseline_app() -> Any:
 
 
 # -- processes ---------------------------------------------------------------------------------
-SERVER_PIDS: dict[str, int] = {}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), to compare servers under any load."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(target: str, env: dict[str, str], port: int | None = None) -> Iterator[str]:
-    port = port or free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    SERVER_PIDS[base] = process.pid
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{target} exited with {process.returncode}")
-            try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{target} did not start") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextmanager
-def database(backend: str, data_dir: Path, pg_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{(data_dir / 'consent.db').as_posix()}"
-        return
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    base = make_url(pg_url)
-    name = f"bench_verify_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            # The migrations created the key store's database beside it (crypto/keystore.py).
-            for db in (name, f"{name}_keystore"):
-                conn.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=:n"
-                    ),
-                    {"n": db},
-                )
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}"'))
-        admin.dispose()
 
 
 # -- seeding through the API -------------------------------------------------------------------
@@ -440,39 +354,23 @@ def main() -> None:
         data_dir = Path(tmp)
         with database(args.backend, data_dir, args.database_url) as url:
             migrations.upgrade(url)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
-            env.update(
-                {
-                    "CONSENT_DATA_DIR": str(data_dir),
-                    "CONSENT_DATABASE_URL": url,
-                    "CONSENT_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-                    "CONSENT_VERIFY_RATE_LIMIT_PER_MINUTE": str(10**9),
-                    # The bench signs consents without reading mail (a real holder confirms).
-                    "CONSENT_REQUIRE_EMAIL_CONFIRMATION": "false",
-                    "CONSENT_ARGON2_TIME_COST": "1",
-                    "CONSENT_ARGON2_MEMORY_KIB": "1024",
-                    "CONSENT_LOG_LEVEL": args.log_level,
-                    "PYTHONPATH": str(ROOT),
-                }
-            )
-            from sqlmodel import Session
-
-            from consent_service.db import make_engine
-
-            engine = make_engine(url)
-            with Session(engine) as session:
-                _row, admin_key = accounts.create_admin_key(session, name="bench")
-                session.commit()
-            engine.dispose()
-
             # The issuer URL names the port, so pick it before starting.
             port = free_port()
-            env["CONSENT_ISSUER"] = f"http://127.0.0.1:{port}"
+            env = service_env(
+                data_dir,
+                url,
+                port,
+                CONSENT_VERIFY_RATE_LIMIT_PER_MINUTE=str(10**9),
+                # The bench signs consents without reading mail (a real holder confirms).
+                CONSENT_REQUIRE_EMAIL_CONFIRMATION="false",
+                CONSENT_LOG_LEVEL=args.log_level,
+            )
+            key = admin_key(url, "bench")
             with (
                 serve("consent_service.main:app_factory", env, port) as base,
                 serve("bench.verify:baseline_app", env) as baseline_base,
             ):
-                valid, revoked = seed(base, admin_key, args.licences)
+                valid, revoked = seed(base, key, args.licences)
                 use = {
                     "attribute": "face",
                     "purpose": "film_tv",
