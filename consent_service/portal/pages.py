@@ -24,6 +24,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent_service import vocabulary
+from consent_service.catalogues import N_
 from consent_service.errors import DomainError
 from consent_service.portal import i18n
 from consent_service.portal.session import CsrfRejected, LoginRequired
@@ -149,29 +150,65 @@ SECURITY_HEADERS = {
 }
 
 
+def page_language(request: Request) -> str:
+    """The language of the page answering `request`: the signed-in holder's choice (set by
+    portal/session.py), else the visitor's (`?lang=`, the cookie, Accept-Language)."""
+    chosen = getattr(request.state, "portal_language", None)
+    return i18n.ui_language(chosen) if chosen else i18n.visitor_language(request)
+
+
+def _switcher(request: Request) -> list[tuple[str, str, str]]:
+    """(code, name, address) of this page in each language, for the header's switcher."""
+    links = []
+    for code in i18n.LANGUAGES:
+        url = request.url.include_query_params(lang=code)
+        links.append((code, vocabulary.LANGUAGE_NAMES.get(code, code), f"{url.path}?{url.query}"))
+    return links
+
+
+# Fixed messages built in Python and shown through `render` (translated in the page's language).
+_TRANSLATED_KEYS = ("done", "title", "message")
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> Response:
-    # The portal's words in the signed-in holder's language (portal/session.py finds it).
-    language = context.setdefault(
-        "ui_language", getattr(request.state, "portal_language", None) or "en"
-    )
-    if isinstance(context.get("done"), str):  # the banner after an action (a fixed message)
-        context["done"] = i18n.gettext_in(language, context["done"])
+    # The portal's words in the signed-in holder's language (portal/session.py finds it); for
+    # a visitor, the language asked for (`?lang=`, the switcher), chosen before, or the browser's.
+    signed_in = bool(context.get("portal"))
+    language = context.setdefault("ui_language", page_language(request))
+    for key in _TRANSLATED_KEYS:
+        if isinstance(context.get(key), str):
+            context[key] = i18n.gettext_in(language, context[key])
+    if isinstance(context.get("errors"), list):
+        context["errors"] = [i18n.gettext_in(language, str(e)) for e in context["errors"]]
+    # Before sign-in the visitor picks the language in the header; after, the account page.
+    context.setdefault("language_links", _switcher(request) if not signed_in else [])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
+    asked = i18n.asked_language(request)
+    if asked and not signed_in:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            asked,
+            max_age=365 * 24 * 3600,
+            path="/portal",
+            httponly=True,
+            secure=request.url.scheme == "https",
+            samesite="lax",
+        )
     return response
 
 
 _ERROR_TITLES = {
-    400: "That request could not be understood",
-    401: "Please sign in",
-    403: "This is not allowed",
-    404: "Not found",
-    409: "This has already been decided",
-    413: "That was too much data",
-    415: "That kind of file is not accepted here",
-    422: "That could not be done",
+    400: N_("That request could not be understood"),
+    401: N_("Please sign in"),
+    403: N_("This is not allowed"),
+    404: N_("Not found"),
+    409: N_("This has already been decided"),
+    413: N_("That was too much data"),
+    415: N_("That kind of file is not accepted here"),
+    422: N_("That could not be done"),
 }
 
 
@@ -180,7 +217,7 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
         request,
         "error.html",
         {
-            "title": _ERROR_TITLES.get(status_code, "Something went wrong"),
+            "title": _ERROR_TITLES.get(status_code, N_("Something went wrong")),
             "message": message,
             "status_code": status_code,
         },
@@ -216,22 +253,26 @@ class PortalRoute(APIRoute):
                 response = error_page(
                     request,
                     403,
-                    "This form has expired or did not come from this site. "
-                    "Go back, reload the page and try again.",
+                    N_(
+                        "This form has expired or did not come from this site. "
+                        "Go back, reload the page and try again."
+                    ),
                 )
             except RequestValidationError:
                 response = error_page(
-                    request, 422, "Some fields of the form were missing or not valid."
+                    request, 422, N_("Some fields of the form were missing or not valid.")
                 )
             except DataError:
-                response = error_page(request, 422, "A field holds characters that cannot be kept.")
+                response = error_page(
+                    request, 422, N_("A field holds characters that cannot be kept.")
+                )
             except StarletteHTTPException as exc:  # e.g. an unparseable or oversized body
-                response = error_page(request, exc.status_code, "The form could not be read.")
+                response = error_page(request, exc.status_code, N_("The form could not be read."))
             except DomainError as exc:
                 if exc.status == 401:
                     response = login_redirect(request)
                 else:
-                    message = "There is nothing here." if exc.status == 404 else exc.detail
+                    message = N_("There is nothing here.") if exc.status == 404 else exc.detail
                     response = error_page(request, exc.status, message)
             for header, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(header, value)
