@@ -2,9 +2,8 @@
 
 Every sentence is a message of the `mail` gettext catalogue (`mail/locale/<lang>/LC_MESSAGES/
 mail.po`, read by `consent_service.catalogues`): a mail is written in the language the person
-chose (`Context.language`), English when none. To add or change a sentence:
-`pybabel extract -k _ -k N_ -o /tmp/mail.pot consent_service/mail/messages.py` and
-`pybabel update -i /tmp/mail.pot -d consent_service/mail/locale -D mail`.
+chose (`Context.language`), English when none. After adding or changing a sentence, run
+`scripts/update-catalogues` and translate what it adds (docs/operations.md, "Languages").
 
 Rules (docs/holders.md, "Mail we send"): a message names the person and nothing else about
 them; it says what happened in plain words and links to the portal page where the details are

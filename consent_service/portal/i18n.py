@@ -7,11 +7,9 @@ The language of a page: the one the signed-in holder chose (`holder.language`); 
 (or when none was chosen) an explicit `?lang=` (the switcher in every page's header, kept in a
 cookie), else the browser's `Accept-Language`, else English.
 
-To add strings: wrap them in `_()` in a template (or `N_()` in Python), then
-`pybabel extract -F consent_service/portal/babel.cfg -k N_ --no-location -o /tmp/portal.pot
-consent_service/portal consent_service/invitations/pages.py`, add the vocabulary's words
-(`code_words()`, which no source spells out) and `pybabel update --no-fuzzy-matching -i
-/tmp/portal.pot -d consent_service/portal/locale -D portal`; docs/operations.md has a script.
+To add strings: wrap them in `_()` in a template (or `N_()` in Python), then run
+`scripts/update-catalogues` (pybabel extract and update, plus `code_words()`, which no source
+spells out) and translate what it adds (docs/operations.md, "Languages").
 """
 
 from __future__ import annotations
