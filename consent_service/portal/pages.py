@@ -208,8 +208,70 @@ _ERROR_TITLES = {
     409: N_("This has already been decided"),
     413: N_("That was too much data"),
     415: N_("That kind of file is not accepted here"),
+    410: N_("No longer available"),
     422: N_("That could not be done"),
+    429: N_("Please wait a moment"),
+    503: N_("Not available right now"),
 }
+
+
+# What a refused action means, for the errors a holder can meet in the portal, in words the
+# catalogue translates. The service's own detail is written for API clients in English: an
+# English page shows it, a page in another language this (or the status's sentence below).
+_PORTAL_ERRORS = {
+    "request_already_decided": N_("This request was already accepted or declined."),
+    "consent_not_active": N_(
+        "This consent is not in a state that allows this. Reload the page to see where it stands."
+    ),
+    "holder_not_verified": N_(
+        "This studio asks for a verified identity before you can consent. Verify your identity "
+        "from your account page, then come back to this request."
+    ),
+    "unsupported_media_type": N_(
+        "This kind of file is not accepted: send a JPEG, PNG or WebP photo, a WAV, FLAC, MP3 or "
+        "OGG sound recording, or an MP4 video."
+    ),
+    "wrong_media_type": N_("This kind of file is not accepted here."),
+    "unreadable_media": N_("The file could not be read as the kind of file it says it is."),
+    "media_refused": N_("The file carries hidden data that cannot be removed, so it was not kept."),
+    "image_too_large": N_("The image is too large. Send a smaller one."),
+    "reference_too_large": N_("The file is larger than allowed for its kind. Send a smaller one."),
+    "evidence_too_large": N_("The file is larger than allowed for its kind. Send a smaller one."),
+    "attribute_mismatch": N_(
+        "This kind of file cannot show what you chose (a sound recording cannot show a face)."
+    ),
+    "challenge_expired": N_("The phrase has expired: get a new one and record yourself again."),
+    "challenge_already_used": N_("This phrase was already used: get a new one."),
+    "case_not_withdrawable": N_(
+        "Only evidence that is waiting for review or approved can be withdrawn."
+    ),
+    "document_date_in_future": N_("The document cannot be dated after today."),
+    "invalid_document_field": N_("A detail of the document is not valid. Check it and try again."),
+    "email_already_registered": N_("This email address is already used by an account."),
+    "invitation_not_pending": N_("The invitation has ended already."),
+    "rate_limited": N_("Too many attempts in a short time. Wait a minute and try again."),
+}
+_STATUS_MESSAGES = {
+    400: N_("The form could not be read. Nothing was changed."),
+    403: N_("You may not do this here. Nothing was changed."),
+    409: N_(
+        "This conflicts with how things stand now: reload the page and check. Nothing was changed."
+    ),
+    410: N_("This is no longer kept. Nothing was changed."),
+    413: N_("That was more data than is accepted. Nothing was changed."),
+    415: N_("That kind of file is not accepted here. Nothing was changed."),
+    422: N_("This could not be done as asked. Nothing was changed."),
+}
+
+
+def _domain_message(request: Request, exc: DomainError) -> str:
+    if exc.status == 404:
+        return N_("There is nothing here.")
+    if page_language(request) == i18n.DEFAULT:
+        return exc.detail
+    return _PORTAL_ERRORS.get(exc.code) or _STATUS_MESSAGES.get(
+        exc.status, N_("This could not be done. Nothing was changed.")
+    )
 
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
@@ -272,8 +334,7 @@ class PortalRoute(APIRoute):
                 if exc.status == 401:
                     response = login_redirect(request)
                 else:
-                    message = N_("There is nothing here.") if exc.status == 404 else exc.detail
-                    response = error_page(request, exc.status, message)
+                    response = error_page(request, exc.status, _domain_message(request, exc))
             for header, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(header, value)
             return response
