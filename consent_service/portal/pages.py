@@ -131,8 +131,16 @@ def _words(context: Any, value: Any) -> str:
     return text.replace("_", " ")
 
 
+# What a representative is to the holder, in words (the page translates them).
+REPRESENTATIVE_KINDS = {
+    "agent": N_("agent"),
+    "attorney": N_("attorney"),
+    "guardian": N_("guardian"),
+    "executor": N_("executor"),
+}
+
 _env.filters.update(when=_when, day=_day, words=_words, label=_label)
-_env.globals.update(vocabulary=vocabulary)
+_env.globals.update(vocabulary=vocabulary, representative_kinds=REPRESENTATIVE_KINDS)
 # newstyle: `_("Hello %(name)s", name=...)` formats, and escapes the values it puts in.
 _env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates = Jinja2Templates(env=_env)

@@ -23,6 +23,7 @@ from tests.conftest import Org
 from tests.e2e.a11y import check_page
 from tests.e2e.helpers import sign_in, sign_in_as, studio_asks
 from tests.licences.conftest import licence_scope
+from tests.vault import media
 
 PASSWORD = "a long enough passphrase"
 
@@ -232,6 +233,28 @@ def test_every_page_a_holder_sees_is_in_their_language(
     page.locator("form[action='/portal/representatives'] button[type=submit]").click()
     page.locator("#form-errors").wait_for()
     assert_translated(page, language, "representatives-refused")
+    # Corrected, the person is recorded: the list says what they are in the language.
+    page.locator("#rep_email").fill(f"ana-{secrets.token_hex(3)}@example.org")
+    page.locator("#rep_password").fill("a long enough passphrase")
+    page.locator("#kind").select_option("attorney")
+    page.locator("#evidence_type").select_option("power_of_attorney")
+    page.locator("form[action='/portal/representatives'] button[type=submit]").click()
+    page.wait_for_url(f"{live_server}/portal/representatives?done=added")
+    listed = page.locator(".items li").first.inner_text()
+    assert {"es": "apoderado", "fr": "mandataire"}[language] in listed
+    assert {"es": "poder notarial", "fr": "procuration"}[language] in listed
+    assert_translated(page, language, "representatives-added")
+
+    # An uploaded reference is listed with the vocabulary's word for what it shows.
+    page.goto(f"{live_server}/portal/references")
+    page.locator("#attribute").select_option("face")
+    page.locator("#file").set_input_files(
+        {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": media.jpeg_with_gps()}
+    )
+    page.locator("form[action='/portal/references'] button[type=submit]").click()
+    page.wait_for_url(f"{live_server}/portal/references?done=uploaded")
+    assert {"es": "rostro", "fr": "visage"}[language] in page.locator(".items li").inner_text()
+    assert_translated(page, language, "references-uploaded")
 
 
 @pytest.mark.parametrize(
