@@ -39,11 +39,6 @@ _env = Environment(
 )
 
 
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-
-
 def _moment(value: datetime | str | int | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -59,11 +54,14 @@ def _language(context: Any) -> str:
     return i18n.ui_language(context.get("ui_language"))
 
 
-# Dates in words in Spanish and French (CLDR month names, through Babel): (day, moment).
+# Dates in words in each language (CLDR month names, through Babel): (day, moment).
 _DATE_FORMATS = {
+    "en": ("d MMMM y", "d MMMM y 'at' HH:mm"),
     "es": ("d 'de' MMMM 'de' y", "d 'de' MMMM 'de' y, 'a las' HH:mm"),
     "fr": ("d MMMM y", "d MMMM y 'à' HH:mm"),
 }
+# English dates read the British way ("1 December 2026"), as the notices write them.
+_BABEL_LOCALES = {"en": "en_GB"}
 
 
 def _zone(context: Any) -> ZoneInfo:
@@ -78,9 +76,9 @@ def _when(context: Any, value: datetime | str | int | None) -> str:
         return "" if value is None else str(value)
     local = moment.astimezone(_zone(context))
     language = _language(context)
-    if language in _DATE_FORMATS:
-        return format_datetime(local, _DATE_FORMATS[language][1], locale=language)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} at {local:%H:%M}"
+    return format_datetime(
+        local, _DATE_FORMATS[language][1], locale=_BABEL_LOCALES.get(language, language)
+    )
 
 
 @pass_context
@@ -91,9 +89,9 @@ def _day(context: Any, value: datetime | str | None) -> str:
         return "" if value is None else str(value)
     local = moment.astimezone(_zone(context))
     language = _language(context)
-    if language in _DATE_FORMATS:
-        return format_datetime(local, _DATE_FORMATS[language][0], locale=language)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return format_datetime(
+        local, _DATE_FORMATS[language][0], locale=_BABEL_LOCALES.get(language, language)
+    )
 
 
 @pass_context
