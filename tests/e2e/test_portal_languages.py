@@ -28,10 +28,15 @@ from tests.vault import media
 PASSWORD = "a long enough passphrase"
 
 
+def _browser_context(browser: Any, **options: Any) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    context = _browser_context(browser)
     yield context.new_page()
     context.close()
 
@@ -264,11 +269,7 @@ def test_every_page_a_holder_sees_is_in_their_language(
 def test_pages_before_sign_in_follow_the_browsers_language(
     live_server: str, browser: Any, accept_language: str, language: str, heading: str
 ) -> None:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        extra_http_headers={"Accept-Language": accept_language},
-    )
-    context.set_default_timeout(15_000)
+    context = _browser_context(browser, extra_http_headers={"Accept-Language": accept_language})
     page = context.new_page()
     try:
         page.goto(f"{live_server}/portal/login")
