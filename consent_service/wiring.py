@@ -257,6 +257,8 @@ def _outbox_channels(settings: Settings, keyring: Keyring) -> dict[str, Channel]
                 invitations.RECIPIENT_KIND: invitations.mail_recipient,
             },
             sender=settings.mail_from,
+            # Mail in the language the holder chose (mail/locale catalogues).
+            languages={"holder": holders.language_of},
             base_url=settings.issuer,
         ),
     }

@@ -19,6 +19,8 @@ class Action(StrEnum):
     account_email_confirmed = "account.email_confirmed"
     account_password_reset = "account.password_reset"
     account_password_changed = "account.password_changed"
+    # The language a holder reads their pages, mail and notices in (the old and new codes only).
+    holder_language_changed = "holder.language_changed"
     holder_verified = "holder.verified"
     holder_unverified = "holder.unverified"
     holder_exported = "holder.exported"

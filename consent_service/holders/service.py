@@ -13,6 +13,7 @@ from consent_service.accounts import service as accounts
 from consent_service.accounts.models import Login
 from consent_service.accounts.principal import Principal, Role
 from consent_service.audit.actions import Action
+from consent_service.catalogues import LANGUAGES
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import utcnow
@@ -385,6 +386,27 @@ def language_of(session: Session, holder_id: str | None) -> str | None:
     """The language the holder chose to read notices in (None: none chosen)."""
     holder = find(session, holder_id) if holder_id else None
     return holder.language if holder is not None else None
+
+
+def set_language(session: Session, *, principal: Principal, language: str) -> bool:
+    """The holder's own choice of language (pages, mail, notices); its audit event is written
+    in the same transaction. False when it was already that language (nothing recorded)."""
+    if language not in LANGUAGES:
+        raise ValueError(language)
+    holder = get_live(session, principal.holder_id or "", lock=True)
+    if holder.language == language:
+        return False
+    previous = holder.language
+    holder.language = language
+    repository.add(session, holder)
+    audit.record(
+        session,
+        actor_id=principal.actor_id,
+        action=Action.holder_language_changed,
+        subjects={"holder_id": holder.id},
+        payload={"from": previous, "to": language},
+    )
+    return True
 
 
 def erased_flags(session: Session, holder_ids: list[str]) -> dict[str, bool]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
+from consent_service.catalogues import N_
 from consent_service.deps import SessionDep, SignerDep
 from consent_service.errors import DomainError
 from consent_service.invitations import service as invitations
@@ -27,7 +28,7 @@ def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> 
 
 
 def _invalid(request: Request, portal: Any) -> Response:
-    context = {"title": "Invitation not valid", "outcome": "invalid", "portal": portal}
+    context = {"title": N_("Invitation not valid"), "outcome": "invalid", "portal": portal}
     return _page(request, context, status_code=400)
 
 
@@ -45,9 +46,9 @@ def invitation_page(
     return _page(
         request,
         {
-            "title": f"{studio_name} invites you",
+            "title": N_("%(studio)s invites you"),
             "studio_name": studio_name,
-            "expires_on": f"{row.expires_at:%-d %B %Y}",
+            "expires_at": row.expires_at,  # in words, in the reader's language
             "token": token,
             "portal": portal,
             "outcome": None,
@@ -71,7 +72,7 @@ def accept(
     return _page(
         request,
         {
-            "title": "Invitation accepted",
+            "title": N_("Invitation accepted"),
             "outcome": "accepted",
             "studio_name": studio_name,
             "request_id": row.request_id,
@@ -93,7 +94,7 @@ def decline(
     except DomainError:  # ended between the two reads
         return _invalid(request, portal)
     context = {
-        "title": "Invitation declined",
+        "title": N_("Invitation declined"),
         "outcome": "declined",
         "studio_name": studio_name,
         "portal": portal,

@@ -178,7 +178,7 @@ def create(
         kind=MAIL_KIND,
         params={
             "studio_name": accounts.organization_name(session, row.studio_id) or "A studio",
-            "expires_on": f"{row.expires_at:%-d %B %Y}",
+            "expires_on_date": row.expires_at.date().isoformat(),  # in words when written
         },
         secrets={"token": token},
         keyring=keyring,

@@ -20,6 +20,9 @@ from consent_service.outbox.models import OutboxMessage
 # recipient kind -> (session, keyring, id) -> (address, how to address them), or None when
 # there is nobody any more (erased, deceased): the message is then cancelled, never sent.
 RecipientResolver = Callable[[Session, Keyring, str], tuple[str, str] | None]
+# recipient kind -> (session, id) -> the language they chose (None: English). A kind not listed
+# (an invitation's address, a representative) is written to in English.
+LanguageResolver = Callable[[Session, str], str | None]
 
 
 class MailChannel:
@@ -34,12 +37,14 @@ class MailChannel:
         resolvers: Mapping[str, RecipientResolver],
         sender: str,
         base_url: str,
+        languages: Mapping[str, LanguageResolver] | None = None,
     ) -> None:
         self.transport = transport
         self.keyring = keyring
         self.resolvers = dict(resolvers)
         self.sender = sender
         self.base_url = base_url
+        self.languages = dict(languages or {})
         # Message-IDs are <msg_id@domain of the sender>.
         self.domain = sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
 
@@ -52,6 +57,8 @@ class MailChannel:
         if found is None:
             return None
         address, name = found
+        find_language = self.languages.get(recipient_ref["kind"])
+        language = find_language(session, recipient_ref["id"]) if find_language else None
         secrets = service.open_secrets(
             session, self.keyring, kind=message.kind, payload=message.payload
         )
@@ -62,6 +69,7 @@ class MailChannel:
                 base_url=self.base_url,
                 params=message.payload.get("params", {}),
                 secrets=secrets,
+                language=language or "en",
             ),
         )
         mail = EmailMessage()

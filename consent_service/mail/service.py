@@ -120,7 +120,9 @@ def on_audit_event(session: Session, event: Recorded) -> None:
         params["studio_name"] = accounts.organization_name(session, studio_id) or "A studio"
     if kind == "consent.ending_soon" and "ends_at" in event.payload:
         ends = datetime.fromisoformat(str(event.payload["ends_at"]).replace("Z", "+00:00"))
-        params["ends_on"] = f"{ends:%-d %B %Y}"  # in words; the portal shows the exact time
+        # The day, put in words in the reader's language when the mail is written (messages.py);
+        # the portal shows the exact time.
+        params["ends_on_date"] = ends.date().isoformat()
     if kind == "verification.decided":
         approved = event.action == Action.verification_approved.value
         params["outcome"] = "approved" if approved else "rejected"

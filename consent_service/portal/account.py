@@ -17,15 +17,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError
 
+from consent_service import vocabulary
 from consent_service.accounts import passwords
 from consent_service.accounts import service as accounts
 from consent_service.accounts.links import LinkInvalid
+from consent_service.catalogues import LANGUAGES, N_
 from consent_service.deps import KeyringDep, ReadSessionDep, ServicesDep, SessionDep, SettingsDep
 from consent_service.flows import accounts as account_flows
+from consent_service.holders import service as holders
 from consent_service.holders.schemas import HolderRegister
 from consent_service.ops.rate_limit import check_login_rate, check_registration_rate
+from consent_service.portal import i18n
 from consent_service.portal import session as web
-from consent_service.portal.pages import PortalRoute, render, see_other
+from consent_service.portal.pages import PortalRoute, page_language, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 
 router = APIRouter(prefix="/portal", include_in_schema=False, route_class=PortalRoute)
@@ -36,22 +40,27 @@ CsrfField = Annotated[str, Form(max_length=256)]
 Password = Annotated[str, Form(max_length=1024)]
 MIN_PASSWORD = 12
 
-LINK_INVALID = (
+# Whole sentences, so that each is one message of the catalogue.
+LINK_INVALID_SIGN_IN = N_(
     "This link cannot be used: it was used already, it has expired, or part of it is missing. "
-    "Nothing was changed."
+    "Nothing was changed. Sign in and ask for a new link on your account page."
+)
+LINK_INVALID_ASK_AGAIN = N_(
+    "This link cannot be used: it was used already, it has expired, or part of it is missing. "
+    "Nothing was changed. You can ask for a new link."
 )
 # Messages for the sign-up form's fields, keyed by the first part of pydantic's error location.
 _SIGN_UP_MESSAGES = {
-    "legal_name": "Give your full legal name (at most 200 characters).",
-    "stage_name": "A stage name can be at most 200 characters long.",
-    "email": "Give a valid email address.",
-    "password": f"Choose a password of at least {MIN_PASSWORD} characters.",
-    "date_of_birth": "Give your date of birth (it cannot be in the future).",
-    "jurisdiction": (
+    "legal_name": N_("Give your full legal name (at most 200 characters)."),
+    "stage_name": N_("A stage name can be at most 200 characters long."),
+    "email": N_("Give a valid email address."),
+    "password": N_("Choose a password of at least 12 characters."),
+    "date_of_birth": N_("Give your date of birth (it cannot be in the future)."),
+    "jurisdiction": N_(
         "Give the country where you live as a two-letter code such as GB or FR, or a state "
         "such as US-CA."
     ),
-    "language": "Choose English, Español or Français.",
+    "language": N_("Choose English, Español or Français."),
 }
 
 
@@ -161,7 +170,9 @@ def sign_up(
         for err in exc.errors():
             loc = err.get("loc", ())
             field = str(loc[0]) if loc else ""
-            text = _SIGN_UP_MESSAGES.get(field, "Check the dates: " + err.get("msg", ""))
+            text = _SIGN_UP_MESSAGES.get(
+                field, N_("Check the dates you gave: one of them is not possible.")
+            )
             if text not in errors:
                 errors.append(text)
         return _public_page(
@@ -180,11 +191,13 @@ def sign_up(
     # One answer, whichever happened: the owner of a registered address learns it by mail.
     return _message(
         request,
-        "Check your email",
-        "If this address can be registered, we mailed it a link to confirm it. Open the link "
-        "and press the button on that page. You can sign in now with your email and password, "
-        "but you can give consent only once the address is confirmed. If the address already "
-        "had an account, its owner was told by mail.",
+        N_("Check your email"),
+        N_(
+            "If this address can be registered, we mailed it a link to confirm it. Open the "
+            "link and press the button on that page. You can sign in now with your email and "
+            "password, but you can give consent only once the address is confirmed. If the "
+            "address already had an account, its owner was told by mail."
+        ),
         sign_in=True,
     )
 
@@ -213,8 +226,8 @@ def confirm_email(
     except LinkInvalid:
         return _message(
             request,
-            "This link does not work",
-            LINK_INVALID + " Sign in and ask for a new link on your account page.",
+            N_("This link does not work"),
+            LINK_INVALID_SIGN_IN,
             portal=portal,
             failed=True,
             status_code=400,
@@ -222,8 +235,8 @@ def confirm_email(
         )
     return _message(
         request,
-        "Your email address is confirmed",
-        "Thank you. You can now read consent requests and give or refuse your consent.",
+        N_("Your email address is confirmed"),
+        N_("Thank you. You can now read consent requests and give or refuse your consent."),
         portal=portal,
         sign_in=portal is None,
     )
@@ -255,9 +268,11 @@ def forgot_password(
     # The same page for a known, an unknown and an empty address.
     return _message(
         request,
-        "Check your email",
-        "If this address has an account, we mailed it a link to choose a new password. The "
-        "link works once, for 30 minutes.",
+        N_("Check your email"),
+        N_(
+            "If this address has an account, we mailed it a link to choose a new password. "
+            "The link works once, for 30 minutes."
+        ),
     )
 
 
@@ -272,9 +287,9 @@ def reset_password_form(
 
 def _password_problem(new_password: str, repeated: str) -> str | None:
     if len(new_password) < MIN_PASSWORD or len(new_password) > 256:
-        return f"Choose a password of {MIN_PASSWORD} to 256 characters."
+        return N_("Choose a password of 12 to 256 characters.")
     if new_password != repeated:
-        return "The two new passwords are not the same."
+        return N_("The two new passwords are not the same.")
     return None
 
 
@@ -305,15 +320,15 @@ def reset_password(
     except LinkInvalid:
         return _message(
             request,
-            "This link does not work",
-            LINK_INVALID + " You can ask for a new link.",
+            N_("This link does not work"),
+            LINK_INVALID_ASK_AGAIN,
             failed=True,
             status_code=400,
         )
     response = _message(
         request,
-        "Your password is changed",
-        "Every session that was signed in is now signed out. Sign in with your new password.",
+        N_("Your password is changed"),
+        N_("Every session that was signed in is now signed out. Sign in with your new password."),
         sign_in=True,
     )
     web.clear_session_cookie(response, request, settings)
@@ -323,8 +338,12 @@ def reset_password(
 # -- the account page ---------------------------------------------------------------------------
 
 ACCOUNT_DONE = {
-    "sent": "We mailed you a new confirmation link. Links sent before it no longer work.",
-    "already": "Your email address is already confirmed.",
+    "sent": N_("We mailed you a new confirmation link. Links sent before it no longer work."),
+    "already": N_("Your email address is already confirmed."),
+    "language": N_(
+        "Your language is changed. Your pages, your mail and the notices you open use it from "
+        "now on."
+    ),
 }
 
 
@@ -341,15 +360,35 @@ def account_page(
     session: SessionDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
+    return _account_page(request, portal, session, done=ACCOUNT_DONE.get(done or ""))
+
+
+def _account_page(
+    request: Request,
+    portal: web.PortalSession,
+    session: SessionDep,
+    *,
+    done: str | None = None,
+    errors: list[str] | None = None,
+    language_errors: list[str] | None = None,
+    status_code: int | None = None,
+) -> Response:
+    failed = bool(errors or language_errors)
     return render(
         request,
         "account.html",
         {
             "portal": portal,
             "confirmed": email_confirmed(session, portal),
-            "done": ACCOUNT_DONE.get(done or ""),
-            "errors": [],
+            "done": done,
+            "errors": errors or [],
+            "language_errors": [
+                i18n.gettext_in(page_language(request), e) for e in language_errors or []
+            ],
+            "holder_language": holders.language_of(session, portal.principal.holder_id),
+            "language_names": vocabulary.LANGUAGE_NAMES,
         },
+        status_code=status_code or (422 if failed else 200),
     )
 
 
@@ -369,6 +408,31 @@ def resend_confirmation(
     if target == "/portal/account" or not sent:
         return see_other(f"/portal/account?done={'sent' if sent else 'already'}")
     return see_other(f"{target}?done=confirmation_sent")
+
+
+@router.post("/account/language")
+def change_language(
+    request: Request,
+    portal: HolderForm,
+    session: SessionDep,
+    language: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """The holder's own language for pages, mail and new notices (an audit event with it)."""
+    if language not in LANGUAGES:
+        return _account_page(
+            request, portal, session, language_errors=[N_("Choose English, Español or Français.")]
+        )
+    if portal.principal.representative_kind is not None:
+        # The holder's language is theirs to choose: someone acting for them reads it too.
+        return _account_page(
+            request,
+            portal,
+            session,
+            language_errors=[N_("Only the holder can change the language of this account.")],
+            status_code=403,
+        )
+    holders.set_language(session, principal=portal.principal, language=language)
+    return see_other("/portal/account?done=language")
 
 
 @router.post("/account/password")
@@ -396,27 +460,20 @@ def change_password(
     if problem is None and (
         login is None or not passwords.verify_password(stored, current_password)
     ):
-        problem = "The current password is not correct. Nothing was changed."
+        problem = N_("The current password is not correct. Nothing was changed.")
     if problem is not None or login is None:
-        return render(
-            request,
-            "account.html",
-            {
-                "portal": portal,
-                "confirmed": email_confirmed(session, portal),
-                "done": None,
-                "errors": [problem],
-            },
-            status_code=422,
-        )
+        wrong = N_("The current password is not correct. Nothing was changed.")
+        return _account_page(request, portal, session, errors=[problem or wrong])
     password_hash = passwords.hash_password(new_password)
     account_flows.change_password(session, login_id=login.id, password_hash=password_hash)
     # A new password ends every session, this one too (accounts.service: password epoch).
     response = _message(
         request,
-        "Your password is changed",
-        "Every session that was signed in, this one included, is now signed out. Sign in "
-        "with your new password.",
+        N_("Your password is changed"),
+        N_(
+            "Every session that was signed in, this one included, is now signed out. Sign in "
+            "with your new password."
+        ),
         sign_in=True,
     )
     web.clear_session_cookie(response, request, settings)

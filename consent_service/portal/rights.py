@@ -13,7 +13,7 @@ import hmac
 from functools import partial
 from typing import Annotated, Any
 
-import pycountry
+from babel.lists import format_list
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -22,13 +22,15 @@ from pydantic import ValidationError
 from consent_service import vocabulary
 from consent_service.accounts import passwords
 from consent_service.accounts import service as accounts
+from consent_service.catalogues import N_
 from consent_service.consents import service as consents
 from consent_service.consents.lifecycle import TRANSITIONS, Action, status_now, transition
 from consent_service.db import utcnow
 from consent_service.deps import KeyringDep, SessionDep, SettingsDep, SignerDep
 from consent_service.licences import service as licences
+from consent_service.portal import i18n
 from consent_service.portal import session as web
-from consent_service.portal.pages import PortalRoute, render, see_other
+from consent_service.portal.pages import PortalRoute, page_language, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession
 from consent_service.representatives import service as representatives
 from consent_service.representatives.schemas import RepresentativeCreate
@@ -43,50 +45,59 @@ WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
 OPEN_STATES = frozenset({"active", "suspended"})
 
 
-def _label(code: Any) -> str:
-    return vocabulary.label(str(code))  # the one vocabulary of notice, portal and docs
-
-
-def in_words(values: Any, *, none: str = "none") -> str:
-    """`["film_tv", "advertising"]` -> `film and television and advertising` (notice labels)."""
-    items = [_label(v) for v in (values or [])]
+def in_words(values: Any, language: str = "en", *, none: str = "none") -> str:
+    """`["film_tv", "advertising"]` -> `film and television and advertising` (notice labels),
+    joined the way `language` joins a list (Babel's CLDR list patterns)."""
+    items = [vocabulary.label_in(str(v), language) for v in (values or [])]
     if not items:
-        return none
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]
+        return i18n.gettext_in(language, none)
+    return format_list(items, locale="en_GB" if language == "en" else language)
 
 
-# ISO 3166 codes to place names, from pycountry's data (the codes consents/rules.py accepts).
-_PLACES: dict[str, str] = {c.alpha_2: c.name for c in pycountry.countries} | {
-    s.code: s.name for s in pycountry.subdivisions
-}
-
-
-def _place(code: Any) -> str:
-    """`GB` -> `United Kingdom`, `US-CA` -> `California`; an unknown code as it is."""
-    return _PLACES.get(str(code), str(code))
-
-
-def _territories(values: Any) -> str:
+def _territories(values: Any, language: str) -> str:
     if values and "WORLDWIDE" in values:
-        return "anywhere in the world"
-    return "in " + in_words([_place(v) for v in values or []])
+        return i18n.gettext_in(language, "anywhere in the world")
+    places = [i18n.place_in(language, str(v)) for v in values or []]
+    return i18n.gettext_in(language, "in %(places)s") % {
+        "places": format_list(places, locale="en_GB" if language == "en" else language)
+    }
 
 
-def licence_sentences(scope: dict[str, Any], studio: str) -> list[str]:
+def licence_sentences(scope: dict[str, Any], studio: str, language: str = "en") -> list[str]:
     """What a licence allows, as sentences a person reads (from its scope, nothing else)."""
+
+    def say(message: str, **values: str) -> str:
+        return i18n.gettext_in(language, message) % values
+
     lines = [
-        f"{studio} may use your {in_words(scope.get('attributes'))}"
-        f" for {in_words(scope.get('purposes'))}.",
-        f"It may be shown in {in_words(scope.get('media'))},"
-        f" {_territories(scope.get('territories'))}.",
+        say(
+            "%(studio)s may use your %(attributes)s for %(purposes)s.",
+            studio=studio,
+            attributes=in_words(scope.get("attributes"), language),
+            purposes=in_words(scope.get("purposes"), language),
+        ),
+        say(
+            "It may be shown in %(media)s, %(territories)s.",
+            media=in_words(scope.get("media"), language),
+            territories=_territories(scope.get("territories"), language),
+        ),
     ]
     if scope.get("project"):
-        lines.append(f"Only for the project “{scope['project']}”.")
+        lines.append(say("Only for the project “%(project)s”.", project=str(scope["project"])))
     if scope.get("prohibited_uses"):
-        lines.append(f"Never for {in_words(scope.get('prohibited_uses'))}.")
+        lines.append(
+            say("Never for %(uses)s.", uses=in_words(scope.get("prohibited_uses"), language))
+        )
     return lines
+
+
+# Said in Python, translated where they are shown (portal/pages.py, `render`).
+N_("anywhere in the world")
+N_("in %(places)s")
+N_("%(studio)s may use your %(attributes)s for %(purposes)s.")
+N_("It may be shown in %(media)s, %(territories)s.")
+N_("Only for the project “%(project)s”.")
+N_("Never for %(uses)s.")
 
 
 # -- suspend, resume, withdraw -----------------------------------------------------------------
@@ -161,7 +172,7 @@ def licence_page(
             "lic": lic,
             "status": licences.status_now(lic, utcnow()),
             "studio_name": studio,
-            "allows": licence_sentences(lic.scope, studio),
+            "allows": licence_sentences(lic.scope, studio, page_language(request)),
         },
     )
 
@@ -224,7 +235,7 @@ def erase(
             "erase.html",
             {
                 **_erase_context(session, portal),
-                "errors": ["Tick the box to say you understand. Nothing was erased."],
+                "errors": [N_("Tick the box to say you understand. Nothing was erased.")],
             },
             status_code=422,
         )
@@ -240,8 +251,8 @@ def erase(
         "account_message.html",
         {
             "portal": None,
-            "title": "Your account is erased",
-            "message": (
+            "title": N_("Your account is erased"),
+            "message": N_(
                 "Your consents are withdrawn, your personal details and references are "
                 "destroyed, and you are signed out. Thank you for using the registry."
             ),
@@ -257,11 +268,13 @@ def erase(
 
 
 DONE = {
-    "uploaded": "Your reference is uploaded. Hidden details (location, camera) were removed.",
-    "duplicate": "You had already uploaded this same file: nothing new was stored.",
-    "added": "The representative is recorded. They can sign in with the email and password given.",
-    "deleted": "The reference is deleted: its file and its key are destroyed.",
-    "revoked": "The representative can no longer act for you. Their sign-in stopped working.",
+    "uploaded": N_("Your reference is uploaded. Hidden details (location, camera) were removed."),
+    "duplicate": N_("You had already uploaded this same file: nothing new was stored."),
+    "added": N_(
+        "The representative is recorded. They can sign in with the email and password given."
+    ),
+    "deleted": N_("The reference is deleted: its file and its key are destroyed."),
+    "revoked": N_("The representative can no longer act for you. Their sign-in stopped working."),
 }
 DoneParam = Annotated[str | None, Query(max_length=20)]
 
@@ -365,6 +378,7 @@ def _representatives_page(
         {
             "portal": portal,
             "representatives": reps,
+            "evidence_types": EVIDENCE_TYPES,
             "done": DONE.get(done or ""),
             "errors": errors or [],
             "form": form or {},
@@ -384,12 +398,22 @@ def representatives_page(
     return _representatives_page(request, portal, session, keyring, done=done)
 
 
+# The kinds of document that give a representative authority, in words (translated in the page).
+EVIDENCE_TYPES = {
+    "agency_agreement": N_("agency agreement"),
+    "power_of_attorney": N_("power of attorney"),
+    "parental_responsibility": N_("parental responsibility"),
+    "court_order": N_("court order"),
+    "letters_testamentary": N_("letters testamentary"),
+    "letters_of_administration": N_("letters of administration"),
+}
+
 _REP_MESSAGES = {
-    "kind": "Choose what the person is to you.",
-    "name": "Give the person's name (at most 200 characters).",
-    "email": "Give a valid email address for the person.",
-    "password": "Choose a password of at least 12 characters for the person.",
-    "authority_evidence": (
+    "kind": N_("Choose what the person is to you."),
+    "name": N_("Give the person's name (at most 200 characters)."),
+    "email": N_("Give a valid email address for the person."),
+    "password": N_("Choose a password of at least 12 characters for the person."),
+    "authority_evidence": N_(
         "Describe the document that gives the authority: its kind, its number, who issued it "
         "and when."
     ),
@@ -439,7 +463,7 @@ def add_representative(
         errors: list[str] = []
         for err in exc.errors():
             loc = err.get("loc", ())
-            text = _REP_MESSAGES.get(str(loc[0]) if loc else "", "Some fields are not valid.")
+            text = _REP_MESSAGES.get(str(loc[0]) if loc else "", N_("Some fields are not valid."))
             if text not in errors:
                 errors.append(text)
         return _representatives_page(

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from consent_service import vocabulary
 from consent_service.accounts import service as accounts
+from consent_service.catalogues import N_
 from consent_service.consents import notice
 from consent_service.consents import service as consents
 from consent_service.consents.lifecycle import (
@@ -44,9 +45,16 @@ from consent_service.flows import accounts as account_flows
 from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
+from consent_service.portal import i18n
 from consent_service.portal import session as web
 from consent_service.portal.notice_view import blocks
-from consent_service.portal.pages import STYLESHEET, PortalRoute, render, see_other
+from consent_service.portal.pages import (
+    STYLESHEET,
+    PortalRoute,
+    page_language,
+    render,
+    see_other,
+)
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 from consent_service.usages import service as usages
 
@@ -60,14 +68,14 @@ FormText = Annotated[str, Form(max_length=4000)]
 
 # The banner after an action; only these keys are ever shown (the query cannot inject text).
 DONE_MESSAGES = {
-    "accepted": "You gave your consent. Your signed receipt is ready to download below.",
-    "withdrawn": (
+    "accepted": N_("You gave your consent. Your signed receipt is ready to download below."),
+    "withdrawn": N_(
         "You withdrew this consent. Every licence issued under it stopped being valid at once."
     ),
-    "declined": "You declined this request. The studio has been told.",
-    "confirmation_sent": "We mailed you a new link to confirm your email address.",
-    "suspended": "You suspended this consent. Its licences are on hold until you resume it.",
-    "resumed": "You resumed this consent. Licences it had put on hold are valid again.",
+    "declined": N_("You declined this request. The studio has been told."),
+    "confirmation_sent": N_("We mailed you a new link to confirm your email address."),
+    "suspended": N_("You suspended this consent. Its licences are on hold until you resume it."),
+    "resumed": N_("You resumed this consent. Licences it had put on hold are valid again."),
 }
 # Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
@@ -128,7 +136,7 @@ def login_form(
 ) -> Response:
     if portal is not None:
         return see_other(web.safe_next(next_url))
-    message = "You are signed out." if signed_out else None
+    message = N_("You are signed out.") if signed_out else None
     return _login_page(request, settings, message=message, next_url=web.safe_next(next_url))
 
 
@@ -166,7 +174,7 @@ def login(
         return _login_page(
             request,
             settings,
-            message="The email or password is not correct.",
+            message=N_("The email or password is not correct."),
             email=email,
             next_url=destination,
             status_code=401,
@@ -175,7 +183,7 @@ def login(
         return _login_page(
             request,
             settings,
-            message=(
+            message=N_(
                 "This portal is for identity holders and the people who act for them. "
                 "Studios and auditors use the API."
             ),
@@ -261,6 +269,7 @@ def _request_page(
     preferred = lang or holders.language_of(session, row.holder_id)
     language = preferred if preferred in notices else row.language
     text, _sha256 = notices[language]
+    ui = page_language(request)
     return render(
         request,
         "request.html",
@@ -274,9 +283,21 @@ def _request_page(
             "notice_blocks": blocks(text, row.notice_template_version),
             "language": language,
             "languages": [(code, vocabulary.LANGUAGE_NAMES.get(code, code)) for code in notices],
-            "choices": consents.offered_choices(row),
+            "choices": [
+                {
+                    **c,
+                    "label": vocabulary.label_in(c["item"], ui),
+                    "explanation": c["explanation"]
+                    and vocabulary.TRANSLATIONS.get(ui, {}).get(
+                        f"explain.{c['item']}", c["explanation"]
+                    ),
+                }
+                for c in consents.offered_choices(row)
+            ],
+            # The advice is translated in the page (its words are in the portal's catalogue).
             "warnings": [
-                {**w, "advice": vocabulary.warning_advice(w["code"])} for w in row.warnings
+                {**w, "advice": i18n.gettext_in(ui, vocabulary.warning_advice(w["code"]))}
+                for w in row.warnings
             ],
             # The hash of the very text placed in this page: accepting quotes what was shown.
             "notice_sha256": notice.sha256_of(text),
@@ -304,9 +325,9 @@ def request_page(
 
 
 _FIELD_MESSAGES = {
-    "notice_sha256": "The page was incomplete. Reload it and sign again.",
-    "signature.signed_name": "Type your full name to sign (at most 200 characters).",
-    "court_approval": "Court approval: give the court, the case number and the date.",
+    "notice_sha256": N_("The page was incomplete. Reload it and sign again."),
+    "signature.signed_name": N_("Type your full name to sign (at most 200 characters)."),
+    "court_approval": N_("Court approval: give the court, the case number and the date."),
 }
 
 
@@ -315,7 +336,7 @@ def _form_errors(exc: ValidationError) -> list[str]:
     for err in exc.errors():
         loc = ".".join(str(part) for part in err.get("loc", ()))
         key = next((k for k in _FIELD_MESSAGES if loc.startswith(k)), None)
-        message = _FIELD_MESSAGES[key] if key else "Some fields of the form are not valid."
+        message = _FIELD_MESSAGES[key] if key else N_("Some fields of the form are not valid.")
         if message not in messages:
             messages.append(message)
     return messages
@@ -381,7 +402,7 @@ def accept(
         chosen = _chosen(ticked)
     except ValueError:
         row = consents.get_request(session, principal=portal.principal, request_id=request_id)
-        errors = ["One of the choices was not one this request offers. Reload the page."]
+        errors = [N_("One of the choices was not one this request offers. Reload the page.")]
         return _request_page(
             request, portal, session, row, errors=errors, form=form, status_code=422, lang=language
         )
@@ -445,7 +466,7 @@ def decline(
             portal,
             session,
             row,
-            errors=["A reason can be at most 1000 characters long."],
+            errors=[N_("A reason can be at most 1000 characters long.")],
             form={"reason": reason},
             status_code=422,
         )
@@ -559,8 +580,6 @@ def receipt_page(
             "signed_name": consents.signed_name(session, keyring=signer.keyring, grant=grant),
             "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
             "jwks_url": f"{signer.issuer.rstrip('/')}/.well-known/jwks.json",
-            "choices": [
-                {**c, "label": vocabulary.label(c["item"])} for c in claims.get("choices") or []
-            ],
+            "choices": claims.get("choices") or [],
         },
     )

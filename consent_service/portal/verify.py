@@ -15,17 +15,18 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-import pycountry
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
+from consent_service.catalogues import N_
 from consent_service.config import Settings
 from consent_service.consents import lifecycle
 from consent_service.crypto.keyring import Keyring
 from consent_service.deps import KeyringDep, SessionDep, SettingsDep, SignerDep
 from consent_service.holders import service as holders
 from consent_service.portal import session as web
-from consent_service.portal.pages import PortalRoute, render, see_other
+from consent_service.portal.i18n import countries_in
+from consent_service.portal.pages import PortalRoute, page_language, render, see_other
 from consent_service.portal.session import HolderForm, HolderSession
 from consent_service.vault.router import StorageDep
 from consent_service.vault.storage import Storage
@@ -38,62 +39,73 @@ router = APIRouter(prefix="/portal", include_in_schema=False, route_class=Portal
 
 LEVELS = {
     "self_asserted": (
-        "Not verified yet",
-        "You signed up with an email address and a password. Some studios ask for more: "
-        "an identity document checked by our staff, and sometimes a live recording of you.",
+        N_("Not verified yet"),
+        N_(
+            "You signed up with an email address and a password. Some studios ask for more: "
+            "an identity document checked by our staff, and sometimes a live recording of you."
+        ),
     ),
     "document_verified": (
-        "Identity document checked",
-        "Our staff compared an identity document with your details. A live recording of you "
-        "saying a phrase would raise this to the highest level.",
+        N_("Identity document checked"),
+        N_(
+            "Our staff compared an identity document with your details. A live recording of you "
+            "saying a phrase would raise this to the highest level."
+        ),
     ),
     "liveness_verified": (
-        "Identity document and live recording checked",
-        "This is the highest level: your document and a recording of you saying a phrase we "
-        "chose were both checked.",
+        N_("Identity document and live recording checked"),
+        N_(
+            "This is the highest level: your document and a recording of you saying a phrase we "
+            "chose were both checked."
+        ),
     ),
 }
 
 KINDS = {
-    "identity_document": "Identity document",
-    "liveness": "Live recording",
-    "representative_authority": "Authority of a person who acts for you",
-    "court_approval": "Court approval",
-    "death": "Record of death",
+    "identity_document": N_("Identity document"),
+    "liveness": N_("Live recording"),
+    "representative_authority": N_("Authority of a person who acts for you"),
+    "court_approval": N_("Court approval"),
+    "death": N_("Record of death"),
 }
 
 STATUSES = {
-    "pending": "Waiting for review",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "withdrawn": "Withdrawn",
+    "pending": N_("Waiting for review"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "withdrawn": N_("Withdrawn"),
 }
 
 WHAT_TO_DO = {
     "identity_document": (
-        "Upload a new, sharp photo of a valid document below: the whole page, no glare, and "
-        "the name and date of birth you signed up with."
+        N_(
+            "Upload a new, sharp photo of a valid document below: the whole page, no glare, and "
+            "the name and date of birth you signed up with."
+        )
     ),
     "liveness": (
-        "Get a new phrase below and record yourself again, face and voice clear, saying every "
-        "word in order."
+        N_(
+            "Get a new phrase below and record yourself again, face and voice clear, saying every "
+            "word in order."
+        )
     ),
 }
 
 DOCUMENT_TYPES = {
-    IdentityDocumentType.passport: "Passport",
-    IdentityDocumentType.national_id: "National identity card",
-    IdentityDocumentType.driving_licence: "Driving licence",
-    IdentityDocumentType.residence_permit: "Residence permit",
+    IdentityDocumentType.passport: N_("Passport"),
+    IdentityDocumentType.national_id: N_("National identity card"),
+    IdentityDocumentType.driving_licence: N_("Driving licence"),
+    IdentityDocumentType.residence_permit: N_("Residence permit"),
 }
 
-COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
 
 DONE = {
-    "document": "Your identity document is uploaded. Our staff will review it; the image is "
-    "deleted as soon as they have decided.",
-    "capture": "Your recording is uploaded. Our staff will check that you said the phrase.",
-    "withdrawn": "That evidence is withdrawn and its file deleted.",
+    "document": N_(
+        "Your identity document is uploaded. Our staff will review it; the image is "
+        "deleted as soon as they have decided."
+    ),
+    "capture": N_("Your recording is uploaded. Our staff will check that you said the phrase."),
+    "withdrawn": N_("That evidence is withdrawn and its file deleted."),
 }
 
 
@@ -132,7 +144,7 @@ def _page(
             "statuses": STATUSES,
             "what_to_do": WHAT_TO_DO,
             "document_types": DOCUMENT_TYPES,
-            "countries": COUNTRIES,
+            "countries": countries_in(page_language(request)),
             "challenge": challenge,
             "done": DONE.get(done or ""),
             "time_zone": holders.time_zone_of(session, holder_id),

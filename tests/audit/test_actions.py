@@ -15,6 +15,7 @@ EXPORTED = {
     "account.email_confirmed",
     "account.password_reset",
     "account.password_changed",
+    "holder.language_changed",
     "holder.verified",
     "holder.unverified",
     "holder.exported",

@@ -16,6 +16,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from babel.dates import format_date
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -99,6 +101,12 @@ def settings(settings: Settings, smtp_server: int) -> Settings:
 def deliver(app: FastAPI) -> int:
     services: Services = app.state.services
     return services.outbox_worker().run_once()
+
+
+def subject_of(message: Message) -> str:
+    """The subject as the reader sees it (a non-ASCII one arrives RFC 2047-encoded, a long
+    one folded)."""
+    return " ".join(str(make_header(decode_header(message["Subject"]))).split())
 
 
 def body_of(message: Message) -> str:
@@ -380,3 +388,55 @@ def test_production_needs_encrypted_smtp_and_email_confirmation(tmp_path: Path) 
         ).check_production()
     for url in ("smtp://u:p@relay.example:587", "smtps://relay.example", "smtp://127.0.0.1:25"):
         Settings(**base, smtp_url=url).check_production()
+
+
+def test_mail_is_written_in_the_language_the_holder_chose(
+    app: FastAPI,
+    client: TestClient,
+    make_org: Callable[..., Org],
+    register_holder: Callable[..., HolderAccount],
+    inbox: Inbox,
+) -> None:
+    """A Spanish-speaking holder's mail is Spanish, a French-speaking one's French (the day in
+    words in their language); the same events still mail an English one in English."""
+    studio = make_org(name="Northlight Films")
+    lucia = register_holder(stage_name="Lucía Ejemplo", language="es")
+    claire = register_holder(stage_name="Claire Exemple", language="fr")
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(days=20)
+    window = {
+        "valid_from": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ),
+        "valid_until": ends.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    for holder in (lucia, claire):
+        req = ask(client, studio, holder.id, **window)
+        assert req.status_code == 201, req.text
+        assert accept(client, holder.headers, req.json()).status_code == 201
+    services: Services = app.state.services
+    assert len(sweep_ending(services.session)) == 2
+    deliver(app)
+
+    # From the sign-up's confirmation link on, every mail is in Spanish.
+    spanish = inbox.to(lucia.email, account_mail=True)
+    assert [subject_of(m) for m in spanish] == [
+        "Confirme su dirección de correo electrónico",
+        "Northlight Films le pide su consentimiento",
+        "Su consentimiento a Northlight Films: su recibo",
+        "Su consentimiento a Northlight Films termina el "
+        + format_date(ends.date(), "long", locale="es"),
+    ]
+    first = body_of(spanish[1])
+    assert first.startswith("Hola, Lucía Ejemplo:")
+    assert "No se permite nada hasta que usted lo acepte" in first
+    assert "Recibe este mensaje porque su imagen está registrada" in first
+    assert "Nothing is allowed" not in first and "You get this message" not in first
+
+    french = inbox.to(claire.email, account_mail=True)
+    assert subject_of(french[0]) == "Confirmez votre adresse e-mail"
+    assert subject_of(french[1]) == "Northlight Films vous demande votre consentement"
+    assert body_of(french[1]).startswith("Bonjour Claire Exemple,")
+    assert subject_of(french[-1]) == (
+        "Votre consentement à Northlight Films prend fin le "
+        + format_date(ends.date(), "long", locale="fr")
+    )
