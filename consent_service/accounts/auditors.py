@@ -13,7 +13,9 @@ audit trail of what they read.
   sealed (AES-GCM) under the service key "totp-seal".
 - **Reads are audited.** Services call `note_read(session, principal, kind, ids)` when an
   auditor reads something; the request's unit of work (deps.get_session) appends one
-  `auditor.read` event per request naming the kind and the ids, never the content.
+  `auditor.read` event per request naming the kind and the ids, never the content. Reads of
+  the log itself (`note_log_read`: events, export, checkpoint, proofs) name their filters and
+  range instead.
 """
 
 from __future__ import annotations
@@ -216,10 +218,25 @@ def note_read(session: Session, principal: Principal, kind: str, ids: Iterable[s
     every read it noted (`take_reads`, `record_reads`), in a write transaction of its own when
     the request's session only reads.
     """
+    _note(session, principal, {"kind": kind, "ids": list(ids)})
+
+
+def note_log_read(session: Session, principal: Principal, kind: str, **what: Any) -> None:
+    """Remember that an auditor read the log itself (no-op for anyone else).
+
+    `kind` names the read (`audit_events`, `audit_export`, `audit_checkpoint`,
+    `audit_inclusion_proof`, `audit_consistency_proof`); `what` says what was read: the
+    filters as query parameters (ids and times, never personal data) and the range (sequence
+    numbers, tree sizes). Logged like `note_read`, one `auditor.read` event per request.
+    """
+    _note(session, principal, {"kind": kind, **what})
+
+
+def _note(session: Session, principal: Principal, read: dict[str, Any]) -> None:
     if principal.role is not Role.auditor:
         return
     notes: list[dict[str, Any]] = session.info.setdefault(_READS_KEY, [])
-    notes.append({"actor_id": principal.actor_id, "kind": kind, "ids": list(ids)})
+    notes.append({"actor_id": principal.actor_id, "read": read})
 
 
 def take_reads(session: Session) -> list[dict[str, Any]]:
@@ -229,10 +246,11 @@ def take_reads(session: Session) -> list[dict[str, Any]]:
 
 
 def record_reads(session: Session, notes: list[dict[str, Any]]) -> None:
-    """One `auditor.read` event per auditor, listing what was read by kind and id."""
+    """One `auditor.read` event per auditor, listing what was read (by kind: ids, or for the
+    log itself its filters and range)."""
     by_actor: dict[str, list[dict[str, Any]]] = {}
     for note in notes:
-        by_actor.setdefault(note["actor_id"], []).append({"kind": note["kind"], "ids": note["ids"]})
+        by_actor.setdefault(note["actor_id"], []).append(note["read"])
     for actor_id, reads in by_actor.items():
         audit.record(
             session,
