@@ -9,8 +9,10 @@ audit trail of what they read.
   `otpauth://` provisioning URI for an authenticator app), then confirms with a first code.
   From then on `POST /v1/auth/token` needs the current code in the form field `totp`. A wrong
   code is `totp_invalid`, a missing one `totp_required`; both go through the same per-address
-  and per-account throttle as passwords (the code travels in the same request). The secret is
-  sealed (AES-GCM) under the service key "totp-seal".
+  and per-account throttle as passwords (the code travels in the same request). A code is
+  accepted once (RFC 6238 §5.2): the login keeps the time step of the last code accepted, and
+  a code of that step or an earlier one is `totp_reused`. The secret is sealed (AES-GCM)
+  under the service key "totp-seal".
 - **Reads are audited.** Services call `note_read(session, principal, kind, ids)` when an
   auditor reads something; the request's unit of work (deps.get_session) appends one
   `auditor.read` event per request naming the kind and the ids, never the content. Reads of
@@ -21,7 +23,9 @@ audit trail of what they read.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
@@ -55,6 +59,14 @@ class TotpRequired(DomainError):
 
 class TotpInvalid(DomainError):
     code, status, title = "totp_invalid", 401, "The one-time code is not correct"
+
+
+class TotpReused(DomainError):
+    code, status, title = (
+        "totp_reused",
+        401,
+        "This one-time code was already used: wait for the next code of your authenticator",
+    )
 
 
 class TotpAlreadyEnabled(Conflict):
@@ -179,9 +191,12 @@ def confirm_totp(session: Session, *, keyring: Keyring, principal: Principal, co
     if login.totp_secret_sealed is None:
         raise TotpNotEnrolled()
     secret = _secret_of(session, keyring, login.id, login.totp_secret_sealed)
-    if not pyotp.TOTP(secret).verify(code, valid_window=TOTP_VALID_WINDOW):
+    step = matched_step(secret, code)
+    if step is None:
         raise TotpInvalid()
     login.totp_confirmed_at = utcnow()
+    # The confirming code counts as used: it cannot sign in afterwards.
+    login.totp_last_step = step
     accounts.save_login(session, login)
     audit.record(
         session,
@@ -191,19 +206,49 @@ def confirm_totp(session: Session, *, keyring: Keyring, principal: Principal, co
     )
 
 
+def matched_step(secret: str, code: str, *, for_time: float | None = None) -> int | None:
+    """The RFC 6238 time step whose code `code` is, within `TOTP_VALID_WINDOW` steps of now;
+    None when it matches none.
+
+    What `pyotp.TOTP.verify` checks (each candidate compared in constant time), but it also
+    says which step matched, which replay protection needs and pyotp does not return.
+    """
+    totp = pyotp.TOTP(secret)
+    now = time.time() if for_time is None else for_time
+    current = totp.timecode(datetime.fromtimestamp(now, UTC))
+    matched = None
+    for step in range(current - TOTP_VALID_WINDOW, current + TOTP_VALID_WINDOW + 1):
+        if pyotp.utils.strings_equal(code.strip(), totp.generate_otp(step)):
+            matched = step
+    return matched
+
+
 def check_second_factor(
     session: Session, *, keyring: Keyring, login_id: str, code: str | None
-) -> None:
-    """After a correct password: refuse unless the login has no confirmed TOTP or `code` is
-    its current one. Reads only."""
+) -> int | None:
+    """After a correct password: refuse unless the login has no confirmed TOTP (None) or
+    `code` is one of its current codes (its time step, to claim with `claim_totp_step` before
+    the sign-in succeeds). Reads only."""
     login = repository.get_login(session, login_id)
     if login is None or login.totp_confirmed_at is None or login.totp_secret_sealed is None:
-        return
+        return None
     if not code:
         raise TotpRequired()
     secret = _secret_of(session, keyring, login.id, login.totp_secret_sealed)
-    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=TOTP_VALID_WINDOW):
+    step = matched_step(secret, code)
+    if step is None:
         raise TotpInvalid()
+    if login.totp_last_step is not None and step <= login.totp_last_step:
+        raise TotpReused()
+    return step
+
+
+def claim_totp_step(session: Session, *, login_id: str, step: int) -> None:
+    """Mark the code of `step` used for this login (in the caller's write transaction);
+    `totp_reused` when it, or a later code, was accepted already (a concurrent sign-in with
+    the same code included)."""
+    if not repository.claim_totp_step(session, login_id, step):
+        raise TotpReused()
 
 
 # -- auditors' reads on the log -----------------------------------------------------------------

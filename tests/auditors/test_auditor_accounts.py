@@ -217,23 +217,31 @@ def test_totp_second_factor_enrol_confirm_and_sign_in(
     )
     assert malformed.status_code == 422
 
+    totp = pyotp.TOTP(secret)
+    confirmed_at = time.time()
+    first = totp.at(confirmed_at)
     good = client.post(
-        "/v1/auth/totp/confirm",
-        json={"code": pyotp.TOTP(secret).now()},
-        headers=auditor_person.headers,
+        "/v1/auth/totp/confirm", json={"code": first}, headers=auditor_person.headers
     )
     assert good.status_code == 200, good.text
     again = client.post("/v1/auth/totp", headers=auditor_person.headers)
     assert again.status_code == 409 and again.json()["code"] == "totp_already_enabled"
 
+    # Refused codes at the token endpoint are RFC 6749 invalid_grant (what OAuth clients
+    # understand), the problem code beside it saying which.
     missing = sign_in(client, auditor_person)
-    assert missing.status_code == 401 and missing.json()["code"] == "totp_required"
     wrong = sign_in(client, auditor_person, totp=wrong_code(secret))
-    assert wrong.status_code == 401 and wrong.json()["code"] == "totp_invalid"
+    for r, code in ((missing, "totp_required"), (wrong, "totp_invalid")):
+        assert r.status_code == 400, r.text
+        assert (r.json()["error"], r.json()["code"]) == ("invalid_grant", code)
+        assert r.json()["type"].endswith(f"/problems/{code}")
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["content-type"].startswith("application/json")
     # A wrong password is refused as before, whatever the code: the code is not looked at.
     bad_password = client.post(
         "/v1/auth/token",
         data={
+            "grant_type": "password",
             "username": auditor_person.email,
             "password": "not-it",
             "totp": pyotp.TOTP(secret).now(),
@@ -241,8 +249,17 @@ def test_totp_second_factor_enrol_confirm_and_sign_in(
     )
     assert bad_password.status_code == 400 and bad_password.json()["error"] == "invalid_grant"
     assert bad_password.json()["code"] == "invalid_grant"
-    ok = sign_in(client, auditor_person, totp=pyotp.TOTP(secret).now())
+    # The code that confirmed the factor was used once: it does not sign in.
+    reused = sign_in(client, auditor_person, totp=first)
+    assert reused.status_code == 400, reused.text
+    assert (reused.json()["error"], reused.json()["code"]) == ("invalid_grant", "totp_reused")
+    # The next step's code does (one step either side is accepted), once.
+    later = totp.at(confirmed_at, counter_offset=1)
+    ok = sign_in(client, auditor_person, totp=later)
     assert ok.status_code == 200, ok.text
+    for replay in (later, first):  # the same code again, or an older one
+        again = sign_in(client, auditor_person, totp=replay)
+        assert (again.status_code, again.json()["code"]) == (400, "totp_reused"), again.text
     token = ok.json()["access_token"]
     assert client.get("/v1/consents", headers=bearer(token)).status_code == 200
     enabled = [
