@@ -206,7 +206,7 @@ def confirm_totp(session: Session, *, keyring: Keyring, principal: Principal, co
     )
 
 
-def matched_step(secret: str, code: str, *, for_time: float | None = None) -> int | None:
+def matched_step(secret: str, code: str) -> int | None:
     """The RFC 6238 time step whose code `code` is, within `TOTP_VALID_WINDOW` steps of now;
     None when it matches none.
 
@@ -214,8 +214,7 @@ def matched_step(secret: str, code: str, *, for_time: float | None = None) -> in
     says which step matched, which replay protection needs and pyotp does not return.
     """
     totp = pyotp.TOTP(secret)
-    now = time.time() if for_time is None else for_time
-    current = totp.timecode(datetime.fromtimestamp(now, UTC))
+    current = totp.timecode(datetime.fromtimestamp(time.time(), UTC))
     matched = None
     for step in range(current - TOTP_VALID_WINDOW, current + TOTP_VALID_WINDOW + 1):
         if pyotp.utils.strings_equal(code.strip(), totp.generate_otp(step)):
