@@ -106,7 +106,10 @@ def principals(base: str, admin_key: str) -> dict[str, dict[str, str]]:
             },
         )
         holder.raise_for_status()
-        token = http.post("/v1/auth/token", data={"username": email, "password": password})
+        token = http.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": password},
+        )
         token.raise_for_status()
     return {
         "admin": admin,

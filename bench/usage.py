@@ -88,7 +88,10 @@ def seed(base: str, admin_key: str) -> tuple[dict[str, str], str]:
                 "jurisdiction": "GB",
             },
         ).raise_for_status()
-        token = http.post("/v1/auth/token", data={"username": email, "password": password})
+        token = http.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": password},
+        )
         holder_headers = {
             "Authorization": f"Bearer {token.raise_for_status().json()['access_token']}"
         }

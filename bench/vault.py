@@ -198,7 +198,12 @@ def main() -> None:
             }
             client.post("/v1/holders", json=body).raise_for_status()
             token = client.post(
-                "/v1/auth/token", data={"username": body["email"], "password": body["password"]}
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": body["email"],
+                    "password": body["password"],
+                },
             ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             holder_id = client.get("/v1/holders/me", headers=headers).json()["id"]

@@ -102,7 +102,8 @@ def seed(base: str, admin_key: str, licences: int) -> tuple[list[str], list[str]
         )
         signed_up.raise_for_status()
         token = http.post(
-            "/v1/auth/token", data={"username": email, "password": "a long passphrase!"}
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": "a long passphrase!"},
         ).json()["access_token"]
         holder_headers = {"Authorization": f"Bearer {token}"}
         holder = http.get("/v1/holders/me", headers=holder_headers).json()

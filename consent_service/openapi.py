@@ -11,8 +11,13 @@ dependencies, so a new route cannot be documented wrongly by forgetting a line:
 - **Errors.** Every 4xx/5xx response is `application/problem+json` with the one `Problem`
   schema (RFC 9457), the token endpoint's RFC 6749 errors excepted. Beside the statuses a
   route lists in `responses=`, each route gets those its kind can give: 400 (a malformed URL
-  or body) everywhere, 413 where there is a body, 401 where a credential is read, 404 where
-  roles are restricted (other roles are told "not found"), 422 where there are parameters.
+  or body) everywhere, 413 on every POST, PUT and PATCH (the body limit is app-wide,
+  ops/middleware.py, uploads included), 415 where the route reads a JSON body (a body of
+  another media type is refused, ops/media_type.py), 401 where a credential is read, 404
+  where roles are restricted (other roles are told "not found"), 422 where there are
+  parameters, and 503 `master_key_unusable` wherever the route reaches the service (its
+  database, keyring and signer): when the master key does not open the stored keys, the
+  app-wide key error handler answers it (ops/startup.py).
 - **Descriptions.** Every operation says who may call it, after its docstring or summary.
 """
 
@@ -27,7 +32,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from consent_service.deps import get_optional_principal, get_principal
+from consent_service.deps import get_optional_principal, get_principal, get_services
 from consent_service.errors import (
     PROBLEM_JSON,
     PROBLEM_REF,
@@ -35,6 +40,7 @@ from consent_service.errors import (
     OAuthProblem,
     Problem,
 )
+from consent_service.ops.media_type import takes_json_body
 
 OAUTH2 = "OAuth2Password"
 API_KEY = "ApiKey"
@@ -115,7 +121,14 @@ def _add(responses: dict[str, Any], status: int) -> None:
     responses.setdefault(str(status), {"description": STATUS_DESCRIPTIONS[status]})
 
 
-def _complete_operation(route: RouteContext, op: dict[str, Any]) -> None:
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+MASTER_KEY_UNUSABLE = (
+    "The service cannot use its keys (`master_key_unusable`): its master key does not open "
+    "the stored keys; /readyz says so too"
+)
+
+
+def _complete_operation(route: RouteContext, method: str, op: dict[str, Any]) -> None:
     calls = list(_calls(route.dependant))
     required = get_principal in calls
     optional = not required and get_optional_principal in calls
@@ -129,8 +142,16 @@ def _complete_operation(route: RouteContext, op: dict[str, Any]) -> None:
 
     # The errors every route of its kind can give.
     _add(responses, 400)  # a NUL in the URL, a malformed body or parameter
-    if route.body_field is not None:
+    if route.body_field is not None or method in BODY_METHODS:
         _add(responses, 413)
+    original = route.original_route
+    if isinstance(original, APIRoute) and takes_json_body(original):
+        _add(responses, 415)
+    # /readyz reports the master key as its own 503 `not_ready` (with the checks), not this.
+    if get_services in calls and route.path_format != "/readyz":
+        unusable = responses.setdefault("503", {"description": MASTER_KEY_UNUSABLE})
+        if unusable["description"] != MASTER_KEY_UNUSABLE:  # a route's own 503 (busy)
+            unusable["description"] += "; or: " + MASTER_KEY_UNUSABLE
     if secured:
         _add(responses, 401)
     if roles is not None:
@@ -187,7 +208,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         for method in route.methods or ():
             op = doc["paths"].get(route.path_format, {}).get(method.lower())
             if op is not None:
-                _complete_operation(route, op)
+                _complete_operation(route, method, op)
 
     # FastAPI's own validation error shape is never sent (errors.py answers 422 as a problem).
     for name in ("HTTPValidationError", "ValidationError"):

@@ -253,7 +253,9 @@ def auditor(make_org: Callable[..., Org]) -> Org:
 
 
 def login(client: TestClient, email: str, password: str) -> str:
-    r = client.post("/v1/auth/token", data={"username": email, "password": password})
+    r = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": email, "password": password}
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
 

@@ -126,3 +126,106 @@ def test_no_route_answers_5xx_to_junk(client: TestClient, app, who, request):
                         r.headers["content-type"],
                     )
                     assert "code" in r.json()
+
+
+def _json_body_routes(app) -> list[tuple[str, str]]:
+    """The (method, path) pairs whose documented body is JSON."""
+    out = []
+    for method, path in _routes(app):
+        op = app.openapi()["paths"][path][method.lower()]
+        if "application/json" in op.get("requestBody", {}).get("content", {}):
+            out.append((method, path))
+    return out
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin"])
+def test_a_text_plain_body_on_a_json_route_is_a_documented_415(
+    client: TestClient, app, who, request
+):
+    headers = request.getfixturevalue("admin_headers") if who == "admin" else {}
+    routes = _json_body_routes(app)
+    assert len(routes) >= 30
+    for method, path in routes:
+        r = client.request(
+            method,
+            _fill(path, "hld_aaaaaaaaaaaaaaaaaaaaaaaa"),
+            content=b'{"name": "x"}',
+            headers={**headers, "content-type": "text/plain"},
+        )
+        assert r.status_code == 415, (who, method, path, r.status_code, r.text[:200])
+        assert r.json()["code"] == "unsupported_media_type"
+        assert 415 in _documented_errors(app, method, path), (method, path)
+
+
+def test_a_body_over_the_limit_is_a_documented_413_on_every_body_route(
+    client: TestClient, app, admin_headers
+):
+    # The declared length is enough: the limit is checked before a byte of the body is read
+    # (ops/middleware.py), on every route, uploads included (their limits are higher).
+    checked = 0
+    for method, path in _routes(app):
+        if method not in ("POST", "PUT", "PATCH"):
+            continue
+        r = client.request(
+            method,
+            _fill(path, "hld_aaaaaaaaaaaaaaaaaaaaaaaa"),
+            content=b"{}",
+            headers={**admin_headers, "content-length": str(10**12)},
+        )
+        assert r.status_code == 413, (method, path, r.status_code, r.text[:200])
+        assert r.json()["code"] == "payload_too_large"
+        assert 413 in _documented_errors(app, method, path), (method, path)
+        checked += 1
+    assert checked >= 40
+
+
+def test_with_a_wrong_master_key_every_503_a_route_answers_is_documented(
+    client: TestClient, app, settings, admin_headers, studio, holder
+):
+    """Routes that reach the service's keys answer 503 `master_key_unusable` when the master
+    key does not open them (ops/startup.py); each must say so in the document."""
+    import base64
+    import secrets
+
+    from pydantic import SecretStr
+
+    from consent_service.main import create_app
+
+    wrong = base64.b64encode(secrets.token_bytes(32)).decode()
+    broken = create_app(settings.model_copy(update={"master_key": SecretStr(wrong)}))
+    seen: set[tuple[str, str]] = set()
+    try:
+        with TestClient(broken, raise_server_exceptions=False) as other:
+            callers = [{}, admin_headers, studio.headers, holder.headers]
+            for method, path in _routes(app):
+                for headers in callers:
+                    kwargs: dict = {"json": {}}
+                    if path == "/v1/auth/token":
+                        kwargs = {
+                            "data": {
+                                "grant_type": "password",
+                                "username": holder.email,
+                                "password": holder.password,
+                            }
+                        }
+                    r = other.request(
+                        method,
+                        _fill(path, "hld_aaaaaaaaaaaaaaaaaaaaaaaa"),
+                        headers=headers,
+                        **kwargs,
+                    )
+                    assert r.status_code != 500, (method, path, r.text[:200])
+                    if r.status_code == 503 and path != "/readyz":
+                        assert r.headers["content-type"] == "application/problem+json"
+                        assert r.json()["code"] == "master_key_unusable", (method, path)
+                        assert 503 in _documented_errors(app, method, path), (method, path)
+                        seen.add((method, path))
+    finally:
+        broken.state.services.close()
+    # The check reached the routes that need keys: sign-in (a keyed email index), the log's
+    # signed checkpoint and export.
+    assert {
+        ("POST", "/v1/auth/token"),
+        ("GET", "/v1/audit/checkpoint"),
+        ("GET", "/v1/audit/export"),
+    } <= seen, seen

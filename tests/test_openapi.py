@@ -51,8 +51,10 @@ def test_every_error_response_is_the_one_problem_schema(client: TestClient):
     for method, path, op in _operations(doc):
         errors = {s: r for s, r in op["responses"].items() if s[0] in "45"}
         assert "400" in errors, (method, path)
-        if "requestBody" in op:
+        if "requestBody" in op or method in ("POST", "PUT", "PATCH"):
             assert "413" in errors, (method, path)
+        if "application/json" in op.get("requestBody", {}).get("content", {}):
+            assert "415" in errors, (method, path)  # a text/plain body is refused
         if op["security"]:
             assert "401" in errors, (method, path)
         for status, response in errors.items():

@@ -53,6 +53,12 @@ AUDITOR_LOGGED_READS = {
     "/v1/verifications",
     "/v1/verifications/{case_id}",
     "/v1/holders/{holder_id}/assurance",
+    # The log itself: its events, export, checkpoint and proofs (filters and range logged).
+    "/v1/audit/events",
+    "/v1/audit/export",
+    "/v1/audit/checkpoint",
+    "/v1/audit/proofs/inclusion",
+    "/v1/audit/proofs/consistency",
 }
 
 

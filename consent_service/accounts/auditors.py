@@ -9,17 +9,23 @@ audit trail of what they read.
   `otpauth://` provisioning URI for an authenticator app), then confirms with a first code.
   From then on `POST /v1/auth/token` needs the current code in the form field `totp`. A wrong
   code is `totp_invalid`, a missing one `totp_required`; both go through the same per-address
-  and per-account throttle as passwords (the code travels in the same request). The secret is
-  sealed (AES-GCM) under the service key "totp-seal".
+  and per-account throttle as passwords (the code travels in the same request). A code is
+  accepted once (RFC 6238 §5.2): the login keeps the time step of the last code accepted, and
+  a code of that step or an earlier one is `totp_reused`. The secret is sealed (AES-GCM)
+  under the service key "totp-seal".
 - **Reads are audited.** Services call `note_read(session, principal, kind, ids)` when an
   auditor reads something; the request's unit of work (deps.get_session) appends one
-  `auditor.read` event per request naming the kind and the ids, never the content.
+  `auditor.read` event per request naming the kind and the ids, never the content. Reads of
+  the log itself (`note_log_read`: events, export, checkpoint, proofs) name their filters and
+  range instead.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
@@ -53,6 +59,14 @@ class TotpRequired(DomainError):
 
 class TotpInvalid(DomainError):
     code, status, title = "totp_invalid", 401, "The one-time code is not correct"
+
+
+class TotpReused(DomainError):
+    code, status, title = (
+        "totp_reused",
+        401,
+        "This one-time code was already used: wait for the next code of your authenticator",
+    )
 
 
 class TotpAlreadyEnabled(Conflict):
@@ -177,9 +191,12 @@ def confirm_totp(session: Session, *, keyring: Keyring, principal: Principal, co
     if login.totp_secret_sealed is None:
         raise TotpNotEnrolled()
     secret = _secret_of(session, keyring, login.id, login.totp_secret_sealed)
-    if not pyotp.TOTP(secret).verify(code, valid_window=TOTP_VALID_WINDOW):
+    step = matched_step(secret, code)
+    if step is None:
         raise TotpInvalid()
     login.totp_confirmed_at = utcnow()
+    # The confirming code counts as used: it cannot sign in afterwards.
+    login.totp_last_step = step
     accounts.save_login(session, login)
     audit.record(
         session,
@@ -189,19 +206,48 @@ def confirm_totp(session: Session, *, keyring: Keyring, principal: Principal, co
     )
 
 
+def matched_step(secret: str, code: str) -> int | None:
+    """The RFC 6238 time step whose code `code` is, within `TOTP_VALID_WINDOW` steps of now;
+    None when it matches none.
+
+    What `pyotp.TOTP.verify` checks (each candidate compared in constant time), but it also
+    says which step matched, which replay protection needs and pyotp does not return.
+    """
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(datetime.fromtimestamp(time.time(), UTC))
+    matched = None
+    for step in range(current - TOTP_VALID_WINDOW, current + TOTP_VALID_WINDOW + 1):
+        if pyotp.utils.strings_equal(code.strip(), totp.generate_otp(step)):
+            matched = step
+    return matched
+
+
 def check_second_factor(
     session: Session, *, keyring: Keyring, login_id: str, code: str | None
-) -> None:
-    """After a correct password: refuse unless the login has no confirmed TOTP or `code` is
-    its current one. Reads only."""
+) -> int | None:
+    """After a correct password: refuse unless the login has no confirmed TOTP (None) or
+    `code` is one of its current codes (its time step, to claim with `claim_totp_step` before
+    the sign-in succeeds). Reads only."""
     login = repository.get_login(session, login_id)
     if login is None or login.totp_confirmed_at is None or login.totp_secret_sealed is None:
-        return
+        return None
     if not code:
         raise TotpRequired()
     secret = _secret_of(session, keyring, login.id, login.totp_secret_sealed)
-    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=TOTP_VALID_WINDOW):
+    step = matched_step(secret, code)
+    if step is None:
         raise TotpInvalid()
+    if login.totp_last_step is not None and step <= login.totp_last_step:
+        raise TotpReused()
+    return step
+
+
+def claim_totp_step(session: Session, *, login_id: str, step: int) -> None:
+    """Mark the code of `step` used for this login (in the caller's write transaction);
+    `totp_reused` when it, or a later code, was accepted already (a concurrent sign-in with
+    the same code included)."""
+    if not repository.claim_totp_step(session, login_id, step):
+        raise TotpReused()
 
 
 # -- auditors' reads on the log -----------------------------------------------------------------
@@ -216,10 +262,25 @@ def note_read(session: Session, principal: Principal, kind: str, ids: Iterable[s
     every read it noted (`take_reads`, `record_reads`), in a write transaction of its own when
     the request's session only reads.
     """
+    _note(session, principal, {"kind": kind, "ids": list(ids)})
+
+
+def note_log_read(session: Session, principal: Principal, kind: str, **what: Any) -> None:
+    """Remember that an auditor read the log itself (no-op for anyone else).
+
+    `kind` names the read (`audit_events`, `audit_export`, `audit_checkpoint`,
+    `audit_inclusion_proof`, `audit_consistency_proof`); `what` says what was read: the
+    filters as query parameters (ids and times, never personal data) and the range (sequence
+    numbers, tree sizes). Logged like `note_read`, one `auditor.read` event per request.
+    """
+    _note(session, principal, {"kind": kind, **what})
+
+
+def _note(session: Session, principal: Principal, read: dict[str, Any]) -> None:
     if principal.role is not Role.auditor:
         return
     notes: list[dict[str, Any]] = session.info.setdefault(_READS_KEY, [])
-    notes.append({"actor_id": principal.actor_id, "kind": kind, "ids": list(ids)})
+    notes.append({"actor_id": principal.actor_id, "read": read})
 
 
 def take_reads(session: Session) -> list[dict[str, Any]]:
@@ -229,10 +290,11 @@ def take_reads(session: Session) -> list[dict[str, Any]]:
 
 
 def record_reads(session: Session, notes: list[dict[str, Any]]) -> None:
-    """One `auditor.read` event per auditor, listing what was read by kind and id."""
+    """One `auditor.read` event per auditor, listing what was read (by kind: ids, or for the
+    log itself its filters and range)."""
     by_actor: dict[str, list[dict[str, Any]]] = {}
     for note in notes:
-        by_actor.setdefault(note["actor_id"], []).append({"kind": note["kind"], "ids": note["ids"]})
+        by_actor.setdefault(note["actor_id"], []).append(note["read"])
     for actor_id, reads in by_actor.items():
         audit.record(
             session,

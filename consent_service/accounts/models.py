@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary
+from sqlalchemy import BigInteger, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from consent_service.db import UTCDateTime, utcnow
@@ -79,6 +79,9 @@ class Login(SQLModel, table=True):
     # ask for a code yet). Auditor logins only, for now.
     totp_secret_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
     totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The RFC 6238 time step (Unix time // 30) of the last code accepted for this login: a
+    # code of that step or an earlier one is refused (`totp_reused`, RFC 6238 §5.2).
+    totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Auditor(SQLModel, table=True):

@@ -69,6 +69,19 @@ def get_login(session: Session, login_id: str) -> Login | None:
     return session.get(Login, login_id)
 
 
+def claim_totp_step(session: Session, login_id: str, step: int) -> bool:
+    """Record `step` as the login's last accepted TOTP step, unless that step or a later one
+    was accepted already (then False). One conditional UPDATE: of two concurrent sign-ins
+    with the same code, one wins (the row's write lock orders them)."""
+    result = session.execute(
+        sa.update(Login)
+        .where(col(Login.id) == login_id)
+        .where(sa.or_(col(Login.totp_last_step).is_(None), col(Login.totp_last_step) < step))
+        .values(totp_last_step=step)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def logins_of_principal(session: Session, principal_id: str) -> Sequence[Login]:
     return session.exec(select(Login).where(Login.principal_id == principal_id)).all()
 

@@ -39,6 +39,7 @@ from consent_service.deps import (
 )
 from consent_service.errors import (
     NO_STORE,
+    DomainError,
     InvalidCredentials,
     InvalidGrant,
     InvalidRequest,
@@ -170,6 +171,17 @@ def revoke_verifier(key_id: str, admin: Admin, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+class SecondFactorRefused(InvalidGrant):
+    """A refused TOTP code at the token endpoint: RFC 6749 `invalid_grant` (what OAuth
+    clients understand), with the problem `code` saying which (`totp_required`,
+    `totp_invalid`, `totp_reused`) and its own problem type."""
+
+    def __init__(self, refused: DomainError) -> None:
+        super().__init__(refused.detail)
+        self.code = refused.code
+        self.title = refused.title
+
+
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._~:-]{1,64}")
 
 
@@ -200,12 +212,15 @@ def _client_id(form_value: str | None, authorization: str | None) -> str:
     summary="Sign in with email and password (OAuth 2.0 password grant)",
     description=(
         "RFC 6749 §4.3 resource owner password credentials grant, as a form "
-        "(`application/x-www-form-urlencoded`): `grant_type=password` (taken as `password` when "
-        "absent), `username` (the email), `password`, and optionally `client_id` (or HTTP Basic "
-        "with the client id and an empty secret). The answer is an RFC 9068 access token "
-        "(ES256 JWT, `typ: at+jwt`) to send as `Authorization: Bearer`. Errors follow RFC 6749 "
-        "§5.2 (`error`: `invalid_request`, `invalid_grant`, `unsupported_grant_type`) beside the "
-        "problem-details members. Token responses carry `Cache-Control: no-store`."
+        "(`application/x-www-form-urlencoded`): `grant_type=password` (required), `username` "
+        "(the email), `password`, for an account with a second factor `totp` (the current "
+        "code), and optionally `client_id` (or HTTP Basic with the client id and an empty "
+        "secret). The answer is an RFC 9068 access token (ES256 JWT, `typ: at+jwt`, with "
+        "`client_id`) to send as `Authorization: Bearer`. Errors follow RFC 6749 §5.2 (`error`: "
+        "`invalid_request`, `invalid_grant`, `unsupported_grant_type`) beside the "
+        "problem-details members; a refused second factor is `invalid_grant` with `code` "
+        "`totp_required`, `totp_invalid` or `totp_reused`. Token responses and errors carry "
+        "`Cache-Control: no-store`."
     ),
 )
 def token(
@@ -216,7 +231,7 @@ def token(
     settings: SettingsDep,
     services: ServicesDep,
     grant_type: Annotated[
-        str | None, Form(description="`password` (the only grant offered)")
+        str | None, Form(description="`password` (the only grant offered); required")
     ] = None,
     username: Annotated[str | None, Form(description="Your email")] = None,
     password: Annotated[str | None, Form(description="Your password")] = None,
@@ -234,8 +249,13 @@ def token(
         ),
     ] = None,
 ) -> TokenOut:
-    # RFC 6749 §5.2: the grant type is checked first, then the parameters it needs.
-    if grant_type is not None and grant_type != "password":
+    # RFC 6749 §5.2: the grant type is checked first (required, §4.3.2), then the parameters
+    # it needs.
+    if not grant_type:
+        raise InvalidRequest(
+            "Missing parameter: grant_type (use grant_type=password)", missing=["grant_type"]
+        )
+    if grant_type != "password":
         raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported")
     missing = [n for n, v in (("username", username), ("password", password)) if not v]
     if missing or username is None or password is None:
@@ -259,9 +279,12 @@ def token(
             password=password,
             client_id=client,
             totp=totp,
+            write_session=services.session,
         )
     except InvalidCredentials as exc:
         raise InvalidGrant(exc.detail) from exc
+    except (auditors.TotpRequired, auditors.TotpInvalid, auditors.TotpReused) as exc:
+        raise SecondFactorRefused(exc) from exc
     response.headers.update(NO_STORE)
     return TokenOut(access_token=access_token, expires_in=expires_in)
 

@@ -345,6 +345,7 @@ def issue_access_token(
     ttl_seconds: int,
     email: str,
     password: str,
+    write_session: Callable[[], Session],
     client_id: str = DEFAULT_CLIENT_ID,
     totp: str | None = None,
 ) -> tuple[str, int]:
@@ -354,10 +355,12 @@ def issue_access_token(
     An unknown email and a wrong password give the same error after the same work (one argon2
     verification), so the answer does not reveal who is registered.
 
-    Sign-in writes nothing. `session` only reads: pass one on the read-only engine
-    (`Services.read_session`, deps.ReadSessionDep), so that no transaction, and on SQLite no
-    write lock, is held while argon2 runs (tens of milliseconds at production cost, and an
-    attacker decides how often).
+    `session` only reads: pass one on the read-only engine (`Services.read_session`,
+    deps.ReadSessionDep), so that no transaction, and on SQLite no write lock, is held while
+    argon2 runs (tens of milliseconds at production cost, and an attacker decides how often).
+    Sign-in writes one thing, and only for a login with a second factor once password and code
+    are right: the code's time step, so that the code cannot be used again (RFC 6238 §5.2),
+    in a short transaction of its own opened with `write_session`.
     """
     login = repository.get_login_by_email_index(
         session, email_index(session, signer.keyring, email)
@@ -376,7 +379,17 @@ def issue_access_token(
     # The second factor is looked at only after a correct password (accounts/auditors.py).
     from consent_service.accounts import auditors
 
-    auditors.check_second_factor(session, keyring=signer.keyring, login_id=login_id, code=totp)
+    step = auditors.check_second_factor(
+        session, keyring=signer.keyring, login_id=login_id, code=totp
+    )
+    if step is not None:
+        with write_session() as writing:
+            try:
+                auditors.claim_totp_step(writing, login_id=login_id, step=step)
+                writing.commit()
+            except BaseException:
+                writing.rollback()
+                raise
     now = utcnow()
     claims: dict[str, Any] = {
         "iss": signer.issuer,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from consent_service.accounts import auditors
 from consent_service.accounts.principal import Role
 from consent_service.audit import export, note, service
 from consent_service.audit.schemas import (
@@ -83,7 +84,7 @@ def _wants_note(accept: str | None) -> bool:
     summary="The signed checkpoint: JWS form (JSON) or C2SP signed note (Accept: text/plain)",
 )
 def get_checkpoint(
-    _: AuditorOrAdmin,
+    principal: AuditorOrAdmin,
     session: SessionDep,
     signer: SignerDep,
     notes: NotesDep,
@@ -92,15 +93,24 @@ def get_checkpoint(
     tree_size: SizeQuery = None,
 ) -> Checkpoint | Response:
     if _wants_note(accept):
+        signed = notes.signed_checkpoint(session, tree_size=tree_size)
+        # The note's second line is the tree size (C2SP tlog-checkpoint).
+        served = int(signed.split("\n", 2)[1])
+        auditors.note_log_read(session, principal, "audit_checkpoint", tree_size=served)
         return Response(
-            notes.signed_checkpoint(session, tree_size=tree_size),
+            signed,
             media_type=NOTE_MEDIA_TYPE,
             headers={"Cache-Control": "no-store", "Vary": "Accept"},
         )
     response.headers["Vary"] = "Accept"  # one URL, two representations
     if tree_size is None:
-        return Checkpoint(**service.latest_checkpoint(session, signer=signer))
-    return Checkpoint(**service.checkpoint_at(session, signer=signer, tree_size=tree_size))
+        checkpoint = Checkpoint(**service.latest_checkpoint(session, signer=signer))
+    else:
+        checkpoint = Checkpoint(
+            **service.checkpoint_at(session, signer=signer, tree_size=tree_size)
+        )
+    auditors.note_log_read(session, principal, "audit_checkpoint", tree_size=checkpoint.tree_size)
+    return checkpoint
 
 
 @router.get(
@@ -148,12 +158,16 @@ def post_cosignatures(
     responses=problem_responses(400, 401, 404, 422),
 )
 def get_inclusion_proof(
-    _: AuditorOrAdmin,
+    principal: AuditorOrAdmin,
     session: SessionDep,
     seq: Annotated[int, Query(ge=0, le=2**53 - 1)],
     tree_size: SizeQuery = None,
 ) -> InclusionProof:
-    return InclusionProof(**service.inclusion_proof(session, seq=seq, tree_size=tree_size))
+    proof = InclusionProof(**service.inclusion_proof(session, seq=seq, tree_size=tree_size))
+    auditors.note_log_read(
+        session, principal, "audit_inclusion_proof", seq=seq, tree_size=proof.tree_size
+    )
+    return proof
 
 
 @router.get(
@@ -163,14 +177,22 @@ def get_inclusion_proof(
     responses=problem_responses(400, 401, 404, 422),
 )
 def get_consistency_proof(
-    _: AuditorOrAdmin,
+    principal: AuditorOrAdmin,
     session: SessionDep,
     from_size: Annotated[int, Query(ge=1, le=2**53 - 1)],
     to_size: SizeQuery = None,
 ) -> ConsistencyProof:
-    return ConsistencyProof(
+    proof = ConsistencyProof(
         **service.consistency_proof(session, from_size=from_size, to_size=to_size)
     )
+    auditors.note_log_read(
+        session,
+        principal,
+        "audit_consistency_proof",
+        from_size=proof.from_size,
+        to_size=proof.to_size,
+    )
+    return proof
 
 
 _FILTER_DOC = (
@@ -195,7 +217,7 @@ ActionQuery = Annotated[str | None, Query(description="An audit action, e.g. con
     description="Events in sequence order, a page at a time. " + _FILTER_DOC,
 )
 def list_events(
-    _: AuditorOrAdmin,
+    principal: AuditorOrAdmin,
     request: Request,
     session: SessionDep,
     after: Annotated[int, Query(ge=-1, le=2**53 - 1, description="Last seq seen")] = -1,
@@ -211,7 +233,19 @@ def list_events(
     filters, _extra = export.parse_filters(
         request.query_params.multi_items(), extra=("after", "limit")
     )
-    return EventPage(**export.list_events(session, after=after, limit=limit, filters=filters))
+    page = EventPage(**export.list_events(session, after=after, limit=limit, filters=filters))
+    seqs = [item.seq for item in page.items]
+    auditors.note_log_read(
+        session,
+        principal,
+        "audit_events",
+        filters=filters.query(),
+        after=after,
+        limit=limit,
+        seqs=[seqs[0], seqs[-1]] if seqs else [],
+        count=len(seqs),
+    )
+    return page
 
 
 @router.get(
@@ -236,7 +270,7 @@ def list_events(
     description=_FILTER_DOC + " `format`: `jsonl` (default) or `csv`.",
 )
 def export_log(
-    _: AuditorOrAdmin,
+    principal: AuditorOrAdmin,
     request: Request,
     session: SessionDep,
     signer: SignerDep,
@@ -260,6 +294,17 @@ def export_log(
             allowed=["jsonl", "csv"],
         )
     prepared = export.prepare_export(session, signer=signer, filters=filters)
+    # Logged after the checkpoint is fixed, in the same transaction: the read event takes a
+    # seq >= the export's tree size, so it is never inside the export it describes (the
+    # stream reads only seq < tree_size) and the export's checkpoint stays its own.
+    auditors.note_log_read(
+        session,
+        principal,
+        "audit_export",
+        filters=filters.query(),
+        format=kind,
+        tree_size=prepared.checkpoint["tree_size"],
+    )
     engine = services.engine
     headers = {
         "Audit-Checkpoint": prepared.checkpoint["signature"],

@@ -169,6 +169,7 @@ def login(
             email=email.strip(),
             password=password,
             client_id="portal",
+            write_session=services.session,
         )
     except InvalidCredentials:
         return _login_page(

@@ -173,7 +173,10 @@ def test_password_reset_by_mailed_link_works_once_and_signs_other_sessions_out(
     assert r.status_code == 200, r.text
     # The old session is signed out; the old password is gone; the new one works.
     assert client.get("/v1/holders/me", headers=holder.headers).status_code == 401
-    bad = client.post("/v1/auth/token", data={"username": holder.email, "password": PASSWORD})
+    bad = client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": holder.email, "password": PASSWORD},
+    )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
     fresh = login(client, holder.email, new_password)
     assert client.get("/v1/holders/me", headers=bearer(fresh)).status_code == 200

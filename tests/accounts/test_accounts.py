@@ -74,9 +74,13 @@ def test_login_with_wrong_password_and_unknown_email_look_the_same(
     monkeypatch.setattr(
         passwords, "_hasher", Spy(time_cost=real.time_cost, memory_cost=real.memory_cost)
     )
-    wrong = client.post("/v1/auth/token", data={"username": holder.email, "password": "nope"})
+    wrong = client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": holder.email, "password": "nope"},
+    )
     unknown = client.post(
-        "/v1/auth/token", data={"username": "nobody@example.org", "password": "nope"}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "nobody@example.org", "password": "nope"},
     )
     assert wrong.status_code == unknown.status_code == 400
     assert wrong.json() == unknown.json()
@@ -99,7 +103,7 @@ def test_access_token_is_an_es256_jwt_bound_to_this_service(client: TestClient, 
 
 def test_login_form_is_validated(client: TestClient):
     # RFC 6749 §5.2: a missing parameter is `invalid_request`, a 400.
-    r = client.post("/v1/auth/token", data={"username": "a@b.c"})
+    r = client.post("/v1/auth/token", data={"grant_type": "password", "username": "a@b.c"})
     assert r.status_code == 400
     assert r.json()["error"] == r.json()["code"] == "invalid_request"
     assert r.json()["missing"] == ["password"]
@@ -120,24 +124,34 @@ def test_password_guessing_is_throttled_per_account_and_per_address(
 
     limit(1000, 3)
     for _ in range(3):
-        r = client.post("/v1/auth/token", data={"username": holder.email, "password": "nope"})
+        r = client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": holder.email, "password": "nope"},
+        )
         assert r.status_code == 400
     # The account is throttled, even with the right password, and unknown emails alike.
     r = client.post(
-        "/v1/auth/token", data={"username": holder.email.upper(), "password": holder.password}
+        "/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": holder.email.upper(),
+            "password": holder.password,
+        },
     )
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
     assert r.json()["retry_after_seconds"] >= 1
     assert r.headers["Retry-After"] == str(r.json()["retry_after_seconds"])
     other = client.post(
-        "/v1/auth/token", data={"username": "someone@example.org", "password": "nope"}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "someone@example.org", "password": "nope"},
     )
     assert other.status_code == 400, "another account is not affected"
 
     limit(2, 1000)
     codes = [
         client.post(
-            "/v1/auth/token", data={"username": f"u{i}@example.org", "password": "x"}
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": f"u{i}@example.org", "password": "x"},
         ).status_code
         for i in range(3)
     ]

@@ -1,22 +1,28 @@
 """The token endpoint as OAuth 2.0 libraries see it (RFC 6749 §4.3 and §5, RFC 9068).
 
 authlib and requests-oauthlib talk to a live server on loopback over real HTTP: a sign-in, a
-wrong password and a grant type the service does not offer, each read the way the library
-reads it.
+wrong password, a grant type the service does not offer and a refused second factor, each
+read the way the library reads it.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from authlib.integrations.requests_client import OAuth2Session as AuthlibSession
 from authlib.integrations.requests_client import OAuthError
+from fastapi.testclient import TestClient
 from oauthlib.oauth2 import InvalidGrantError, LegacyApplicationClient, UnsupportedGrantTypeError
 from requests_oauthlib import OAuth2Session as RequestsOAuthSession
+
+from tests.auditors.conftest import AuditorPerson, enable_totp, make_auditor, wrong_code  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -133,10 +139,64 @@ def test_token_responses_are_never_cached_and_errors_are_rfc6749_json(live_serve
     assert (other.status_code, other.json()["error"]) == (400, "unsupported_grant_type")
     bad_client = httpx.post(
         f"{live_server}/v1/auth/token",
-        data={"username": holder.email, "password": holder.password, "client_id": "a b"},
+        data={
+            "grant_type": "password",
+            "username": holder.email,
+            "password": holder.password,
+            "client_id": "a b",
+        },
     )
     assert (bad_client.status_code, bad_client.json()["error"]) == (400, "invalid_request")
     too_long = httpx.post(
-        f"{live_server}/v1/auth/token", data={"username": "a" * 321, "password": "x"}
+        f"{live_server}/v1/auth/token",
+        data={"grant_type": "password", "username": "a" * 321, "password": "x"},
     )
     assert (too_long.status_code, too_long.json()["error"]) == (400, "invalid_request")
+
+
+def test_a_missing_grant_type_is_invalid_request_not_a_password_grant(live_server: str, holder):
+    # RFC 6749 §4.3.2: grant_type is REQUIRED; §5.2: a missing parameter is invalid_request.
+    for data in (
+        {"username": holder.email, "password": holder.password},
+        {"grant_type": "", "username": holder.email, "password": holder.password},
+    ):
+        r = httpx.post(f"{live_server}/v1/auth/token", data=data)
+        assert r.status_code == 400, r.text
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["content-type"] == "application/json"
+        body = r.json()
+        assert (body["error"], body["code"], body["missing"]) == (
+            "invalid_request",
+            "invalid_request",
+            ["grant_type"],
+        )
+        assert "access_token" not in body
+
+
+def test_oauth_clients_read_second_factor_refusals_as_invalid_grant(
+    live_server: str,
+    client: TestClient,
+    make_auditor: Callable[..., AuditorPerson],  # noqa: F811
+) -> None:
+    person = make_auditor()
+    secret = enable_totp(client, person)
+    url = f"{live_server}/v1/auth/token"
+    with AuthlibSession(client_id="audit-tool") as oauth:
+        with pytest.raises(OAuthError) as missing:
+            oauth.fetch_token(url, username=person.email, password=person.password)
+        with pytest.raises(OAuthError) as wrong:
+            oauth.fetch_token(
+                url, username=person.email, password=person.password, totp=wrong_code(secret)
+            )
+    assert missing.value.error == wrong.value.error == "invalid_grant"
+    # The next step's code (the current one confirmed the factor) signs in, once.
+    code = pyotp.TOTP(secret).at(time.time(), counter_offset=1)
+    with AuthlibSession(client_id="audit-tool") as oauth:
+        token = oauth.fetch_token(url, username=person.email, password=person.password, totp=code)
+    assert _claims(token["access_token"])["client_id"] == "audit-tool"
+    requests_client = RequestsOAuthSession(client=LegacyApplicationClient(client_id="audit-tool"))
+    with pytest.raises(InvalidGrantError) as reused:
+        requests_client.fetch_token(
+            url, username=person.email, password=person.password, totp=code, include_client_id=True
+        )
+    assert "already used" in reused.value.description

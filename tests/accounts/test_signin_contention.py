@@ -72,7 +72,11 @@ def test_failed_sign_ins_do_not_stall_a_concurrent_read(
                 while not stop.is_set():
                     r = http.post(
                         "/v1/auth/token",
-                        data={"username": holder.email, "password": "not the password"},
+                        data={
+                            "grant_type": "password",
+                            "username": holder.email,
+                            "password": "not the password",
+                        },
                     )
                     assert r.status_code == 400, r.text
                     attempts.append(1)

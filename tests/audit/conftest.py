@@ -29,6 +29,14 @@ def make_events(client: TestClient, admin_headers: dict[str, str]) -> Callable[[
     return make
 
 
+def key_actor(client: TestClient, admin_headers: dict[str, str], org: Org) -> str:
+    """The actor id the log names for `org`'s API key (its key id)."""
+    r = client.get(f"/v1/organizations/{org.id}/api-keys", headers=admin_headers)
+    assert r.status_code == 200, r.text
+    [key] = r.json()["items"]
+    return str(key["id"])
+
+
 @pytest.fixture
 def jwks_file(client: TestClient, tmp_path: Path) -> Path:
     path = tmp_path / "jwks.json"

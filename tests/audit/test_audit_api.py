@@ -14,12 +14,15 @@ from fastapi.testclient import TestClient
 from consent_service.audit import merkle, offline
 from consent_service.canonical import canonical_json
 from consent_service.crypto import signing
-from tests.audit.conftest import read_lines
+from tests.audit.conftest import key_actor, read_lines
 from tests.conftest import HolderAccount, Org
 
 
 def test_checkpoint_is_signed_and_its_root_recomputes_from_the_events(
-    client: TestClient, auditor: Org, make_events: Callable[[int], None]
+    client: TestClient,
+    auditor: Org,
+    admin_headers: dict[str, str],
+    make_events: Callable[[int], None],
 ) -> None:
     make_events(5)
     r = client.get("/v1/audit/checkpoint", headers=auditor.headers)
@@ -30,10 +33,16 @@ def test_checkpoint_is_signed_and_its_root_recomputes_from_the_events(
     assert payload == {k: checkpoint[k] for k in ("tree_size", "root_hash", "timestamp")}
     events = client.get("/v1/audit/events", params={"limit": 1000}, headers=auditor.headers)
     items = events.json()["items"]
-    assert [i["seq"] for i in items] == list(range(checkpoint["tree_size"]))
+    # The auditor's read of the checkpoint is the first event after it, naming its size.
+    size = checkpoint["tree_size"]
+    assert [i["seq"] for i in items] == list(range(size + 1))
+    read = items[size]["event"]
+    actor = key_actor(client, admin_headers, auditor)
+    assert (read["action"], read["actor"]) == ("auditor.read", actor)
+    assert read["payload"]["reads"] == [{"kind": "audit_checkpoint", "tree_size": size}]
     leaves = [merkle.hash_leaf(canonical_json(i["event"])) for i in items]
     assert [leaf.hex() for leaf in leaves] == [i["leaf_hash"] for i in items]
-    assert merkle.root_hash(leaves).hex() == checkpoint["root_hash"]
+    assert merkle.root_hash(leaves[:size]).hex() == checkpoint["root_hash"]
 
 
 def test_inclusion_and_consistency_proofs_verify_against_checkpoints(
@@ -78,38 +87,38 @@ def test_inclusion_and_consistency_proofs_verify_against_checkpoints(
 
 
 def test_proofs_outside_the_log_are_refused_not_crashed(
-    client: TestClient, auditor: Org, make_events: Callable[[int], None]
+    client: TestClient, admin_headers: dict[str, str], make_events: Callable[[int], None]
 ) -> None:
     make_events(2)
-    size = client.get("/v1/audit/checkpoint", headers=auditor.headers).json()["tree_size"]
+    size = client.get("/v1/audit/checkpoint", headers=admin_headers).json()["tree_size"]
     for params in (
         {"seq": size},
         {"seq": 0, "tree_size": size + 1},
         {"seq": 2, "tree_size": 2},
     ):
-        r = client.get("/v1/audit/proofs/inclusion", params=params, headers=auditor.headers)
+        r = client.get("/v1/audit/proofs/inclusion", params=params, headers=admin_headers)
         assert r.status_code == 400, (params, r.text)
         assert r.json()["code"] == "proof_out_of_range"
     r = client.get(
         "/v1/audit/proofs/consistency",
         params={"from_size": size + 1},
-        headers=auditor.headers,
+        headers=admin_headers,
     )
     assert r.status_code == 400
     for params in ({"seq": -1}, {"seq": "x"}, {"seq": 2**80}):
-        r = client.get("/v1/audit/proofs/inclusion", params=params, headers=auditor.headers)
+        r = client.get("/v1/audit/proofs/inclusion", params=params, headers=admin_headers)
         assert r.status_code == 422
 
 
 def test_events_page_in_sequence_order(
-    client: TestClient, auditor: Org, make_events: Callable[[int], None]
+    client: TestClient, admin_headers: dict[str, str], make_events: Callable[[int], None]
 ) -> None:
     make_events(4)
     seqs: list[int] = []
     after = -1
     while True:
         r = client.get(
-            "/v1/audit/events", params={"after": after, "limit": 2}, headers=auditor.headers
+            "/v1/audit/events", params={"after": after, "limit": 2}, headers=admin_headers
         )
         assert r.status_code == 200, r.text
         page = r.json()
@@ -117,7 +126,7 @@ def test_events_page_in_sequence_order(
         if page["next_after"] is None:
             break
         after = page["next_after"]
-    size = client.get("/v1/audit/checkpoint", headers=auditor.headers).json()["tree_size"]
+    size = client.get("/v1/audit/checkpoint", headers=admin_headers).json()["tree_size"]
     assert seqs == list(range(size))
 
 

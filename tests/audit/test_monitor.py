@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from consent_service.audit import offline
 from consent_service.cli import app as cli
 from consent_service.config import Settings
+from tests.audit.conftest import key_actor
 from tests.audit.test_offline_verify import _rewrite_event
 from tests.audit.test_witness import EM_DASH, raw, spec_cosign, spec_vkey
 from tests.conftest import Org
@@ -42,14 +43,16 @@ def settings(settings: Settings, witness_key: Ed25519PrivateKey) -> Settings:
 
 @pytest.fixture
 def monitor(live_server: str, auditor: Org, tmp_path: Path) -> Callable[..., tuple[int, str, str]]:
+    """Run the monitor with the auditor's key (or `key=`: an admin's, where a test needs the
+    log to stay still: each of an auditor's reads is an event of the log)."""
     state = tmp_path / "state"
     state.mkdir()
 
-    def run(*args: str) -> tuple[int, str, str]:
+    def run(*args: str, key: str | None = None) -> tuple[int, str, str]:
         result = CliRunner().invoke(
             cli,
             ["audit", "monitor", "--state", str(state), "--url", live_server, *args],
-            env={"CONSENT_AUDITOR_KEY": auditor.key},
+            env={"CONSENT_AUDITOR_KEY": key or auditor.key},
         )
         return result.exit_code, result.stdout, result.stderr
 
@@ -71,6 +74,8 @@ def _rewrite_first_event(app: FastAPI) -> None:
 
 def test_the_monitor_keeps_a_checkpoint_and_checks_the_next_extends_it(
     client: TestClient,
+    auditor: Org,
+    admin_headers: dict[str, str],
     monitor: Callable[..., tuple[int, str, str]],
     make_events: Callable[[int], None],
 ) -> None:
@@ -86,7 +91,15 @@ def test_the_monitor_keeps_a_checkpoint_and_checks_the_next_extends_it(
     code, out, err = monitor("--quiet")
     assert (code, out, err) == (0, "", "")  # cron mails nothing when all holds
     code, out, _ = monitor()
-    assert code == 0 and "grew_by=0" in out
+    # Nothing happened since the quiet run but its own two reads (the checkpoint and the
+    # consistency proof): an auditor's reads of the log are events of the log.
+    assert code == 0 and "grew_by=2" in out
+    items = client.get("/v1/audit/events", params={"limit": 1000}, headers=admin_headers)
+    tail = [i["event"] for i in items.json()["items"][-4:]]
+    actor = key_actor(client, admin_headers, auditor)
+    assert [(e["action"], e["actor"]) for e in tail] == [("auditor.read", actor)] * 4
+    kinds = [e["payload"]["reads"][0]["kind"] for e in tail]
+    assert kinds == ["audit_checkpoint", "audit_consistency_proof"] * 2
     assert len((state / "history.log").read_text().splitlines()) == 3
     # Another key given later than the kept one is refused, not silently swapped.
     other = spec_vkey("testserver/audit-log", 0x01, raw(Ed25519PrivateKey.generate().public_key()))
@@ -97,15 +110,17 @@ def test_the_monitor_keeps_a_checkpoint_and_checks_the_next_extends_it(
 def test_a_rewritten_log_is_a_fork_at_the_same_size_and_after_growth(
     app: FastAPI,
     client: TestClient,
+    admin_key: str,
     monitor: Callable[..., tuple[int, str, str]],
     make_events: Callable[[int], None],
 ) -> None:
     make_events(4)
-    assert monitor("--log-key", _log_key(client))[0] == 0
+    # An admin's key: the log keeps its size between the runs (an auditor's reads add events).
+    assert monitor("--log-key", _log_key(client), key=admin_key)[0] == 0
     state: Path = monitor.state  # type: ignore[attr-defined]
     kept = (state / "checkpoint.note").read_text()
     _rewrite_first_event(app)
-    code, out, err = monitor()
+    code, out, err = monitor(key=admin_key)
     assert code == 1 and err.startswith("FORK: two different roots"), err
     assert (state / "checkpoint.note").read_text() == kept  # the evidence is not overwritten
     assert list(state.glob("fork-*.note"))
@@ -117,7 +132,7 @@ def test_a_rewritten_log_is_a_fork_at_the_same_size_and_after_growth(
 
 def test_the_monitor_checks_the_cosignatures_of_the_witnesses_it_trusts(
     client: TestClient,
-    auditor: Org,
+    admin_headers: dict[str, str],
     monitor: Callable[..., tuple[int, str, str]],
     make_events: Callable[[int], None],
     witness_key: Ed25519PrivateKey,
@@ -129,8 +144,9 @@ def test_the_monitor_checks_the_cosignatures_of_the_witnesses_it_trusts(
     assert code == 3 and err.startswith("NOT WITNESSED")
     state: Path = monitor.state  # type: ignore[attr-defined]
     assert not (state / "checkpoint.note").exists()  # an unwitnessed head is not kept
+    # The witness reads the head with an admin's key: an auditor's read would move it.
     note = client.get(
-        "/v1/audit/checkpoint", headers={**auditor.headers, "Accept": "text/plain"}
+        "/v1/audit/checkpoint", headers={**admin_headers, "Accept": "text/plain"}
     ).text
     r = client.post(
         "/v1/audit/checkpoint/cosignatures",

@@ -123,11 +123,13 @@ def settings(
     return settings.model_copy(update={"audit_witnesses": witnesses})
 
 
-def note_of(client: TestClient, auditor: Org, **params: int) -> str:
+def note_of(client: TestClient, headers: dict[str, str], **params: int) -> str:
+    """The signed note, read with `headers`: an admin's in these tests, which are about the
+    note and its cosignatures (an auditor's read is an event, which would move the head)."""
     r = client.get(
         "/v1/audit/checkpoint",
         params=params,
-        headers={**auditor.headers, "Accept": "text/plain"},
+        headers={**headers, "Accept": "text/plain"},
     )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
@@ -152,22 +154,22 @@ def post(client: TestClient, body: str) -> object:
 
 
 def test_the_note_checkpoint_verifies_with_an_independent_implementation_and_matches_the_jws(
-    client: TestClient, auditor: Org, make_events: Callable[[int], None]
+    client: TestClient, admin_headers: dict[str, str], make_events: Callable[[int], None]
 ) -> None:
     make_events(5)
     vkey = log_vkey(client)
-    note = note_of(client, auditor)
+    note = note_of(client, admin_headers)
     origin, size, root = spec_verify_log(note, vkey)
     assert origin == "testserver/audit-log" == vkey.split("+", 2)[0]
-    jws = client.get("/v1/audit/checkpoint", headers=auditor.headers).json()
+    jws = client.get("/v1/audit/checkpoint", headers=admin_headers).json()
     assert (size, root.hex()) == (jws["tree_size"], jws["root_hash"])
     # An older size: the same tree head the proofs speak of.
-    old = note_of(client, auditor, tree_size=3)
+    old = note_of(client, admin_headers, tree_size=3)
     _, old_size, old_root = spec_verify_log(old, vkey)
     proof = client.get(
         "/v1/audit/proofs/consistency",
         params={"from_size": 3, "to_size": size},
-        headers=auditor.headers,
+        headers=admin_headers,
     ).json()
     assert merkle.verify_consistency(
         old_size, size, old_root, root, [bytes.fromhex(h) for h in proof["consistency_proof"]]
@@ -189,13 +191,13 @@ def test_the_checkpoint_is_for_auditors_only(
 
 def test_a_witness_cosignature_is_kept_and_served_with_the_checkpoint(
     client: TestClient,
-    auditor: Org,
+    admin_headers: dict[str, str],
     make_events: Callable[[int], None],
     witness_key: Ed25519PrivateKey,
     other_witness_key: Ed25519PrivateKey,
 ) -> None:
     make_events(4)
-    note = note_of(client, auditor)
+    note = note_of(client, admin_headers)
     cosigned = note + spec_cosign(note, WITNESS, witness_key)
     r = post(client, cosigned)
     assert r.status_code == 201, r.text
@@ -207,16 +209,16 @@ def test_a_witness_cosignature_is_kept_and_served_with_the_checkpoint(
     assert r.status_code == 201, r.text
     # Sent again (a retry), a cosignature replaces its earlier copy: one per witness and size.
     assert post(client, cosigned).status_code == 201
-    assert note_of(client, auditor).count(EM_DASH + " " + WITNESS + " ") == 1
-    served = note_of(client, auditor)
+    assert note_of(client, admin_headers).count(EM_DASH + " " + WITNESS + " ") == 1
+    served = note_of(client, admin_headers)
     spec_verify_log(served, log_vkey(client))
     assert spec_verify_cosignature(served, WITNESS, raw(witness_key.public_key())) > 0
     assert spec_verify_cosignature(served, OTHER, raw(other_witness_key.public_key())) > 0
     # Once the log grows, the latest checkpoint has no cosignature yet; the cosigned size
     # still serves its own.
     make_events(1)
-    assert WITNESS not in note_of(client, auditor)
-    older = note_of(client, auditor, tree_size=size)
+    assert WITNESS not in note_of(client, admin_headers)
+    older = note_of(client, admin_headers, tree_size=size)
     assert spec_verify_cosignature(older, WITNESS, raw(witness_key.public_key())) > 0
 
 
@@ -228,13 +230,13 @@ def _count(client: TestClient, app_engine: object) -> int:
 def test_cosignatures_from_unknown_witnesses_or_over_another_tree_head_are_refused(
     client: TestClient,
     app: object,
-    auditor: Org,
+    admin_headers: dict[str, str],
     make_events: Callable[[int], None],
     witness_key: Ed25519PrivateKey,
 ) -> None:
     engine = app.state.services.engine  # type: ignore[attr-defined]
     make_events(3)
-    note = note_of(client, auditor)
+    note = note_of(client, admin_headers)
     body, _ = spec_split(note)
     origin, size, root = spec_verify_log(note, log_vkey(client))
 
@@ -280,11 +282,11 @@ def test_cosignatures_from_unknown_witnesses_or_over_another_tree_head_are_refus
 
 
 def test_a_note_for_a_size_the_log_does_not_have_is_refused(
-    client: TestClient, auditor: Org
+    client: TestClient, admin_headers: dict[str, str]
 ) -> None:
     r = client.get(
         "/v1/audit/checkpoint",
         params={"tree_size": 10**9},
-        headers={**auditor.headers, "Accept": "text/plain"},
+        headers={**admin_headers, "Accept": "text/plain"},
     )
     assert r.status_code == 400 and r.json()["code"] == "proof_out_of_range"

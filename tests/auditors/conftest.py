@@ -53,7 +53,13 @@ def auditor_person(make_auditor: Callable[..., AuditorPerson]) -> AuditorPerson:
 
 def sign_in(client: TestClient, person: AuditorPerson, **extra: Any) -> Any:
     return client.post(
-        "/v1/auth/token", data={"username": person.email, "password": person.password, **extra}
+        "/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": person.email,
+            "password": person.password,
+            **extra,
+        },
     )
 
 

@@ -25,12 +25,11 @@ from tests.vault import media
 Issue = Callable[..., dict[str, Any]]
 
 
-def events(client: TestClient, auditor: Org) -> list[dict[str, Any]]:
+def events(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The whole log, read with `headers` (an admin's: an auditor's read would add events)."""
     items, after = [], -1
     while True:
-        r = client.get(
-            "/v1/audit/events", params={"after": after, "limit": 200}, headers=auditor.headers
-        )
+        r = client.get("/v1/audit/events", params={"after": after, "limit": 200}, headers=headers)
         assert r.status_code == 200, r.text
         items += r.json()["items"]
         if r.json()["next_after"] is None:
@@ -49,10 +48,10 @@ def verifies(client: TestClient, auditor: Org, tmp_path: Path) -> bool:
     return bool(offline.verify_file(path, keys=offline.load_jwks_file(jwks)).ok)
 
 
-def reads_of(client: TestClient, auditor: Org, actor_id: str) -> list[dict[str, Any]]:
+def reads_of(client: TestClient, headers: dict[str, str], actor_id: str) -> list[dict[str, Any]]:
     """Every (kind, ids) read by `actor_id`, from its auditor.read events."""
     out: list[dict[str, Any]] = []
-    for e in events(client, auditor):
+    for e in events(client, headers):
         if e["event"]["action"] == "auditor.read" and e["event"]["actor"] == actor_id:
             out += e["event"]["payload"]["reads"]
     return out
@@ -65,6 +64,7 @@ def test_an_auditor_reads_consents_licences_and_usages_and_each_read_is_logged(
     auditor_person: AuditorPerson,
     auditor: Org,
     holder: HolderAccount,
+    admin_headers: dict[str, str],
     tmp_path: Path,
 ):
     licence = issue(grant)
@@ -91,12 +91,12 @@ def test_an_auditor_reads_consents_licences_and_usages_and_each_read_is_logged(
     ]
 
     # Each read is an event naming what was read, by kind and id: nothing more.
-    reads = reads_of(client, auditor, auditor_person.id)
+    reads = reads_of(client, admin_headers, auditor_person.id)
     assert {"kind": "consent", "ids": [grant.id]} in reads
     assert {"kind": "licence", "ids": [licence["id"]]} in reads
     assert {"kind": "usage", "ids": [recorded["id"]]} in reads
     assert any(r["kind"] == "consent" and grant.id in r["ids"] for r in reads)
-    logged = [e for e in events(client, auditor) if e["event"]["action"] == "auditor.read"]
+    logged = [e for e in events(client, admin_headers) if e["event"]["action"] == "auditor.read"]
     assert len(logged) == 5
     text = json.dumps(logged)
     assert auditor_person.email not in text and "Imogen" not in text
@@ -105,11 +105,15 @@ def test_an_auditor_reads_consents_licences_and_usages_and_each_read_is_logged(
 
 
 def test_an_auditor_cannot_write(
-    client: TestClient, grant: Grant, issue: Issue, auditor_person: AuditorPerson, auditor: Org
+    client: TestClient,
+    grant: Grant,
+    issue: Issue,
+    auditor_person: AuditorPerson,
+    admin_headers: dict[str, str],
 ):
     licence = issue(grant)
     h = auditor_person.headers
-    before = len(events(client, auditor))
+    before = len(events(client, admin_headers))
     refused = [
         client.post(f"/v1/licences/{licence['id']}/revoke", json={"reason": "x"}, headers=h),
         client.post(f"/v1/consents/{grant.id}/withdraw", json={}, headers=h),
@@ -120,12 +124,15 @@ def test_an_auditor_cannot_write(
     assert [r.status_code for r in refused] == [404] * 5, [r.text for r in refused]
     assert client.get(f"/v1/licences/{licence['id']}", headers=h).json()["status"] == "active"
     assert client.get(f"/v1/consents/{grant.id}", headers=h).json()["status"] == "active"
-    after = events(client, auditor)[before:]
+    after = events(client, admin_headers)[before:]
     assert {e["event"]["action"] for e in after} == {"auditor.read"}
 
 
 def test_an_auditor_reads_verification_cases_without_evidence_media(
-    client: TestClient, holder: HolderAccount, auditor_person: AuditorPerson, auditor: Org
+    client: TestClient,
+    holder: HolderAccount,
+    auditor_person: AuditorPerson,
+    admin_headers: dict[str, str],
 ):
     document = client.post(
         f"/v1/holders/{holder.id}/identity-documents",
@@ -151,7 +158,7 @@ def test_an_auditor_reads_verification_cases_without_evidence_media(
     )
     assert review.status_code == 404, review.text
     assert {"kind": "verification_case", "ids": [case["id"]]} in reads_of(
-        client, auditor, auditor_person.id
+        client, admin_headers, auditor_person.id
     )
 
 
@@ -163,7 +170,7 @@ def test_creating_an_auditor_checks_the_organization_and_the_email(
     auditor: Org,
 ):
     studio = make_org("studio")
-    before = len(events(client, auditor))
+    before = len(events(client, admin_headers))
     wrong_kind = client.post(
         "/v1/auditors",
         json={"organization_id": studio.id, "email": "a@b.example"},
@@ -178,7 +185,7 @@ def test_creating_an_auditor_checks_the_organization_and_the_email(
         headers=admin_headers,
     )
     assert taken.status_code == 409 and taken.json()["code"] == "email_already_registered"
-    assert len(events(client, auditor)) == before
+    assert len(events(client, admin_headers)) == before
     # Only admins create auditors.
     r = client.post(
         "/v1/auditors",
@@ -191,7 +198,7 @@ def test_creating_an_auditor_checks_the_organization_and_the_email(
 
 
 def test_totp_second_factor_enrol_confirm_and_sign_in(
-    client: TestClient, auditor_person: AuditorPerson, auditor: Org
+    client: TestClient, auditor_person: AuditorPerson, admin_headers: dict[str, str]
 ):
     r = client.post("/v1/auth/totp", headers=auditor_person.headers)
     assert r.status_code == 200, r.text
@@ -210,23 +217,31 @@ def test_totp_second_factor_enrol_confirm_and_sign_in(
     )
     assert malformed.status_code == 422
 
+    totp = pyotp.TOTP(secret)
+    confirmed_at = time.time()
+    first = totp.at(confirmed_at)
     good = client.post(
-        "/v1/auth/totp/confirm",
-        json={"code": pyotp.TOTP(secret).now()},
-        headers=auditor_person.headers,
+        "/v1/auth/totp/confirm", json={"code": first}, headers=auditor_person.headers
     )
     assert good.status_code == 200, good.text
     again = client.post("/v1/auth/totp", headers=auditor_person.headers)
     assert again.status_code == 409 and again.json()["code"] == "totp_already_enabled"
 
+    # Refused codes at the token endpoint are RFC 6749 invalid_grant (what OAuth clients
+    # understand), the problem code beside it saying which.
     missing = sign_in(client, auditor_person)
-    assert missing.status_code == 401 and missing.json()["code"] == "totp_required"
     wrong = sign_in(client, auditor_person, totp=wrong_code(secret))
-    assert wrong.status_code == 401 and wrong.json()["code"] == "totp_invalid"
+    for r, code in ((missing, "totp_required"), (wrong, "totp_invalid")):
+        assert r.status_code == 400, r.text
+        assert (r.json()["error"], r.json()["code"]) == ("invalid_grant", code)
+        assert r.json()["type"].endswith(f"/problems/{code}")
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["content-type"].startswith("application/json")
     # A wrong password is refused as before, whatever the code: the code is not looked at.
     bad_password = client.post(
         "/v1/auth/token",
         data={
+            "grant_type": "password",
             "username": auditor_person.email,
             "password": "not-it",
             "totp": pyotp.TOTP(secret).now(),
@@ -234,11 +249,22 @@ def test_totp_second_factor_enrol_confirm_and_sign_in(
     )
     assert bad_password.status_code == 400 and bad_password.json()["error"] == "invalid_grant"
     assert bad_password.json()["code"] == "invalid_grant"
-    ok = sign_in(client, auditor_person, totp=pyotp.TOTP(secret).now())
+    # The code that confirmed the factor was used once: it does not sign in.
+    reused = sign_in(client, auditor_person, totp=first)
+    assert reused.status_code == 400, reused.text
+    assert (reused.json()["error"], reused.json()["code"]) == ("invalid_grant", "totp_reused")
+    # The next step's code does (one step either side is accepted), once.
+    later = totp.at(confirmed_at, counter_offset=1)
+    ok = sign_in(client, auditor_person, totp=later)
     assert ok.status_code == 200, ok.text
+    for replay in (later, first):  # the same code again, or an older one
+        again = sign_in(client, auditor_person, totp=replay)
+        assert (again.status_code, again.json()["code"]) == (400, "totp_reused"), again.text
     token = ok.json()["access_token"]
     assert client.get("/v1/consents", headers=bearer(token)).status_code == 200
-    enabled = [e for e in events(client, auditor) if e["event"]["action"] == "auditor.totp_enabled"]
+    enabled = [
+        e for e in events(client, admin_headers) if e["event"]["action"] == "auditor.totp_enabled"
+    ]
     assert [e["event"]["subjects"]["auditor_id"] for e in enabled] == [auditor_person.id]
     assert secret not in json.dumps(enabled)
 
@@ -260,12 +286,12 @@ def test_an_expired_auditor_key_has_its_own_problem_code(
     headers = bearer(r.json()["key"])
     assert client.get("/v1/consents", headers=headers).status_code == 200
     time.sleep(1.2)
-    before = len(events(client, auditor))
+    before = len(events(client, admin_headers))
     expired = client.get("/v1/consents", headers=headers)
     assert expired.status_code == 401
     assert expired.headers["content-type"] == "application/problem+json"
     assert expired.json()["code"] == "api_key_expired"
-    assert len(events(client, auditor)) == before
+    assert len(events(client, admin_headers)) == before
     # A revoked auditor key stays a plain 401 (revocation is not expiry).
     key_id = r.json()["id"]
     other = client.post(

@@ -39,6 +39,9 @@ def test_the_same_body_as_json_is_taken(client: TestClient, holder, studio, cont
 
 
 def test_form_routes_still_take_forms(client: TestClient):
-    r = client.post("/v1/auth/token", data={"username": "nobody@example.org", "password": "x"})
+    r = client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "nobody@example.org", "password": "x"},
+    )
     assert r.status_code != 415
     assert r.json()["code"] != "unsupported_media_type"

@@ -244,7 +244,8 @@ def test_holder_lists_and_revokes_a_representative_whose_access_ends_at_once(
     r = client.get("/v1/consent-requests?status=pending", headers=attorney.headers)
     assert r.status_code == 401
     r = client.post(
-        "/v1/auth/token", data={"username": attorney.email, "password": attorney.password}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": attorney.email, "password": attorney.password},
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     listed = client.get(f"/v1/holders/{holder.id}/representatives", headers=admin_headers)

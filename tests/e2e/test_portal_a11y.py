@@ -118,7 +118,8 @@ def test_every_portal_page_passes_axe_and_reads_at_360_px(
     check_page(page, "home-with-consent")
 
     token = httpx.post(
-        f"{live_server}/v1/auth/token", data={"username": email, "password": PASSWORD}
+        f"{live_server}/v1/auth/token",
+        data={"grant_type": "password", "username": email, "password": PASSWORD},
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     up = httpx.post(

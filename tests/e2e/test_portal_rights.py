@@ -136,7 +136,11 @@ def test_export_download_references_representatives_and_erasure(
     page.wait_for_url(f"{live_server}/portal/representatives?done=added")
     rep_token = httpx.post(
         f"{live_server}/v1/auth/token",
-        data={"username": "ann-agent@example.org", "password": "representative passphrase"},
+        data={
+            "grant_type": "password",
+            "username": "ann-agent@example.org",
+            "password": "representative passphrase",
+        },
     )
     assert rep_token.status_code == 200, rep_token.text
     reps = httpx.get(
@@ -163,7 +167,11 @@ def test_export_download_references_representatives_and_erasure(
     assert page.locator(f"#rep-{rep['id']}").count() == 0
     token = httpx.post(
         f"{live_server}/v1/auth/token",
-        data={"username": "ann-agent@example.org", "password": "representative passphrase"},
+        data={
+            "grant_type": "password",
+            "username": "ann-agent@example.org",
+            "password": "representative passphrase",
+        },
     )
     # A revoked representative's login no longer signs in (RFC 6749: 400 invalid_grant).
     assert token.status_code == 400 and token.json()["error"] == "invalid_grant"

@@ -37,7 +37,8 @@ def test_holder_registers_logs_in_and_reads_own_record(client: TestClient):
     assert r.json()["status"] == "check_your_email" and "id" not in r.json()
 
     token = client.post(
-        "/v1/auth/token", data={"username": VALID["email"], "password": VALID["password"]}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": VALID["email"], "password": VALID["password"]},
     ).json()
     me = client.get("/v1/holders/me", headers=bearer(token["access_token"])).json()
     assert me["id"].startswith("hld_")

@@ -208,7 +208,11 @@ def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     # The holder's access token names the old issuer: log in again.
     login = httpx.post(
         f"{live_server}/v1/auth/token",
-        data={"username": grant.holder.email, "password": grant.holder.password},
+        data={
+            "grant_type": "password",
+            "username": grant.holder.email,
+            "password": grant.holder.password,
+        },
     )
     holder_headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     httpx.post(

@@ -49,7 +49,9 @@ def test_problem_types_are_absolute_and_resolve_to_a_page(client: TestClient, se
         client.get("/v1/consents/cns_nothing", headers={"Authorization": "Bearer nope"}),
         client.post("/v1/organizations", content=b"{", headers={"content-type": "x"}),
         client.get("/v1/nothing-here"),
-        client.post("/v1/auth/token", data={"username": "a@b.c", "password": "x"}),
+        client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": "a@b.c", "password": "x"}
+        ),
     ]
     for r in problems:
         body = r.json()

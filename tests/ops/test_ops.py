@@ -119,7 +119,12 @@ def test_request_log_has_no_personal_data_or_credentials(client: TestClient, cap
         with caplog.at_level(logging.INFO, logger="consent_service"):
             client.post("/v1/holders", json=body)
             client.post(
-                "/v1/auth/token", data={"username": body["email"], "password": body["password"]}
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": body["email"],
+                    "password": body["password"],
+                },
             )
     finally:
         logger.removeHandler(caplog.handler)

@@ -22,7 +22,11 @@ def _sign_in(base: str, peer: str, forwarded_for: str, n: int) -> int:
     with httpx.Client(base_url=base, transport=transport, timeout=30) as http:
         r = http.post(
             "/v1/auth/token",
-            data={"username": f"nobody{n}@example.org", "password": "wrong password"},
+            data={
+                "grant_type": "password",
+                "username": f"nobody{n}@example.org",
+                "password": "wrong password",
+            },
             headers={"X-Forwarded-For": forwarded_for},
         )
         return r.status_code

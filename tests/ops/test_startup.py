@@ -73,7 +73,12 @@ def test_with_a_wrong_master_key_readyz_says_why_and_requests_get_a_problem(
             assert "master key does not open" in r.json()["checks"]["master_key"]
             # Signing in looks the email up through a keyed index: the key is needed.
             r = other.post(
-                "/v1/auth/token", data={"username": holder.email, "password": holder.password}
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": holder.email,
+                    "password": holder.password,
+                },
             )
             assert r.status_code == 503, r.text
             assert r.headers["content-type"] == "application/problem+json"

@@ -320,7 +320,11 @@ def test_sign_and_verify_online_against_the_issuer(
 
     login = httpx.post(
         f"{live_issuer}/v1/auth/token",
-        data={"username": grant.holder.email, "password": grant.holder.password},
+        data={
+            "grant_type": "password",
+            "username": grant.holder.email,
+            "password": grant.holder.password,
+        },
     )
     holder_headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     httpx.post(

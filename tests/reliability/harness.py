@@ -287,7 +287,12 @@ def make_cast(http: httpx.Client, admin_key: str) -> Cast:
 
 def holder_headers(http: httpx.Client, cast: Cast) -> dict[str, str]:
     r = http.post(
-        "/v1/auth/token", data={"username": cast.holder_email, "password": cast.holder_password}
+        "/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": cast.holder_email,
+            "password": cast.holder_password,
+        },
     )
     r.raise_for_status()
     return bearer(r.json()["access_token"])

@@ -156,7 +156,10 @@ def test_erasure_shreds_everything_and_every_way_back_is_refused(
 
     # Every way back in is refused.
     assert client.get(f"/v1/holders/{holder.id}", headers=holder.headers).status_code == 401
-    r = client.post("/v1/auth/token", data={"username": holder.email, "password": holder.password})
+    r = client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": holder.email, "password": holder.password},
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     r = client.post(
         "/v1/consent-requests",
@@ -223,7 +226,8 @@ def test_erasure_cut_short_half_way_is_finished_by_a_retry(
     assert r.status_code == 200, r.text
     assert real.names(f"{holder.id}/") == []
     token = client.post(
-        "/v1/auth/token", data={"username": holder.email, "password": holder.password}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": holder.email, "password": holder.password},
     )
     assert token.status_code == 400
     assert client.get(f"/v1/holders/{holder.id}", headers=bearer("csk_nope")).status_code == 401

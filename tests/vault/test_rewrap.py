@@ -49,7 +49,12 @@ def _works(settings: Settings, holder: HolderAccount) -> None:
             assert r.status_code == 200, r.text
             assert r.json()["legal_name"] == holder.body["legal_name"]
             r = client.post(
-                "/v1/auth/token", data={"username": holder.email, "password": holder.password}
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": holder.email,
+                    "password": holder.password,
+                },
             )
             assert r.status_code == 200, r.text
     finally:

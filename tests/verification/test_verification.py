@@ -547,7 +547,8 @@ def _add_rep(
     )
     assert r.status_code == 201, r.text
     token = client.post(
-        "/v1/auth/token", data={"username": email, "password": "representative passphrase"}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": email, "password": "representative passphrase"},
     ).json()["access_token"]
     return {"id": r.json()["id"], "headers": bearer(token)}
 
