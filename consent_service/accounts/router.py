@@ -196,7 +196,7 @@ def _client_id(form_value: str | None, authorization: str | None) -> str:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses={**oauth_error_responses(), **problem_responses(429)},
+    responses={**oauth_error_responses(), **problem_responses(403, 429)},
     summary="Sign in with email and password (OAuth 2.0 password grant)",
     description=(
         "RFC 6749 §4.3 resource owner password credentials grant, as a form "
@@ -205,7 +205,8 @@ def _client_id(form_value: str | None, authorization: str | None) -> str:
         "with the client id and an empty secret). The answer is an RFC 9068 access token "
         "(ES256 JWT, `typ: at+jwt`) to send as `Authorization: Bearer`. Errors follow RFC 6749 "
         "§5.2 (`error`: `invalid_request`, `invalid_grant`, `unsupported_grant_type`) beside the "
-        "problem-details members. Token responses carry `Cache-Control: no-store`."
+        "problem-details members. Token responses carry `Cache-Control: no-store`. A holder whose "
+        "death is recorded is refused with `403 holder_deceased` (their executor signs in)."
     ),
 )
 def token(

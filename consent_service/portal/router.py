@@ -171,6 +171,17 @@ def login(
             next_url=destination,
             status_code=401,
         )
+    except holders.HolderDeceased:
+        return _login_page(
+            request,
+            settings,
+            message=(
+                "The registry records the death of the person this account belongs to, so it "
+                "can no longer sign in. Their executor acts for them now."
+            ),
+            next_url=destination,
+            status_code=403,
+        )
     if web.holder_principal(session, signer, access_token) is None:
         return _login_page(
             request,

@@ -71,7 +71,7 @@ def holder_principal(session: Session, signer: Signer, access_token: str) -> Pri
     """The holder (or representative) behind `access_token`; None for anything else."""
     try:
         principal = accounts.principal_from_access_token(session, signer=signer, token=access_token)
-    except Unauthenticated:
+    except (Unauthenticated, holders.HolderDeceased):  # a deceased holder's session ends
         return None
     return principal if principal.role is Role.holder and principal.holder_id else None
 
