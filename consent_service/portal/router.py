@@ -44,6 +44,7 @@ from consent_service.flows import accounts as account_flows
 from consent_service.holders import service as holders
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
+from consent_service.portal import i18n, receipt_pdf
 from consent_service.portal import session as web
 from consent_service.portal.notice_view import blocks
 from consent_service.portal.pages import STYLESHEET, PortalRoute, render, see_other
@@ -544,6 +545,30 @@ def receipt_download(consent_id: str, portal: HolderSession, session: SessionDep
     )
 
 
+def _receipt_context(
+    session: SessionDep, signer: SignerDep, portal: HolderSession, consent_id: str
+) -> dict[str, Any]:
+    """The latest receipt's facts, from the signed receipt itself, checked here against the
+    registry's own keys (the page and the PDF show the same). Another holder's: 404."""
+    grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
+    receipt = consents.latest_receipt(session, principal=portal.principal, consent_id=consent_id)
+    header, claims = signer.verify(session, receipt.token, typ=RECEIPT_TYP)
+    return {
+        "portal": portal,
+        "time_zone": holders.time_zone_of(session, grant.holder_id),
+        "grant": grant,
+        "receipt": receipt,
+        "claims": claims,
+        "kid": header.get("kid"),
+        "signed_name": consents.signed_name(session, keyring=signer.keyring, grant=grant),
+        "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
+        "jwks_url": f"{signer.issuer.rstrip('/')}/.well-known/jwks.json",
+        "choices": [
+            {**c, "label": vocabulary.label(c["item"])} for c in claims.get("choices") or []
+        ],
+    }
+
+
 @router.get("/consents/{consent_id}/receipt/view")
 def receipt_page(
     consent_id: str,
@@ -553,25 +578,29 @@ def receipt_page(
     signer: SignerDep,
 ) -> Response:
     """The latest receipt for people: printable, choice by choice, with how to check it."""
-    grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
-    receipt = consents.latest_receipt(session, principal=portal.principal, consent_id=consent_id)
-    # Shown from the signed receipt itself, checked here against the registry's own keys.
-    header, claims = signer.verify(session, receipt.token, typ=RECEIPT_TYP)
-    return render(
-        request,
-        "receipt.html",
-        {
-            "portal": portal,
-            "time_zone": holders.time_zone_of(session, grant.holder_id),
-            "grant": grant,
-            "receipt": receipt,
-            "claims": claims,
-            "kid": header.get("kid"),
-            "signed_name": consents.signed_name(session, keyring=signer.keyring, grant=grant),
-            "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
-            "jwks_url": f"{signer.issuer.rstrip('/')}/.well-known/jwks.json",
-            "choices": [
-                {**c, "label": vocabulary.label(c["item"])} for c in claims.get("choices") or []
-            ],
+    return render(request, "receipt.html", _receipt_context(session, signer, portal, consent_id))
+
+
+@router.get("/consents/{consent_id}/receipt/pdf")
+def receipt_pdf_download(
+    consent_id: str,
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    signer: SignerDep,
+) -> Response:
+    """The same receipt as a PDF, in the holder's language and time zone."""
+    context = _receipt_context(session, signer, portal, consent_id)
+    document = receipt_pdf.build(
+        context,
+        language=i18n.ui_language(getattr(request.state, "portal_language", None)),
+        time_zone=context["time_zone"],
+    )
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{context["grant"].id}-receipt.pdf"',
+            "Cache-Control": "no-store",
         },
     )
