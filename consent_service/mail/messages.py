@@ -184,7 +184,7 @@ def _invitation(c: Context) -> Text:
             "that they can ask for your consent to use it. Accepting tells them your registry "
             "id; nothing is allowed until you give your consent, and you may decline.\n\n"
             "New here? Create your account and accept:\n"
-            f"{c.link('/portal/signup?invitation=' + token)}\n\n"
+            f"{c.link('/portal/sign-up?invitation=' + token)}\n\n"
             "Already registered? Sign in and accept:\n"
             f"{c.link('/portal/login?invitation=' + token)}\n\n"
             "Or read the invitation, and accept or decline it:\n"
