@@ -139,8 +139,11 @@ class Services:
         )
 
     def read_session(self) -> Session:
-        """A session on the read-only engine (nothing can be written through it)."""
-        return Session(self.read_engine, expire_on_commit=False)
+        """A session on the read-only engine (nothing can be written through it), with the
+        principal resolvers (sign-in asks them whether a login may still be used)."""
+        session = Session(self.read_engine, expire_on_commit=False)
+        accounts.bind_principal_resolvers(session.info, self.principal_resolvers)
+        return session
 
     def close(self) -> None:
         """Release the database connections (at shutdown)."""

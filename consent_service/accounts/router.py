@@ -208,7 +208,7 @@ def _client_id(form_value: str | None, authorization: str | None) -> str:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses={**oauth_error_responses(), **problem_responses(429)},
+    responses={**oauth_error_responses(), **problem_responses(403, 429)},
     summary="Sign in with email and password (OAuth 2.0 password grant)",
     description=(
         "RFC 6749 §4.3 resource owner password credentials grant, as a form "
@@ -220,7 +220,8 @@ def _client_id(form_value: str | None, authorization: str | None) -> str:
         "`invalid_request`, `invalid_grant`, `unsupported_grant_type`) beside the "
         "problem-details members; a refused second factor is `invalid_grant` with `code` "
         "`totp_required`, `totp_invalid` or `totp_reused`. Token responses and errors carry "
-        "`Cache-Control: no-store`."
+        "`Cache-Control: no-store`. A holder whose death is recorded is refused with "
+        "`403 holder_deceased` (their executor signs in)."
     ),
 )
 def token(

@@ -382,6 +382,11 @@ def issue_access_token(
     step = auditors.check_second_factor(
         session, keyring=signer.keyring, login_id=login_id, code=totp
     )
+    # Its resolver may refuse the login after the password (holders: `holder_deceased`); a
+    # token for a principal that resolves to nothing is refused when used, as before.
+    current = repository.get_login(session, login_id)
+    if current is not None:
+        _principal_of_login(session, current)
     if step is not None:
         with write_session() as writing:
             try:
@@ -460,14 +465,19 @@ def principal_from_access_token(session: Session, *, signer: Signer, token: str)
         raise Unauthenticated("The login behind this token is disabled")
     if claims.get("pwe", 0) != _password_epoch(login):
         raise Unauthenticated("The password changed since this token was issued: sign in again")
+    principal = _principal_of_login(session, login)
+    if principal is None:
+        raise Unauthenticated("The login behind this token is disabled")
+    return principal
+
+
+def _principal_of_login(session: Session, login: Login) -> Principal | None:
+    """The login's principal from its kind's resolver (which may refuse with its own error)."""
     resolvers: Mapping[str, PrincipalResolver] | None = session.info.get(_RESOLVERS_KEY)
     if resolvers is None:
         raise RuntimeError("this session has no principal resolvers: open it with Services")
     resolver = resolvers.get(login.principal_kind)
-    principal = resolver(session, login) if resolver else None
-    if principal is None:
-        raise Unauthenticated("The login behind this token is disabled")
-    return principal
+    return resolver(session, login) if resolver else None
 
 
 def login_by_email(session: Session, *, keyring: Keyring, email: str) -> Login | None:

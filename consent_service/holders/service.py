@@ -17,7 +17,7 @@ from consent_service.catalogues import LANGUAGES
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt
 from consent_service.crypto.keyring import KeyDestroyed, Keyring
 from consent_service.db import utcnow
-from consent_service.errors import Conflict, NotFound, ValidationFailed
+from consent_service.errors import Conflict, DomainError, NotFound, ValidationFailed
 from consent_service.holders import repository
 from consent_service.holders.models import Holder
 from consent_service.holders.schemas import HolderRegister, HolderStatus
@@ -51,6 +51,17 @@ class DeathDateInFuture(ValidationFailed):
 
 class DeathBeforeBirth(ValidationFailed):
     code, title = "death_before_birth", "The date of death is before the date of birth"
+
+
+class HolderDeceased(DomainError):
+    """The holder's own login after their death was recorded (IDENTITY.md "Death")."""
+
+    code, status, title = (
+        "holder_deceased",
+        403,
+        "The registry records this person as deceased: their own login no longer works, and "
+        "their executor acts for them",
+    )
 
 
 class InvalidDeathDate(ValidationFailed):
@@ -336,10 +347,15 @@ def get_public_view(
 
 
 def resolve_login(session: Session, login: Login) -> Principal | None:
-    """The Principal of a holder's own login; None once the holder is erased."""
+    """The Principal of a holder's own login; None once the holder is erased.
+
+    Once their death is recorded the holder's own login is refused (`HolderDeceased`): signing
+    in and every access token issued before; their executor acts for them from then on."""
     holder = repository.get(session, login.principal_id)
     if holder is None or holder.erased_at is not None:
         return None
+    if holder.death_recorded_at is not None:
+        raise HolderDeceased()
     return Principal(role=Role.holder, actor_id=holder.id, holder_id=holder.id)
 
 

@@ -43,6 +43,8 @@ from consent_service.invitations.models import Invitation
 from consent_service.invitations.schemas import InvitationCreate
 from consent_service.mail import service as mail
 from consent_service.pagination import Page, decode_cursor
+from consent_service.webhooks import service as webhooks
+from consent_service.webhooks.events import EventType
 
 RECIPIENT_KIND = "invitation"
 MAIL_KIND = "invitation.new"
@@ -255,6 +257,17 @@ def accept(session: Session, *, signer: Signer, holder: Principal, token: str) -
             "studio_id": row.studio_id,
             "holder_id": holder.holder_id,
             **({"request_id": row.request_id} if row.request_id else {}),
+        },
+    )
+    # In the same transaction: the studio hears of it exactly when the acceptance commits.
+    webhooks.publish(
+        session,
+        EventType.invitation_accepted,
+        studio_ids=[row.studio_id],
+        data={
+            "invitation_id": row.id,
+            "holder_id": holder.holder_id,
+            "consent_request_id": row.request_id,
         },
     )
     return row

@@ -374,8 +374,8 @@ def revoke_licence(
 def _announce_status(
     session: Session, licences: Sequence[Licence], new_status: str, cause: str
 ) -> None:
-    """Webhooks for licences that changed (revoked, suspended), and, for revoked ones, the
-    deletion acknowledgements owed by a studio that downloaded references under them."""
+    """Webhooks for licences that changed (revoked, suspended, resumed), and, for revoked ones,
+    the deletion acknowledgements owed by a studio that downloaded references under them."""
     event_type = _STATUS_EVENTS.get(new_status)
     for licence in licences:
         if event_type is not None:
@@ -408,6 +408,7 @@ _DELETION_CAUSES = frozenset({"licence_revoked", "consent_withdrawn", "consent_r
 _STATUS_EVENTS = {
     LicenceStatus.revoked.value: EventType.licence_revoked,
     LicenceStatus.suspended.value: EventType.licence_suspended,
+    LicenceStatus.active.value: EventType.licence_resumed,  # only a resumed consent does this
 }
 
 
@@ -465,7 +466,8 @@ def cascade_grant_status(session: Session, change: GrantStatusChange) -> list[st
         },
         payload={"licence_ids": ids, "consent_status": change.new_status},
     )
-    _announce_status(session, licences, new_status, f"consent_{change.new_status}")
+    cause = "consent_resumed" if new_status == "active" else f"consent_{change.new_status}"
+    _announce_status(session, licences, new_status, cause)
     return ids
 
 

@@ -278,7 +278,7 @@ def _invitation(c: Context) -> Text:
             + "\n\n"
             + c._("New here? Create your account and accept:")
             + "\n"
-            + c.link("/portal/signup?invitation=" + token)
+            + c.link("/portal/sign-up?invitation=" + token)
             + "\n\n"
             + c._("Already registered? Sign in and accept:")
             + "\n"

@@ -13,6 +13,7 @@ scanners that fetch every link in a message do not spend it.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError
@@ -26,6 +27,7 @@ from consent_service.deps import KeyringDep, ReadSessionDep, ServicesDep, Sessio
 from consent_service.flows import accounts as account_flows
 from consent_service.holders import service as holders
 from consent_service.holders.schemas import HolderRegister
+from consent_service.invitations import pages as invitation_pages
 from consent_service.ops.rate_limit import check_login_rate, check_registration_rate
 from consent_service.portal import i18n
 from consent_service.portal import session as web
@@ -98,6 +100,7 @@ def _message(
     failed: bool = False,
     status_code: int = 200,
     sign_in: bool = False,
+    studio: str | None = None,
 ) -> Response:
     return render(
         request,
@@ -108,6 +111,8 @@ def _message(
             "message": message,
             "failed": failed,
             "sign_in": sign_in,
+            # The studio whose invitation signing in will accept (invitations/pages.py).
+            "invitation_studio": studio,
         },
         status_code=status_code,
     )
@@ -116,13 +121,37 @@ def _message(
 # -- sign-up ------------------------------------------------------------------------------------
 
 
+InvitationQuery = Annotated[str | None, Query(alias="invitation", max_length=128)]
+
+
+def _invitation_context(session: SessionDep, token: str | None) -> dict[str, object]:
+    """The invitation a sign-up carries: its token and studio when pending, else nothing
+    (and `invitation_invalid` when a token was given that is not pending)."""
+    studio = invitation_pages.offered(session, token) if token else None
+    return {
+        "invitation_token": token if studio else None,
+        "invitation_studio": studio,
+        "invitation_invalid": bool(token) and studio is None,
+    }
+
+
+@router.get("/signup")
+def sign_up_old_link(invitation_token: InvitationQuery = None) -> Response:
+    """The address invitation mails used at first: on to the sign-up page, token and all."""
+    query = "?invitation=" + quote(invitation_token, safe="") if invitation_token else ""
+    return see_other("/portal/sign-up" + query)
+
+
 @router.get("/sign-up")
 def sign_up_form(
-    request: Request, settings: SettingsDep, portal: OptionalPortalSession
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    portal: OptionalPortalSession,
+    invitation_token: InvitationQuery = None,
 ) -> Response:
-    return _public_page(
-        request, settings, "sign_up.html", {"errors": [], "form": {}}, portal=portal
-    )
+    context = {"errors": [], "form": {}, **_invitation_context(session, invitation_token)}
+    return _public_page(request, settings, "sign_up.html", context, portal=portal)
 
 
 @router.post("/sign-up")
@@ -140,6 +169,7 @@ def sign_up(
     jurisdiction: Annotated[str, Form(max_length=40)] = "",
     language: Annotated[str, Form(max_length=8)] = "",
     csrf_token: CsrfField = "",
+    invitation_token: Annotated[str, Form(alias="invitation", max_length=128)] = "",
 ) -> Response:
     web.check_login_csrf(request, csrf_token)
     # Per client address, before the email is looked at, exactly as POST /v1/holders.
@@ -179,7 +209,7 @@ def sign_up(
             request,
             settings,
             "sign_up.html",
-            {"errors": errors, "form": form},
+            {"errors": errors, "form": form, **_invitation_context(session, invitation_token)},
             status_code=422,
         )
     # Hash before the write transaction (argon2 never runs under SQLite's write lock).
@@ -189,7 +219,9 @@ def sign_up(
         session, keyring=keyring, actor=None, data=data, password_hash=password_hash
     )
     # One answer, whichever happened: the owner of a registered address learns it by mail.
-    return _message(
+    # (What an invitation adds depends on the token only, never on the address.)
+    studio = invitation_pages.offered(session, invitation_token) if invitation_token else None
+    response = _message(
         request,
         N_("Check your email"),
         N_(
@@ -199,7 +231,11 @@ def sign_up(
             "address already had an account, its owner was told by mail."
         ),
         sign_in=True,
+        studio=studio,
     )
+    if studio is not None:
+        invitation_pages.remember(response, request, settings, session, invitation_token)
+    return response
 
 
 # -- confirming the address ---------------------------------------------------------------------
@@ -233,12 +269,15 @@ def confirm_email(
             status_code=400,
             sign_in=portal is None,
         )
+    # A sign-up from an invitation left its token: the sign-in page accepts it (login.html).
+    carried = invitation_pages.carried(request, None)
     return _message(
         request,
         N_("Your email address is confirmed"),
         N_("Thank you. You can now read consent requests and give or refuse your consent."),
         portal=portal,
         sign_in=portal is None,
+        studio=invitation_pages.offered(session, carried) if carried else None,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -138,6 +139,22 @@ REPRESENTATIVE_KINDS = {
 }
 
 _env.filters.update(when=_when, day=_day, words=_words, label=_label)
+
+
+def words_for(language: str, time_zone: str | None) -> dict[str, Callable[[Any], str]]:
+    """The pages' filters outside a template (the PDF receipt): the same words and dates, in
+    `language` and `time_zone`; `_` translates a message."""
+    context = {"ui_language": language, "time_zone": time_zone}
+    filters: dict[str, Callable[..., str]] = {
+        "when": _when,
+        "day": _day,
+        "words": _words,
+        "label": _label,
+        "_": _gettext,
+    }
+    return {name: partial(fn, context) for name, fn in filters.items()}
+
+
 _env.globals.update(vocabulary=vocabulary, representative_kinds=REPRESENTATIVE_KINDS)
 # newstyle: `_("Hello %(name)s", name=...)` formats, and escapes the values it puts in.
 _env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)  # type: ignore[attr-defined]

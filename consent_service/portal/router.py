@@ -11,6 +11,7 @@ These routes are left out of the OpenAPI document: they are pages for people, no
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError
@@ -43,9 +44,10 @@ from consent_service.deps import (
 from consent_service.errors import InvalidCredentials
 from consent_service.flows import accounts as account_flows
 from consent_service.holders import service as holders
+from consent_service.invitations import pages as invitation_pages
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
-from consent_service.portal import i18n
+from consent_service.portal import i18n, receipt_pdf
 from consent_service.portal import session as web
 from consent_service.portal.notice_view import blocks
 from consent_service.portal.pages import (
@@ -76,6 +78,14 @@ DONE_MESSAGES = {
     "confirmation_sent": N_("We mailed you a new link to confirm your email address."),
     "suspended": N_("You suspended this consent. Its licences are on hold until you resume it."),
     "resumed": N_("You resumed this consent. Licences it had put on hold are valid again."),
+    "invitation": N_(
+        "You accepted the invitation: the studio now knows your registry id, nothing else. "
+        "Nothing is allowed until you give your consent."
+    ),
+    "invitation_invalid": N_(
+        "You are signed in, but the invitation could not be accepted: it was used, withdrawn "
+        "or has expired. Nothing was changed."
+    ),
 }
 # Which states a withdrawal starts from is the lifecycle's rule, not the portal's.
 WITHDRAWABLE = TRANSITIONS[Action.withdraw].from_states
@@ -108,6 +118,7 @@ def _login_page(
     email: str = "",
     next_url: str = "/portal",
     status_code: int = 200,
+    invitation: tuple[str, str] | None = None,
 ) -> Response:
     token = web.login_csrf_token(request)
     response = render(
@@ -119,6 +130,9 @@ def _login_page(
             "failed": status_code >= 400,
             "email": email,
             "next_url": next_url,
+            # (token, studio name) of a pending invitation that signing in accepts.
+            "invitation_token": invitation[0] if invitation else None,
+            "invitation_studio": invitation[1] if invitation else None,
         },
         status_code=status_code,
     )
@@ -126,18 +140,36 @@ def _login_page(
     return response
 
 
+def _invitation(session: SessionDep, request: Request, given: str | None) -> tuple[str, str] | None:
+    """The pending invitation this sign-in carries (the link's, the form's or a sign-up's)."""
+    token = invitation_pages.carried(request, given)
+    studio = invitation_pages.offered(session, token) if token else None
+    return (token, studio) if studio else None
+
+
 @router.get("/login")
 def login_form(
     request: Request,
     portal: OptionalPortalSession,
+    session: SessionDep,
     settings: SettingsDep,
     next_url: Annotated[str | None, Query(alias="next", max_length=200)] = None,
     signed_out: Annotated[bool, Query()] = False,
+    invitation_token: Annotated[str | None, Query(alias="invitation", max_length=128)] = None,
 ) -> Response:
+    invitation = _invitation(session, request, invitation_token)
     if portal is not None:
+        if invitation is not None:  # signed in already: the invitation's page, one button
+            return see_other("/portal/invitations/accept?token=" + quote(invitation[0], safe=""))
         return see_other(web.safe_next(next_url))
     message = N_("You are signed out.") if signed_out else None
-    return _login_page(request, settings, message=message, next_url=web.safe_next(next_url))
+    return _login_page(
+        request,
+        settings,
+        message=message,
+        next_url=web.safe_next(next_url),
+        invitation=invitation,
+    )
 
 
 @router.post("/login")
@@ -152,9 +184,12 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=256)] = "",
     next_url: Annotated[str, Form(alias="next", max_length=200)] = "",
+    invitation_token: Annotated[str, Form(alias="invitation", max_length=128)] = "",
 ) -> Response:
     web.check_login_csrf(request, csrf_token)
     destination = web.safe_next(next_url)
+    # Only a token the form carried (shown on the page as whose invitation it is) is accepted.
+    invitation = _invitation(session, request, invitation_token) if invitation_token else None
     check_login_rate(
         services.login_rate_limiters,
         address=request.client.host if request.client else "unknown",
@@ -179,8 +214,21 @@ def login(
             email=email,
             next_url=destination,
             status_code=401,
+            invitation=invitation,
         )
-    if web.holder_principal(session, signer, access_token) is None:
+    except holders.HolderDeceased:
+        return _login_page(
+            request,
+            settings,
+            message=(
+                "The registry records the death of the person this account belongs to, so it "
+                "can no longer sign in. Their executor acts for them now."
+            ),
+            next_url=destination,
+            status_code=403,
+        )
+    principal = web.holder_principal(session, signer, access_token)
+    if principal is None:
         return _login_page(
             request,
             settings,
@@ -191,9 +239,15 @@ def login(
             next_url=destination,
             status_code=403,
         )
+    if invitation is not None:
+        destination = invitation_pages.accept_on_sign_in(
+            session, signer=signer, principal=principal, token=invitation[0]
+        )
     response = see_other(destination)
     web.set_session_cookie(response, request, settings, access_token, ttl)
     web.clear_login_csrf_cookie(response, request, settings)
+    if web.INVITATION_COOKIE in request.cookies:  # carried this far: its work is done
+        web.clear_invitation_cookie(response, request, settings)
     return response
 
 
@@ -223,6 +277,7 @@ def home(
     session: SessionDep,
     requests_cursor: CursorParam = None,
     consents_cursor: CursorParam = None,
+    done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     principal = portal.principal
     now = utcnow()
@@ -245,6 +300,7 @@ def home(
             "studios": {sid: accounts.organization_name(session, sid) or sid for sid in studio_ids},
             "next_requests": pending.next_cursor,
             "next_consents": grants.next_cursor,
+            "done": _done(done),
         },
     )
 
@@ -555,6 +611,28 @@ def receipt_download(consent_id: str, portal: HolderSession, session: SessionDep
     )
 
 
+def _receipt_context(
+    session: SessionDep, signer: SignerDep, portal: HolderSession, consent_id: str
+) -> dict[str, Any]:
+    """The latest receipt's facts, from the signed receipt itself, checked here against the
+    registry's own keys (the page and the PDF show the same). Another holder's: 404."""
+    grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
+    receipt = consents.latest_receipt(session, principal=portal.principal, consent_id=consent_id)
+    header, claims = signer.verify(session, receipt.token, typ=RECEIPT_TYP)
+    return {
+        "portal": portal,
+        "time_zone": holders.time_zone_of(session, grant.holder_id),
+        "grant": grant,
+        "receipt": receipt,
+        "claims": claims,
+        "kid": header.get("kid"),
+        "signed_name": consents.signed_name(session, keyring=signer.keyring, grant=grant),
+        "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
+        "jwks_url": f"{signer.issuer.rstrip('/')}/.well-known/jwks.json",
+        "choices": claims.get("choices") or [],
+    }
+
+
 @router.get("/consents/{consent_id}/receipt/view")
 def receipt_page(
     consent_id: str,
@@ -564,23 +642,29 @@ def receipt_page(
     signer: SignerDep,
 ) -> Response:
     """The latest receipt for people: printable, choice by choice, with how to check it."""
-    grant = consents.get_consent(session, principal=portal.principal, consent_id=consent_id)
-    receipt = consents.latest_receipt(session, principal=portal.principal, consent_id=consent_id)
-    # Shown from the signed receipt itself, checked here against the registry's own keys.
-    header, claims = signer.verify(session, receipt.token, typ=RECEIPT_TYP)
-    return render(
-        request,
-        "receipt.html",
-        {
-            "portal": portal,
-            "time_zone": holders.time_zone_of(session, grant.holder_id),
-            "grant": grant,
-            "receipt": receipt,
-            "claims": claims,
-            "kid": header.get("kid"),
-            "signed_name": consents.signed_name(session, keyring=signer.keyring, grant=grant),
-            "studio_name": accounts.organization_name(session, grant.studio_id) or grant.studio_id,
-            "jwks_url": f"{signer.issuer.rstrip('/')}/.well-known/jwks.json",
-            "choices": claims.get("choices") or [],
+    return render(request, "receipt.html", _receipt_context(session, signer, portal, consent_id))
+
+
+@router.get("/consents/{consent_id}/receipt/pdf")
+def receipt_pdf_download(
+    consent_id: str,
+    request: Request,
+    portal: HolderSession,
+    session: SessionDep,
+    signer: SignerDep,
+) -> Response:
+    """The same receipt as a PDF, in the holder's language and time zone."""
+    context = _receipt_context(session, signer, portal, consent_id)
+    document = receipt_pdf.build(
+        context,
+        language=page_language(request),
+        time_zone=context["time_zone"],
+    )
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{context["grant"].id}-receipt.pdf"',
+            "Cache-Control": "no-store",
         },
     )

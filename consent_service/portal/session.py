@@ -38,6 +38,7 @@ from consent_service.holders import service as holders
 
 SESSION_COOKIE = "consent_portal"
 LOGIN_CSRF_COOKIE = "consent_portal_login"
+INVITATION_COOKIE = "consent_portal_invitation"
 COOKIE_PATH = "/portal"
 LOGIN_CSRF_TTL_SECONDS = 3600
 # Where the portal may send a browser after login: its own pages only (no open redirect).
@@ -71,7 +72,7 @@ def holder_principal(session: Session, signer: Signer, access_token: str) -> Pri
     """The holder (or representative) behind `access_token`; None for anything else."""
     try:
         principal = accounts.principal_from_access_token(session, signer=signer, token=access_token)
-    except Unauthenticated:
+    except (Unauthenticated, holders.HolderDeceased):  # a deceased holder's session ends
         return None
     return principal if principal.role is Role.holder and principal.holder_id else None
 
@@ -143,6 +144,32 @@ def set_session_cookie(
 def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
     response.delete_cookie(
         SESSION_COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request, settings),
+        samesite="strict",
+    )
+
+
+def set_invitation_cookie(
+    response: Response, request: Request, settings: Settings, token: str, max_age: int
+) -> None:
+    """Carry an invitation's token from sign-up to the sign-in after the mailed confirmation
+    (invitations/pages.py): only this site's own requests send it back, no script reads it."""
+    response.set_cookie(
+        INVITATION_COOKIE,
+        token,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request, settings),
+        samesite="strict",
+    )
+
+
+def clear_invitation_cookie(response: Response, request: Request, settings: Settings) -> None:
+    response.delete_cookie(
+        INVITATION_COOKIE,
         path=COOKIE_PATH,
         httponly=True,
         secure=_secure(request, settings),

@@ -21,8 +21,10 @@ class EventType(StrEnum):
     licence_issued = "licence.issued"
     licence_revoked = "licence.revoked"
     licence_suspended = "licence.suspended"
+    licence_resumed = "licence.resumed"  # valid again: the consent that held it was resumed
     licence_expiring = "licence.expiring"  # expires within 7 days; sent once per licence
     holder_erased = "holder.erased"
+    invitation_accepted = "invitation.accepted"
     deletion_acknowledgement_due = "deletion.acknowledgement_due"
     webhook_endpoint_disabled = "webhook.endpoint_disabled"
 

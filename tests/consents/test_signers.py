@@ -113,9 +113,11 @@ def test_deceased_holder_consents_only_through_the_executor_within_post_mortem_r
     assert r.status_code == 422 and r.json()["code"] == "term_past_post_mortem_rights"
     req = ask(client, studio, estate.id, valid_until=years_from_now(4)).json()
 
-    for who in (estate, agent):
-        r = accept(client, who.headers, req)
-        assert r.status_code == 422 and r.json()["code"] == "estate_authority_required"
+    # The deceased person's own login no longer works; an agent is no executor.
+    r = accept(client, estate.headers, req)
+    assert r.status_code == 403 and r.json()["code"] == "holder_deceased"
+    r = accept(client, agent.headers, req)
+    assert r.status_code == 422 and r.json()["code"] == "estate_authority_required"
     # The executor signs in, but signs only once a verifier approved its letters.
     r = accept(client, executor.headers, req)
     assert r.status_code == 403 and r.json()["code"] == "authority_not_verified"

@@ -91,6 +91,7 @@ def test_a_verifier_records_a_death_grants_end_and_licences_are_revoked(
     first, second = make_grant(), make_grant(project="Second Film")
     licence = issue(first)
     assert verify(client, licence["token"])["valid"] is True
+    _rep_id, executor = _executor(client, holder, admin_headers)
 
     r = record_death(client, holder.id, DIED, verifier.headers)
     assert r.status_code == 201, r.text
@@ -102,17 +103,17 @@ def test_a_verifier_records_a_death_grants_end_and_licences_are_revoked(
 
     # The grants ended by death, their licences REVOKED online, one receipt each.
     for g in (first, second):
-        consent = _consent(client, g.id, holder.headers)
+        consent = _consent(client, g.id, executor)
         assert consent["status"] == "ended_by_death"
         assert _consent(client, g.id, g.studio.headers)["status"] == "ended_by_death"
     verdict = verify(client, licence["token"])
     assert verdict["valid"] is False and verdict["code"] == "REVOKED"
-    r = client.get(f"/v1/consents/{first.id}/receipt", headers=holder.headers)
+    r = client.get(f"/v1/consents/{first.id}/receipt", headers=executor)
     assert r.status_code == 200
     assert b64json(r.json()["receipt"].split(".")[1])["consent_state"] == "ended_by_death"
 
     # The holder now reads as deceased; the date is stored encrypted, never in clear.
-    record = client.get(f"/v1/holders/{holder.id}", headers=holder.headers).json()
+    record = client.get(f"/v1/holders/{holder.id}", headers=admin_headers).json()
     assert record["status"] == "deceased" and record["date_of_death"] == DIED
     with app.state.services.engine.connect() as conn:
         blob = conn.execute(
@@ -129,7 +130,7 @@ def test_a_verifier_records_a_death_grants_end_and_licences_are_revoked(
     assert "licence.revoked" in [e["action"] for e in events]
     assert DIED not in str(events) and DIED.replace("-", "") not in str(events)
     # Consent status filters know the new state.
-    r = client.get("/v1/consents", params={"status": "ended_by_death"}, headers=holder.headers)
+    r = client.get("/v1/consents", params={"status": "ended_by_death"}, headers=executor)
     assert r.status_code == 200 and len(r.json()["items"]) == 2
 
 
@@ -255,7 +256,7 @@ def test_grants_that_survive_death_are_kept_and_cut_to_the_post_mortem_end(
     out = r.json()
     assert out["ended_consents"] == [ends.id] and out["cut_consents"] == [keeps.id]
     assert out["post_mortem_rights_until"] == short
-    kept = _consent(client, keeps.id, holder.headers)
+    kept = _consent(client, keeps.id, executor)
     assert kept["status"] == "active" and kept["valid_until"].startswith(short)
     assert kept["terms"]["survives_death"] is True
     assert verify(client, licence["token"])["valid"] is True
@@ -285,7 +286,7 @@ def test_the_executor_may_shorten_never_lengthen_the_law(
     law = rules.post_mortem_rights_until("US-TN", date.fromisoformat(died))
     assert law is not None and r.json()["post_mortem_rights_until"] == law.isoformat()
     assert r.json()["cut_consents"] == [g.id]
-    assert _consent(client, g.id, holder.headers)["valid_until"].startswith(law.isoformat())
+    assert _consent(client, g.id, executor)["valid_until"].startswith(law.isoformat())
 
 
 def test_a_surviving_grant_ends_where_the_law_gives_no_post_mortem_rights(
@@ -395,3 +396,44 @@ def test_a_bad_estate_registration_stores_nothing(client: TestClient, app, regis
     r = client.post("/v1/estates", json=_estate_body(email=taken.email))
     assert r.status_code == 409 and r.json()["code"] == "email_already_registered"
     assert _counts(app) == before
+
+
+def test_once_dead_the_holders_own_login_and_tokens_are_refused_and_the_executor_acts(
+    client: TestClient, app, holder, verifier, make_grant, admin_headers
+):
+    from tests.portal.conftest import Portal
+
+    g = make_grant()
+    _rep_id, executor = _executor(client, holder, admin_headers)
+    browser = Portal(app)
+    try:
+        assert browser.login(holder.email, holder.password).status_code == 303
+        assert browser.get("/portal").status_code == 200
+        assert client.get("/v1/holders/me", headers=holder.headers).status_code == 200
+
+        assert record_death(client, holder.id, DIED, verifier.headers).status_code == 201
+
+        # The token issued before the death stops working, with its own problem.
+        r = client.get("/v1/holders/me", headers=holder.headers)
+        assert r.status_code == 403 and r.json()["code"] == "holder_deceased"
+        assert r.headers["content-type"].startswith("application/problem+json")
+        r = client.get(f"/v1/consents/{g.id}", headers=holder.headers)
+        assert r.status_code == 403 and r.json()["code"] == "holder_deceased"
+        # Signing in again with the right password: refused the same way (and a wrong
+        # password still says only that the credentials are wrong).
+        r = client.post(
+            "/v1/auth/token", data={"username": holder.email, "password": holder.password}
+        )
+        assert r.status_code == 403 and r.json()["code"] == "holder_deceased"
+        assert "access_token" not in r.text
+        r = client.post("/v1/auth/token", data={"username": holder.email, "password": "wrong!"})
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+        # The portal: the open session ends (to the login page), and signing in says why.
+        assert browser.get("/portal").status_code == 303
+        r = browser.login(holder.email, holder.password)
+        assert r.status_code == 403 and "records the death" in r.text
+        assert "consent_portal=" not in r.headers.get("set-cookie", "")
+    finally:
+        browser.close()
+    # The executor acts for the estate.
+    assert _consent(client, g.id, executor)["status"] == "ended_by_death"

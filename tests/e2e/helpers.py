@@ -19,8 +19,11 @@ def deliver(app: FastAPI) -> None:
     app.state.services.outbox_worker().run_once()
 
 
-def mailed_link(app: FastAPI, settings: Settings, address: str, path: str) -> str:
-    """The newest link to `path` in the mail delivered to `address` (the Maildir's new/)."""
+def mailed_link(
+    app: FastAPI, settings: Settings, address: str, path: str, param: str = "token"
+) -> str:
+    """The newest link to `path?<param>=…` in the mail delivered to `address` (the Maildir's
+    new/)."""
     deliver(app)
     box = mailbox.Maildir(settings.mail_dir, create=False)
     found: list[tuple[str, str]] = []
@@ -30,7 +33,8 @@ def mailed_link(app: FastAPI, settings: Settings, address: str, path: str) -> st
         payload = message.get_payload(decode=True)
         assert isinstance(payload, bytes)
         for link in re.findall(
-            r"https?://\S+" + re.escape(path) + r"\?token=[A-Za-z0-9_-]+", payload.decode()
+            r"https?://\S+" + re.escape(path) + r"\?" + param + r"=[A-Za-z0-9_-]+",
+            payload.decode(),
         ):
             found.append((key, link))
     assert found, f"no mail to {address} with a link to {path}"

@@ -82,7 +82,7 @@ def test_a_person_accepts_and_only_then_the_studio_learns_the_holder_id(
 
     ((subject, text),) = mails_to(app, settings, email)
     assert subject == "Northlight Pictures invites you to a consent registry"
-    assert "/portal/signup?invitation=" in text and "/portal/login?invitation=" in text
+    assert "/portal/sign-up?invitation=" in text and "/portal/login?invitation=" in text
     assert "@" not in text  # the mail names the studio; no address, no other personal data
     token = invitation_token(text)
 

@@ -26,8 +26,10 @@ ALL_EVENTS = [
     "licence.issued",
     "licence.revoked",
     "licence.suspended",
+    "licence.resumed",
     "licence.expiring",
     "holder.erased",
+    "invitation.accepted",
     "deletion.acknowledgement_due",
     "webhook.endpoint_disabled",
 ]

@@ -14,10 +14,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from consent_service.config import Settings
 from consent_service.main import create_app
 from consent_service.outbox.models import OutboxMessage
 from consent_service.wiring import Services
+from tests.accounts.test_account_links import mails_to
 from tests.conftest import HolderAccount, Org
+from tests.consents.conftest import make_terms
+from tests.invitations.test_invitations import an_address, invitation_token, invite
 from tests.licences.conftest import Grant
 from tests.webhooks.conftest import Endpoint
 from tests.webhooks.receiver import Receiver, body_json
@@ -236,6 +240,7 @@ def test_the_lifecycle_raises_each_event_to_subscribers_only(
         "consent.suspended",
         "licence.suspended",
         "consent.resumed",
+        "licence.resumed",
         "licence.revoked",
     ]
     assert receiver.wait_for(lambda: len(receiver.of(everything.path)) >= len(expected))
@@ -246,6 +251,52 @@ def test_the_lifecycle_raises_each_event_to_subscribers_only(
     assert receiver.bad_signatures == 0
     accepted = receiver.of(everything.path)[1].data
     assert accepted["consent_id"] == grant.id and accepted["holder_id"] == holder.id
+    resumed = receiver.of(everything.path)[6].data
+    assert resumed == {
+        "licence_id": licence["id"],
+        "consent_id": grant.id,
+        "holder_id": holder.id,
+        "status": "active",
+        "cause": "consent_resumed",
+    }
+
+
+def test_an_accepted_invitation_is_announced_to_its_studio_only(
+    app: FastAPI,
+    client: TestClient,
+    settings: Settings,
+    receiver: Receiver,
+    studio: Org,
+    holder: HolderAccount,
+    make_org: Callable[..., Org],
+    make_endpoint: Callable[..., Endpoint],
+) -> None:
+    endpoint = make_endpoint(studio, ["invitation.accepted"])
+    bystander = make_endpoint(make_org("studio"), ["invitation.accepted"])
+    email = an_address()
+    r = invite(client, studio, email, consent_request={"terms": make_terms()})
+    assert r.status_code == 201, r.text
+    invitation_id = r.json()["id"]
+    mails: list[tuple[str, str]] = []
+    assert receiver.wait_for(lambda: bool(mails.extend(mails_to(app, settings, email)) or mails))
+    token = invitation_token(mails[0][1])
+    # Declining or a bad token announces nothing; accepting announces once, with ids only.
+    bad = client.post("/v1/invitations/accept", json={"token": "x" * 43}, headers=holder.headers)
+    assert bad.status_code == 400
+    accepted = client.post("/v1/invitations/accept", json={"token": token}, headers=holder.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert receiver.wait_for(lambda: len(receiver.of(endpoint.path)) >= 1)
+    (delivery,) = receiver.of(endpoint.path)
+    assert delivery.event_type == "invitation.accepted"
+    assert delivery.data == {
+        "invitation_id": invitation_id,
+        "holder_id": holder.id,
+        "consent_request_id": accepted.json()["consent_request_id"],
+    }
+    assert accepted.json()["consent_request_id"]
+    assert email not in delivery.body.decode()
+    assert receiver.of(bystander.path) == []
+    assert receiver.bad_signatures == 0
 
 
 def test_a_failing_receiver_is_retried_logged_and_can_be_redelivered(
