@@ -171,10 +171,10 @@ def revoke_verifier(key_id: str, admin: Admin, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-class SecondFactorRefused(InvalidGrant):
-    """A refused TOTP code at the token endpoint: RFC 6749 `invalid_grant` (what OAuth
-    clients understand), with the problem `code` saying which (`totp_required`,
-    `totp_invalid`, `totp_reused`) and its own problem type."""
+class LoginRefused(InvalidGrant):
+    """A sign-in refused after the password at the token endpoint: RFC 6749 `invalid_grant`
+    (what OAuth clients understand), with the problem `code` saying why (`totp_required`,
+    `totp_invalid`, `totp_reused`, `holder_deceased`) and its own problem type."""
 
     def __init__(self, refused: DomainError) -> None:
         super().__init__(refused.detail)
@@ -221,7 +221,7 @@ def _client_id(form_value: str | None, authorization: str | None) -> str:
         "problem-details members; a refused second factor is `invalid_grant` with `code` "
         "`totp_required`, `totp_invalid` or `totp_reused`. Token responses and errors carry "
         "`Cache-Control: no-store`. A holder whose death is recorded is refused with "
-        "`403 holder_deceased` (their executor signs in)."
+        "`invalid_grant` and `code` `holder_deceased` (their executor signs in)."
     ),
 )
 def token(
@@ -285,7 +285,13 @@ def token(
     except InvalidCredentials as exc:
         raise InvalidGrant(exc.detail) from exc
     except (auditors.TotpRequired, auditors.TotpInvalid, auditors.TotpReused) as exc:
-        raise SecondFactorRefused(exc) from exc
+        raise LoginRefused(exc) from exc
+    except DomainError as exc:
+        # The login's own refusal after the right password (a holder whose death is recorded:
+        # `holder_deceased`) is an OAuth error too, never a bare 403 a client takes for a token.
+        if exc.status == status.HTTP_403_FORBIDDEN:
+            raise LoginRefused(exc) from exc
+        raise
     response.headers.update(NO_STORE)
     return TokenOut(access_token=access_token, expires_in=expires_in)
 

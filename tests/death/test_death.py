@@ -422,11 +422,17 @@ def test_once_dead_the_holders_own_login_and_tokens_are_refused_and_the_executor
         # Signing in again with the right password: refused the same way (and a wrong
         # password still says only that the credentials are wrong).
         r = client.post(
-            "/v1/auth/token", data={"username": holder.email, "password": holder.password}
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": holder.email, "password": holder.password},
         )
-        assert r.status_code == 403 and r.json()["code"] == "holder_deceased"
+        # An OAuth client reads it as invalid_grant; the problem code says why.
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+        assert r.json()["code"] == "holder_deceased"
         assert "access_token" not in r.text
-        r = client.post("/v1/auth/token", data={"username": holder.email, "password": "wrong!"})
+        r = client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": holder.email, "password": "wrong!"},
+        )
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
         # The portal: the open session ends (to the login page), and signing in says why.
         assert browser.get("/portal").status_code == 303
