@@ -16,14 +16,17 @@ from jose.backends.base import Key as JoseKey
 from sqlmodel import Session
 
 from consent_service.crypto.keyring import Keyring
+from consent_service.operator import Operator
 
 
 @dataclass(frozen=True, slots=True)
 class Signer:
-    """The keyring's signing side and the issuer (`iss`) of everything it signs."""
+    """The keyring's signing side, the issuer (`iss`) of everything it signs, and the operator
+    who answers for it (named as PII controller on consent receipts)."""
 
     keyring: Keyring
     issuer: str
+    operator: Operator
 
     def sign(self, session: Session, claims: dict[str, Any], *, typ: str) -> str:
         """A compact JWS (ES256, `typ` in the header) over `claims` with the active key."""

@@ -67,6 +67,13 @@ def test_accepting_in_the_portal_makes_an_active_consent_with_a_receipt(
     assert grant["status"] == "active"
     assert grant["notice_sha256"] == req["notice"]["sha256"]
     assert grant["signature"]["method"] == "typed_name"
+    # The receipt says where the consent was given: here, in the portal.
+    receipt = client.get(f"/v1/consents/{consent_id}/receipt", headers=holder.headers).json()
+    assert receipt["claims"]["collectionMethod"] == "portal:typed_name"
+    assert receipt["claims"]["iso27560"]["events"][0]["expression_method"] == "portal:typed_name"
+    printable = signed_in.get(f"/portal/consents/{consent_id}/receipt/view").text
+    assert '<span id="receipt-collection-method">in this portal</span>' in printable
+    assert 'id="receipt-controller"' in printable and "your explicit consent" in printable
     page = signed_in.get(r.headers["location"])
     assert "You gave your consent." in page.text
     assert 'id="consent-status" class="status status-active">active<' in page.text
@@ -158,7 +165,7 @@ def test_one_click_withdrawal_revokes_the_licences_and_gives_a_verifiable_receip
     )
     keys = signing.keys_from_jwks(client.get("/.well-known/jwks.json").json())
     _header, claims = signing.verify(receipt.text, keys=keys, typ=RECEIPT_TYP)
-    assert claims["record_id"] == consent_id and claims["consent_state"] == "withdrawn"
+    assert claims["iso27560"]["record_id"] == consent_id and claims["consent_state"] == "withdrawn"
 
     # Withdrawing again is harmless: same state, no error.
     assert signed_in.submit(f"/portal/consents/{consent_id}/withdraw").status_code == 303
