@@ -4,7 +4,9 @@ Every token the service makes (licences, status lists, consent receipts, checkpo
 tokens) names the issuer in `iss` and is signed with the active key. Passing the two as one
 value means no code path can sign with one deployment's key under another's name, and no
 service has an optional keyring "for tests". `Signer` is built once by the composition root
-and handed to routes and services as a dependency.
+and handed to routes and services as a dependency. It also carries the deployment's operator
+(`operator.Operator`, from settings): the party consent receipts name as PII controller, so a
+receipt cannot name another deployment's controller either.
 """
 
 from __future__ import annotations
