@@ -43,6 +43,7 @@ from consent_service.consents.models import ConsentGrant, ConsentReceipt, Consen
 from consent_service.consents.receipts import (
     GRANTED,
     ReceiptEvent,
+    collection_method,
     issue_receipt,
     new_receipt_id,
     signer_of,
@@ -476,8 +477,8 @@ def accept_request(
         body=body,
         client_ip=client_ip,
         user_agent=user_agent,
+        channel=channel,
     )
-    grant.collection_channel = channel
     receipt = _record_acceptance(
         session, signer=signer, accepted=accepted, grant=grant, principal=principal, body=body
     )
@@ -614,6 +615,7 @@ def _build_grant(
     body: AcceptBody,
     client_ip: str | None,
     user_agent: str,
+    channel: Channel,
 ) -> ConsentGrant:
     """The grant, its signature evidence hashed and the typed name sealed with the holder key."""
     row, now = accepted.request, accepted.now
@@ -635,6 +637,7 @@ def _build_grant(
         choices_sha256=accepted.choices.sha256,
         notice_served_at=row.created_at,
         accepted_at=now,
+        collection_channel=channel,
         holder_status=accepted.facts.status,
         # Consent acts from the moment it is given, never before (G Art. 7(3) symmetry).
         valid_from=max(accepted.assessment.valid_from, now),
@@ -706,6 +709,7 @@ def _record_acceptance(
             "choices": grant.choices or [],
             "signer_role": accepted.signer_role,
             "signature_method": body.signature.method,
+            "collection_method": collection_method(grant),
             "evidence_hash": grant.signature["evidence_hash"],
             "court_approval": body.court_approval is not None,
             "required_assurance": grant.signature["required_assurance"],

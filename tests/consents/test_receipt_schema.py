@@ -82,6 +82,14 @@ def test_receipts_of_every_state_validate_and_name_the_controller_and_the_actor(
     cid = first["consent"]["id"]
     granted = _valid(validator, _claims_of(client, first["receipt"]))
     assert granted["collectionMethod"] == "api:typed_name"
+    # The audit event the receipt cites records the channel too (for auditors).
+    proof = client.get(
+        f"/v1/holders/{holder.id}/audit-proofs",
+        params={"seq": granted["audit_seq"]},
+        headers=holder.headers,
+    ).json()
+    assert proof["event"]["action"] == "consent.granted"
+    assert proof["event"]["payload"]["collection_method"] == "api:typed_name"
     assert isinstance(granted["consentTimestamp"], int)
     controller = granted["piiControllers"][0]
     assert controller == {
