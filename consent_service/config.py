@@ -14,6 +14,17 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from consent_service.operator import (
+    DEV_ADDRESS,
+    DEV_CONTACT,
+    DEV_EMAIL,
+    DEV_NAME,
+    DEV_PHONE,
+    DEV_POLICY_URL,
+    NOT_STATED,
+    Operator,
+)
+
 # Values that appear in examples (docker-compose.yml, docs) and must never protect real data.
 KNOWN_DEFAULT_SECRETS = frozenset(
     {
@@ -167,6 +178,24 @@ class Settings(BaseSettings):
     # Witnesses whose cosignatures the registry accepts: note verifier keys
     # (`<name>+<hex key ID>+<base64 0x04 || Ed25519 key>`), separated by commas or spaces.
     audit_witnesses: str = ""
+    # The registry's operator as consent receipts name it: the PII controller (Kantara Consent
+    # Receipt v1.1 `piiControllers`, `policyUrl`; ISO/IEC TS 27560 `pii_controllers`). Name,
+    # contact, one-line postal address, email, phone and privacy-policy URL are required in
+    # production; development shows placeholders that say so (consent_service/operator.py).
+    controller_name: str | None = Field(default=None, max_length=200)
+    controller_contact: str | None = Field(default=None, max_length=200)
+    controller_address: str | None = Field(default=None, max_length=500)
+    # ISO 3166-1 alpha-2 country of that address (optional).
+    controller_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    controller_email: str | None = Field(default=None, max_length=200)
+    controller_phone: str | None = Field(default=None, max_length=50)
+    # The controller's web site (unset: the issuer).
+    controller_url: str | None = Field(default=None, max_length=500)
+    # The privacy policy in force when consent is given (https:// in production).
+    policy_url: str | None = Field(default=None, max_length=500)
+    # Where the database, key store and vault are, as receipts state it (ISO/IEC TS 27560
+    # `storage_locations`), e.g. "IE (AWS eu-west-1)". Unset: the controller's country.
+    storage_location: str | None = Field(default=None, max_length=200)
 
     @field_validator("issuer")
     @classmethod
@@ -223,6 +252,25 @@ class Settings(BaseSettings):
     def master_key_file(self) -> Path:
         return self.data_dir / "master.key"
 
+    @property
+    def operator(self) -> Operator:
+        """The PII controller and record keeping that consent receipts state."""
+        return Operator(
+            name=self.controller_name or DEV_NAME,
+            contact=self.controller_contact or DEV_CONTACT,
+            street_address=self.controller_address or DEV_ADDRESS,
+            country=self.controller_country,
+            email=self.controller_email or DEV_EMAIL,
+            phone=self.controller_phone or DEV_PHONE,
+            url=self.controller_url or self.issuer,
+            policy_url=self.policy_url or DEV_POLICY_URL,
+            storage_location=self.storage_location or self.controller_country or NOT_STATED,
+            vault="S3 object storage" if self.vault_backend == "s3" else "local files",
+            evidence_retention_days=self.evidence_retention_days,
+            pending_evidence_retention_days=self.pending_evidence_retention_days,
+            usage_retention_days=self.usage_retention_days,
+        )
+
     def check_production(self) -> None:
         """Refuse to run production with a missing or default secret."""
         if not self.is_production:
@@ -269,10 +317,36 @@ class Settings(BaseSettings):
                         "CONSENT_SMTP_URL must use STARTTLS or smtps:// in production "
                         "(a relay without TLS only on loopback)"
                     )
+        problems.extend(self._controller_problems())
         if self.vault_backend == "s3" and not self.s3_bucket:
             problems.append("CONSENT_S3_BUCKET is required with CONSENT_VAULT_BACKEND=s3")
         if problems:
             raise ConfigurationError("; ".join(problems))
+
+    def _controller_problems(self) -> list[str]:
+        """Consent receipts must name a real controller in production (Kantara CR v1.1)."""
+        required = {
+            "CONSENT_CONTROLLER_NAME": self.controller_name,
+            "CONSENT_CONTROLLER_CONTACT": self.controller_contact,
+            "CONSENT_CONTROLLER_ADDRESS": self.controller_address,
+            "CONSENT_CONTROLLER_EMAIL": self.controller_email,
+            "CONSENT_CONTROLLER_PHONE": self.controller_phone,
+            "CONSENT_POLICY_URL": self.policy_url,
+        }
+        missing = [name for name, value in required.items() if not (value or "").strip()]
+        problems = []
+        if missing:
+            problems.append(
+                f"{', '.join(missing)} "
+                + ("is" if len(missing) == 1 else "are")
+                + " required in production: consent receipts name the controller "
+                "(docs/operations.md, 'Consent receipts')"
+            )
+        if self.controller_email and "@" not in self.controller_email:
+            problems.append("CONSENT_CONTROLLER_EMAIL must be an email address")
+        if self.policy_url and not self.policy_url.startswith("https://"):
+            problems.append("CONSENT_POLICY_URL must be an https:// URL in production")
+        return problems
 
 
 def _same_database(a: str, b: str) -> bool:

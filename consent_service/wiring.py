@@ -186,7 +186,7 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.resolved_database_url)
     keyring = Keyring(load_master_key(settings), KeyStore(settings.resolved_keystore_url))
     keyring.bootstrap(engine)
-    signer = Signer(keyring=keyring, issuer=settings.issuer)
+    signer = Signer(keyring=keyring, issuer=settings.issuer, operator=settings.operator)
     # Fails at start on a malformed origin or witness key, not on the first checkpoint.
     checkpoint_notes = CheckpointNotes.from_settings(settings, keyring)
     read_engine = make_read_engine(engine)

@@ -39,6 +39,19 @@ BACKEND = os.environ.get("CONSENT_TEST_BACKEND", "sqlite")
 # Tables whose rows survive between tests (none: every test starts empty).
 KEEP_TABLES = {"alembic_version"}
 
+# The controller that consent receipts name: required in production (config.py), so every
+# test that builds a complete production configuration adds these.
+PRODUCTION_CONTROLLER = {
+    "controller_name": "Northlight Registry Ltd",
+    "controller_contact": "Data Protection Officer",
+    "controller_address": "1 Example Street, London EC1A 1AA",
+    "controller_country": "GB",
+    "controller_email": "dpo@registry.example",
+    "controller_phone": "+44 20 7946 0000",
+    "policy_url": "https://registry.example/privacy",
+    "storage_location": "GB (London data centre)",
+}
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"consent_service test backend: {BACKEND}"

@@ -18,6 +18,7 @@ PUBLIC = {
     ("GET", "/healthz"),  # liveness probe
     ("GET", "/readyz"),  # readiness probe
     ("GET", "/.well-known/jwks.json"),  # public keys for offline verification
+    ("GET", "/v1/schemas/consent-receipt"),  # the JSON Schema receipts follow
     ("POST", "/v1/holders"),  # self-registration
     ("POST", "/v1/estates"),  # an executor registers an estate (acts only once approved)
     ("POST", "/v1/auth/token"),  # login

@@ -48,7 +48,12 @@ from consent_service.consents.models import (
     ConsentGrant,
     ConsentReceipt,
 )
-from consent_service.consents.receipts import issue_receipt, new_receipt_id
+from consent_service.consents.receipts import (
+    ReceiptEvent,
+    actor_of,
+    issue_receipt,
+    new_receipt_id,
+)
 from consent_service.crypto.envelope import aad_for, encrypt
 from consent_service.crypto.signer import Signer
 from consent_service.db import rfc3339, utcnow
@@ -356,9 +361,10 @@ def _apply(
         signer=signer,
         grant=grant,
         receipt_id=receipt_id,
-        actor_id=actor_id,
+        principal=principal,
         action=rule.audit_action,
         payload=payload,
+        at=now,
     )
     return StatusChanged(grant=grant, revoked_licences=changed, receipt=receipt)
 
@@ -387,14 +393,17 @@ def _audit_and_receipt(
     signer: Signer,
     grant: ConsentGrant,
     receipt_id: str,
-    actor_id: str,
+    principal: Principal | None,
     action: AuditAction,
     payload: dict[str, object],
+    at: datetime,
 ) -> ConsentReceipt:
-    """The audit event of a change to the grant, then the receipt that cites it."""
+    """The audit event of a change to the grant, then the receipt that cites it (and names
+    who made the change: the principal, or the system for None)."""
+    actor = actor_of(principal)
     event = audit.record(
         session,
-        actor_id=actor_id,
+        actor_id=principal.actor_id if principal is not None else SYSTEM_ACTOR,
         action=action,
         subjects={
             "holder_id": grant.holder_id,
@@ -413,6 +422,7 @@ def _audit_and_receipt(
         jurisdiction=holder.jurisdiction if holder else "",
         studio_name=studio_name,
         audit_seq=event.seq,
+        event=ReceiptEvent(action=action.value, actor=actor, at=at),
     )
 
 
@@ -622,7 +632,8 @@ def _cut_valid_until(
         signer=signer,
         grant=grant,
         receipt_id=receipt_id,
-        actor_id=principal.actor_id,
+        principal=principal,
         action=AuditAction.consent_cut_to_post_mortem_end,
         payload={"cause": "death", "receipt_id": receipt_id},
+        at=utcnow(),
     )

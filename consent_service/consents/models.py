@@ -88,6 +88,10 @@ class ConsentGrant(SQLModel, table=True):
     # holder's own signature was checked against (None when a representative signed).
     signature: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     signed_name_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    # Where the consent was given: "portal" (the holder portal's form) or "api" (the HTTP API).
+    # The receipt's `collectionMethod` is "<channel>:<signature method>" (migration 0022; NULL
+    # for grants made before, whose receipts say "unrecorded:<method>").
+    collection_channel: str | None = Field(default=None, max_length=16)
     court_approval_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from consent_service.accounts.principal import Principal
@@ -17,7 +18,12 @@ from consent_service.consents.lifecycle import (
     transition,
 )
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
-from consent_service.consents.receipts import RECEIPT_TYP
+from consent_service.consents.receipts import (
+    RECEIPT_TYP,
+    SCHEMA_MEDIA_TYPE,
+    SCHEMA_PATH,
+    receipt_schema,
+)
 from consent_service.consents.schemas import (
     AcceptBody,
     AcceptOut,
@@ -207,6 +213,7 @@ def accept_request(
         body=body,
         client_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", ""),
+        channel="api",
     )
     return AcceptOut(
         consent=_consent_out(session, signer.keyring, grant, grant.accepted_at),
@@ -372,3 +379,25 @@ def resume_consent(
 def get_receipt(consent_id: str, principal: Holder, session: SessionDep) -> ReceiptOut:
     receipt = consents.latest_receipt(session, principal=principal, consent_id=consent_id)
     return _receipt_out(receipt)
+
+
+@router.get(
+    SCHEMA_PATH.removeprefix("/v1"),
+    summary="The JSON Schema of consent receipts (draft 2020-12)",
+    description="The JSON Schema (draft 2020-12) that every consent receipt's claims satisfy, "
+    "written from the Kantara Consent Receipt Specification v1.1 (top-level members) and "
+    "ISO/IEC TS 27560:2023 (the `iso27560` member, values as W3C DPV terms). Public and "
+    "cacheable; `$id` is this URL. docs/consent.md, 'Consent receipts', explains each field.",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "JSON Schema",
+            "content": {SCHEMA_MEDIA_TYPE: {"schema": {"type": "object"}}},
+        }
+    },
+)
+def consent_receipt_schema(signer: SignerDep) -> Response:
+    schema = {"$id": f"{signer.issuer}{SCHEMA_PATH}", **receipt_schema()}
+    return JSONResponse(
+        schema, media_type=SCHEMA_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=3600"}
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -40,7 +40,14 @@ from consent_service.consents.errors import (
     UnsupportedLanguage,
 )
 from consent_service.consents.models import ConsentGrant, ConsentReceipt, ConsentRequest
-from consent_service.consents.receipts import issue_receipt, new_receipt_id
+from consent_service.consents.receipts import (
+    GRANTED,
+    ReceiptEvent,
+    collection_method,
+    issue_receipt,
+    new_receipt_id,
+    signer_of,
+)
 from consent_service.consents.schemas import AcceptBody, ConsentRequestCreate
 from consent_service.crypto.envelope import aad_for, decrypt, encrypt, keyed_digest
 from consent_service.crypto.keyring import EVIDENCE_HMAC, KeyDestroyed, Keyring
@@ -320,6 +327,10 @@ def evidence_hash(
     return keyed_digest(keyring.service_key(session, EVIDENCE_HMAC), evidence)
 
 
+# Where a consent is given: the holder portal's form, or the HTTP API.
+Channel = Literal["portal", "api"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Acceptance:
     """What the checks established: the locked request, the live holder and the terms' fate."""
@@ -448,8 +459,13 @@ def accept_request(
     body: AcceptBody,
     client_ip: str | None,
     user_agent: str,
+    channel: Channel,
 ) -> tuple[ConsentGrant, ConsentReceipt]:
-    """Accept a pending request: check, build the grant, record it (audit event, receipt)."""
+    """Accept a pending request: check, build the grant, record it (audit event, receipt).
+
+    `channel` says where the consent was given ("portal" or "api"): the receipt's
+    `collectionMethod` is "<channel>:<signature method>".
+    """
     accepted = _check_acceptance(
         session, signer=signer, floor=floor, principal=principal, request_id=request_id, body=body
     )
@@ -461,6 +477,7 @@ def accept_request(
         body=body,
         client_ip=client_ip,
         user_agent=user_agent,
+        channel=channel,
     )
     receipt = _record_acceptance(
         session, signer=signer, accepted=accepted, grant=grant, principal=principal, body=body
@@ -598,6 +615,7 @@ def _build_grant(
     body: AcceptBody,
     client_ip: str | None,
     user_agent: str,
+    channel: Channel,
 ) -> ConsentGrant:
     """The grant, its signature evidence hashed and the typed name sealed with the holder key."""
     row, now = accepted.request, accepted.now
@@ -619,6 +637,7 @@ def _build_grant(
         choices_sha256=accepted.choices.sha256,
         notice_served_at=row.created_at,
         accepted_at=now,
+        collection_channel=channel,
         holder_status=accepted.facts.status,
         # Consent acts from the moment it is given, never before (G Art. 7(3) symmetry).
         valid_from=max(accepted.assessment.valid_from, now),
@@ -690,6 +709,7 @@ def _record_acceptance(
             "choices": grant.choices or [],
             "signer_role": accepted.signer_role,
             "signature_method": body.signature.method,
+            "collection_method": collection_method(grant),
             "evidence_hash": grant.signature["evidence_hash"],
             "court_approval": body.court_approval is not None,
             "required_assurance": grant.signature["required_assurance"],
@@ -720,6 +740,7 @@ def _record_acceptance(
         jurisdiction=accepted.holder.jurisdiction,
         studio_name=_studio_name(session, row.studio_id),
         audit_seq=event.seq,
+        event=ReceiptEvent(action=GRANTED, actor=signer_of(grant), at=grant.accepted_at),
     )
 
 

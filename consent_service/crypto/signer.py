@@ -4,7 +4,9 @@ Every token the service makes (licences, status lists, consent receipts, checkpo
 tokens) names the issuer in `iss` and is signed with the active key. Passing the two as one
 value means no code path can sign with one deployment's key under another's name, and no
 service has an optional keyring "for tests". `Signer` is built once by the composition root
-and handed to routes and services as a dependency.
+and handed to routes and services as a dependency. It also carries the deployment's operator
+(`operator.Operator`, from settings): the party consent receipts name as PII controller, so a
+receipt cannot name another deployment's controller either.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from jose.backends.base import Key as JoseKey
 from sqlmodel import Session
 
 from consent_service.crypto.keyring import Keyring
+from consent_service.operator import Operator
 
 
 @dataclass(frozen=True, slots=True)
 class Signer:
-    """The keyring's signing side and the issuer (`iss`) of everything it signs."""
+    """The keyring's signing side, the issuer (`iss`) of everything it signs, and the operator
+    who answers for it (named as PII controller on consent receipts)."""
 
     keyring: Keyring
     issuer: str
+    operator: Operator
 
     def sign(self, session: Session, claims: dict[str, Any], *, typ: str) -> str:
         """A compact JWS (ES256, `typ` in the header) over `claims` with the active key."""

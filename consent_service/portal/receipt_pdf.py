@@ -14,6 +14,7 @@ the text can be searched, copied and read by screen readers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from typing import Any
@@ -80,12 +81,14 @@ def build(context: dict[str, Any], *, language: str, time_zone: str | None) -> b
     grant = context["grant"]
     studio_name = str(context["studio_name"])
     service = claims["services"][0]["service"]
+    # Kantara v1.1 names it consentReceiptID; receipts signed before that shape, receipt_id.
+    receipt_id = str(claims.get("consentReceiptID") or claims.get("receipt_id") or "")
     signature = claims.get("signature") or {}
     signed_name = context["signed_name"] or _("(no longer held: the data was erased)")
 
-    pdf = _Receipt(_("Consent receipt") + f" {claims.get('receipt_id', '')}")
+    pdf = _Receipt(_("Consent receipt") + f" {receipt_id}")
     pdf.set_title(_("Consent receipt"))
-    pdf.set_subject(f"{grant.id} {claims.get('receipt_id', '')}")
+    pdf.set_subject(f"{grant.id} {receipt_id}")
     pdf.set_creator("consent_service")
     pdf.set_lang(language)
     pdf.set_creation_date(datetime.now(UTC))
@@ -104,7 +107,7 @@ def build(context: dict[str, Any], *, language: str, time_zone: str | None) -> b
         [
             (_("Signed by"), w["words"](signature.get("role", ""))),
             (_("Signed name"), signed_name),
-            (_("How"), w["words"](signature.get("method", ""))),
+            (_("How"), w["words"](signature.get("method", "")) + ", " + _where(claims, _)),
             (_("When"), w["when"](signature.get("signed_at"))),
             (_("For"), _("holder") + f" {claims.get('sub', '')}"),
             (_("To"), f"{studio_name} ({grant.studio_id})"),
@@ -149,12 +152,29 @@ def build(context: dict[str, Any], *, language: str, time_zone: str | None) -> b
             _("This request offered no separate choices: the terms above were accepted as a whole.")
         )
 
+    controllers = claims.get("piiControllers") or []
+    if controllers:  # receipts signed before the Kantara v1.1 shape name no controller
+        controller = controllers[0]
+        address = controller.get("address") or {}
+        pdf.heading(_("Who answers for your data"))
+        pdf.rows(
+            [
+                (_("Controller"), str(controller.get("piiController", ""))),
+                (_("Contact"), str(controller.get("contact", ""))),
+                (_("Address"), str(address.get("streetAddress", ""))),
+                (_("Email"), str(controller.get("email", ""))),
+                (_("Phone"), str(controller.get("phone", ""))),
+                (_("Privacy policy"), str(claims.get("policyUrl", ""))),
+                (_("Lawful basis"), _("your explicit consent (GDPR Art. 9(2)(a))")),
+            ]
+        )
+
     pdf.heading(_("How to check this receipt"))
     check = [(_("Notice fingerprint (SHA-256)"), str(claims["notice"]["sha256"]))]
     if claims.get("choices_sha256"):
         check.append((_("Notice and choices fingerprint"), str(claims["choices_sha256"])))
     check += [
-        (_("Receipt"), f"{claims.get('receipt_id', '')}, {w['when'](claims.get('iat'))}"),
+        (_("Receipt"), f"{receipt_id}, {w['when'](claims.get('iat'))}"),
         (_("Signing key"), str(context["kid"])),
         (_("Audit log entry"), str(claims.get("audit_seq", ""))),
     ]
@@ -180,3 +200,13 @@ def build(context: dict[str, Any], *, language: str, time_zone: str | None) -> b
     ):
         pdf.paragraph(f"{number}. {step}")
     return bytes(pdf.output())
+
+
+def _where(claims: dict[str, Any], _: Callable[[str], str]) -> str:
+    """Where the consent was given, from the receipt's Kantara `collectionMethod`."""
+    method = str(claims.get("collectionMethod", ""))
+    if method.startswith("portal:"):
+        return _("in this portal")
+    if method.startswith("api:"):
+        return _("through the registry's API")
+    return _("(where was not recorded)")

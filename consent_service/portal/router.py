@@ -501,6 +501,7 @@ def accept(
         body=body,
         client_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", ""),
+        channel="portal",
     )
     return see_other(f"/portal/consents/{grant.id}?done=accepted")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import jwt
 import sqlalchemy as sa
@@ -10,26 +11,28 @@ from fastapi.testclient import TestClient
 
 from consent_service.consents.receipts import KANTARA_VERSION, RECEIPT_TYP
 
-KANTARA_ISO_FIELDS = {
+# Kantara CR v1.1's required members, the ISO/IEC TS 27560 member and the registry's own.
+KANTARA_FIELDS = {
     "version",
-    "schema_version",
-    "receipt_id",
-    "record_id",
-    "language",
     "jurisdiction",
-    "consent_timestamp",
-    "collection_method",
-    "pii_principal_id",
-    "pii_controllers",
-    "recipients",
+    "consentTimestamp",
+    "collectionMethod",
+    "consentReceiptID",
+    "language",
+    "piiPrincipalId",
+    "piiControllers",
+    "policyUrl",
     "services",
+    "sensitive",
+    "spiCat",
+}
+REGISTRY_FIELDS = {
+    "iso27560",
     "purposes",
     "attributes",
     "notice",
     "consent_state",
     "state_changed_at",
-    "withdrawal_method",
-    "retention",
     "audit_seq",
 }
 
@@ -62,22 +65,33 @@ def test_grant_and_withdrawal_receipts_verify_from_the_jwks_with_pyjwt(
     header = jwt.get_unverified_header(grant["receipt"])
     assert header["alg"] == "ES256" and header["typ"] == RECEIPT_TYP
     claims = verify_with_pyjwt(client, grant["receipt"])
-    assert KANTARA_ISO_FIELDS <= claims.keys()
+    assert KANTARA_FIELDS | REGISTRY_FIELDS <= claims.keys()
+    iso = claims["iso27560"]
     assert claims["version"] == KANTARA_VERSION
-    assert claims["record_id"] == consent["id"] and claims["consent_state"] == "active"
-    assert claims["sub"] == claims["pii_principal_id"] == holder.id
-    assert claims["recipients"][0]["id"] == studio.id
+    assert iso["record_id"] == consent["id"] and claims["consent_state"] == "active"
+    assert claims["sub"] == claims["piiPrincipalId"] == holder.id
+    assert claims["consentReceiptID"] == claims["jti"]
+    assert claims["consentTimestamp"] == int(
+        datetime.fromisoformat(consent["signature"]["signed_at"]).timestamp()
+    )
+    assert iso["recipient_third_parties"][0]["id"] == studio.id
     assert claims["notice"]["sha256"] == consent["notice_sha256"]
     assert claims["purposes"] == ["film_tv"] and claims["attributes"] == ["face", "voice"]
     assert claims["jurisdiction"] == "GB"
-    assert claims["withdrawal_method"]["api"].endswith(f"/v1/consents/{consent['id']}/withdraw")
+    assert iso["withdrawal_method"]["api"].endswith(f"/v1/consents/{consent['id']}/withdraw")
     assert claims["audit_seq"] == _seq_of(app, "consent.granted", consent["id"])
+    assert iso["consent_status"] == "dpv:ConsentGiven"
+    assert [e["event_state"] for e in iso["events"]] == ["dpv:ConsentGiven"]
 
     r = client.post(f"/v1/consents/{consent['id']}/withdraw", headers=holder.headers)
     withdrawn = verify_with_pyjwt(client, r.json()["receipt"])
-    assert withdrawn["consent_state"] == "withdrawn" and withdrawn["record_id"] == consent["id"]
+    assert withdrawn["consent_state"] == "withdrawn"
+    assert withdrawn["iso27560"]["record_id"] == consent["id"]
+    assert withdrawn["iso27560"]["consent_status"] == "dpv:ConsentWithdrawn"
     assert withdrawn["audit_seq"] == _seq_of(app, "consent.withdrawn", consent["id"])
-    assert withdrawn["receipt_id"] != claims["receipt_id"]
+    assert withdrawn["consentReceiptID"] != claims["consentReceiptID"]
+    # The consent's timestamp stays the time it was given; the withdrawal is an event.
+    assert withdrawn["consentTimestamp"] == claims["consentTimestamp"]
 
     latest = client.get(f"/v1/consents/{consent['id']}/receipt", headers=holder.headers).json()
     assert latest["receipt"] == r.json()["receipt"] and latest["claims"] == withdrawn

@@ -263,7 +263,15 @@ def test_grants_that_survive_death_are_kept_and_cut_to_the_post_mortem_end(
     r = client.get(f"/v1/consents/{keeps.id}/receipt", headers=executor)
     claims = b64json(r.json()["receipt"].split(".")[1])
     assert claims["consent_state"] == "active"
-    assert claims["services"][0]["purposes"][0]["termination"].startswith(short)
+    assert claims["valid_until"].startswith(short)
+    assert claims["services"][0]["purposes"][0]["termination"].startswith(f"ends {short}")
+    # The cut is an event of its own on the receipt, the consent still given.
+    cut = claims["iso27560"]["events"][-1]
+    assert (cut["action"], cut["event_state"]) == (
+        "consent.cut_to_post_mortem_end",
+        "dpv:ConsentGiven",
+    )
+    assert cut["validity_duration"]["until"].startswith(short)
 
 
 def test_the_executor_may_shorten_never_lengthen_the_law(

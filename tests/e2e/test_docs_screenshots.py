@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from consent_service.config import Settings
-from tests.conftest import Org
+from tests.conftest import PRODUCTION_CONTROLLER, Org
 from tests.e2e.helpers import mailed_link, on_server, sign_in_as, studio_asks
 from tests.vault import media
 
@@ -48,7 +48,8 @@ def _target() -> Path:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"require_email_confirmation": True})
+    # A configured controller, as in production: the receipt page shows it.
+    return settings.model_copy(update={"require_email_confirmation": True, **PRODUCTION_CONTROLLER})
 
 
 @pytest.fixture

@@ -130,6 +130,9 @@ def test_a_holder_reads_the_notice_chooses_by_keyboard_and_prints_the_receipt(
     }
     assert page.locator("#receipt-notice-sha256").text_content() == req["notice"]["sha256"]
     assert page.locator("#receipt-choices-sha256").text_content() == grant["choices_sha256"]
+    # Where it was given, and who answers for the data (the controller).
+    assert page.locator("#receipt-collection-method").text_content() == "in this portal"
+    assert page.locator("#receipt-controller").is_visible()
     assert fits(page)
     shot(page, f"receipt-{size}")
     page.emulate_media(media="print")

@@ -21,7 +21,7 @@ from consent_service.crypto.envelope import BLOB_VERSION, NONCE_BYTES, Decryptio
 from consent_service.crypto.keystore import holder_key, keystore_url_for
 from consent_service.db import truncate_wal, utcnow
 from consent_service.main import create_app
-from tests.conftest import BACKEND, HolderAccount
+from tests.conftest import BACKEND, PRODUCTION_CONTROLLER, HolderAccount
 from tests.vault import media
 
 WRAPPED_KEY_BYTES = 1 + NONCE_BYTES + 32 + 16  # version, nonce, AES-256 key, GCM tag
@@ -205,6 +205,7 @@ def test_production_needs_a_key_store_of_its_own(tmp_path: Path) -> None:
         "database_url": "postgresql+psycopg://app@db.internal/consent",
         "issuer": "https://consent.example",
         "smtp_url": "smtp://relay:secret@mail.internal:587",
+        **PRODUCTION_CONTROLLER,
     }
     with pytest.raises(ConfigurationError, match="CONSENT_KEYSTORE_URL is required"):
         Settings(**base).check_production()

@@ -40,7 +40,7 @@ from consent_service.consents.sweep import sweep_ending
 from consent_service.main import create_app
 from consent_service.outbox.models import OutboxAttempt, OutboxMessage
 from consent_service.wiring import Services
-from tests.conftest import HolderAccount, Org
+from tests.conftest import PRODUCTION_CONTROLLER, HolderAccount, Org
 from tests.consents.conftest import accept, ask
 from tests.licences.conftest import licence_scope
 
@@ -372,6 +372,7 @@ def test_production_needs_encrypted_smtp_and_email_confirmation(tmp_path: Path) 
         "database_url": "postgresql+psycopg://x@127.0.0.1/x",
         "keystore_url": "postgresql+psycopg://keys@127.0.0.2/keys",
         "issuer": "https://consent.example",
+        **PRODUCTION_CONTROLLER,
     }
     cases = {
         None: "CONSENT_SMTP_URL is required",

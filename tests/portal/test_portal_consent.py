@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from consent_service.consents.models import ConsentReceipt
 from consent_service.consents.receipts import RECEIPT_TYP
 from consent_service.crypto import signing
 from tests.authority import approve_authority, approve_court_approval
@@ -67,6 +68,13 @@ def test_accepting_in_the_portal_makes_an_active_consent_with_a_receipt(
     assert grant["status"] == "active"
     assert grant["notice_sha256"] == req["notice"]["sha256"]
     assert grant["signature"]["method"] == "typed_name"
+    # The receipt says where the consent was given: here, in the portal.
+    receipt = client.get(f"/v1/consents/{consent_id}/receipt", headers=holder.headers).json()
+    assert receipt["claims"]["collectionMethod"] == "portal:typed_name"
+    assert receipt["claims"]["iso27560"]["events"][0]["expression_method"] == "portal:typed_name"
+    printable = signed_in.get(f"/portal/consents/{consent_id}/receipt/view").text
+    assert '<span id="receipt-collection-method">in this portal</span>' in printable
+    assert 'id="receipt-controller"' in printable and "your explicit consent" in printable
     page = signed_in.get(r.headers["location"])
     assert "You gave your consent." in page.text
     assert 'id="consent-status" class="status status-active">active<' in page.text
@@ -158,7 +166,7 @@ def test_one_click_withdrawal_revokes_the_licences_and_gives_a_verifiable_receip
     )
     keys = signing.keys_from_jwks(client.get("/.well-known/jwks.json").json())
     _header, claims = signing.verify(receipt.text, keys=keys, typ=RECEIPT_TYP)
-    assert claims["record_id"] == consent_id and claims["consent_state"] == "withdrawn"
+    assert claims["iso27560"]["record_id"] == consent_id and claims["consent_state"] == "withdrawn"
 
     # Withdrawing again is harmless: same state, no error.
     assert signed_in.submit(f"/portal/consents/{consent_id}/withdraw").status_code == 303
@@ -273,3 +281,41 @@ def test_a_guardian_signs_for_a_minor_with_the_court_approval(
     grant = client.get(f"/v1/consents/{consent_id}", headers=minor.headers).json()
     assert grant["status"] == "active" and grant["holder_status"] == "minor"
     assert grant["signature"]["role"] == "guardian"
+
+
+def test_a_receipt_issued_before_the_kantara_shape_still_shows(
+    client: TestClient,
+    app,
+    db_session,
+    signed_in: Portal,
+    holder: HolderAccount,
+    ask: Callable[..., dict[str, Any]],
+):
+    """Receipts signed before migration 0023 kept snake_case look-alikes and no controller:
+    the printable page still shows them (a database carried over from before has them)."""
+    r = _accept(signed_in, ask(holder.id)["id"])
+    consent_id = r.headers["location"].split("/")[-1].split("?")[0]
+    claims = client.get(f"/v1/consents/{consent_id}/receipt", headers=holder.headers).json()
+    claims = claims["claims"]
+    old = {
+        k: v
+        for k, v in claims.items()
+        if k not in {"consentReceiptID", "collectionMethod", "piiControllers", "policyUrl"}
+    }
+    old["receipt_id"] = "rcp_issuedbeforetheshape000"
+    services = app.state.services
+    db_session.add(
+        ConsentReceipt(
+            id=old["receipt_id"],
+            grant_id=consent_id,
+            consent_state="active",
+            audit_seq=claims["audit_seq"] + 1_000_000,
+            token=services.signer.sign(db_session, old, typ=RECEIPT_TYP),
+        )
+    )
+    db_session.commit()
+    page = signed_in.get(f"/portal/consents/{consent_id}/receipt/view")
+    assert page.status_code == 200, page.text
+    assert "rcp_issuedbeforetheshape000" in page.text
+    assert "(where was not recorded)" in page.text
+    assert 'id="receipt-controller"' not in page.text

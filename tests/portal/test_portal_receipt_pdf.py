@@ -70,7 +70,7 @@ def test_the_pdf_receipt_carries_the_facts_of_the_receipt_page_in_unicode(
     # How to check: the notice fingerprint, the receipt's id, the signing key and the keys' URL.
     assert req["notice"]["sha256"] in text
     header = json.loads(base64.urlsafe_b64decode(receipt["receipt"].split(".")[0] + "=="))
-    assert receipt["claims"]["receipt_id"] in text and header["kid"] in text
+    assert receipt["claims"]["consentReceiptID"] in text and header["kid"] in text
     assert "/.well-known/jwks.json" in text and "ES256" in text
 
 

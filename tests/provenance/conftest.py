@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from consent_service.cli import app as cli_app
 from consent_service.config import Settings
-from consent_service.crypto.signer import Signer
 from consent_service.licences.service import OnlineVerifier
 from consent_service.provenance.ca import CaFiles, init_ca
 from tests.licences.conftest import Grant, grant, issue, make_grant  # noqa: F401 - fixtures
@@ -100,7 +99,7 @@ def sign(dev_ca: CaFiles, tmp_path: Path) -> Callable[..., tuple[int, dict[str, 
 def live_issuer(live_server: str, app: FastAPI) -> Iterator[str]:
     """Serve the app on loopback as the issuer named in the licences it signs from now on."""
     services = app.state.services
-    signer = Signer(keyring=services.keyring, issuer=live_server)
+    signer = replace(services.signer, issuer=live_server)
     app.state.services = replace(
         services,
         settings=services.settings.model_copy(update={"issuer": live_server}),

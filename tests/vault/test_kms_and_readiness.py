@@ -11,7 +11,7 @@ from consent_service.config import Environment, Settings
 from consent_service.crypto.envelope import DecryptionError
 from consent_service.crypto.kms import KmsMasterKey
 from consent_service.main import create_app
-from tests.conftest import bearer, sign_up
+from tests.conftest import PRODUCTION_CONTROLLER, bearer, sign_up
 from tests.vault import media
 
 
@@ -100,6 +100,7 @@ def test_production_accepts_kms_instead_of_a_master_key(settings: Settings):
             "issuer": "https://consent.example",
             "smtp_url": SecretStr("smtp://relay:secret@mail.example:587"),
             "require_email_confirmation": True,
+            **PRODUCTION_CONTROLLER,
         }
     )
     prod.check_production()
