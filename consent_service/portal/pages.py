@@ -188,9 +188,9 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     )
 
 
-def login_redirect(request: Request) -> Response:
-    target = "/portal/login"
-    if request.method == "GET" and request.url.path != "/portal":
+def login_redirect(request: Request, login_path: str = "/portal/login") -> Response:
+    target = login_path
+    if request.method == "GET" and request.url.path not in ("/portal", login_path):
         from urllib.parse import quote
 
         target += "?next=" + quote(request.url.path, safe="/")
@@ -210,8 +210,8 @@ class PortalRoute(APIRoute):
         async def portal_handler(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except LoginRequired:
-                response = login_redirect(request)
+            except LoginRequired as exc:
+                response = login_redirect(request, exc.login_path)
             except CsrfRejected:
                 response = error_page(
                     request,
