@@ -456,6 +456,9 @@ def chart_svg(labels: list[str], series: list[tuple[str, str, list[int]]], days:
         legend_at_bottom=True,
     )
     chart.x_labels = labels
+    # Whole numbers on the y axis: events are counted, never fractional.
+    top = max([max(values, default=0) for _a, _l, values in series], default=0)
+    chart.y_labels = list(range(0, top + 1, max(1, -(-top // 10))))
     for _action, label, values in series:
         chart.add(label, values)
     tree = chart.render_tree()
@@ -464,17 +467,15 @@ def chart_svg(labels: list[str], series: list[tuple[str, str, list[int]]], days:
             if isinstance(child.tag, str) and child.tag.endswith("script"):  # pygal's JS config
                 parent.remove(child)
     totals = ", ".join(f"{label}: {sum(values)}" for _a, label, values in series)
-    ns = "{http://www.w3.org/2000/svg}"
-    title = ElementTree.Element(f"{ns}title", id="chart-title")
+    # pygal's tree has plain tag names and the SVG namespace as an attribute of the root.
+    title = ElementTree.Element("title", id="chart-title")
     title.text = f"Events per day by action, {labels[0]} to {labels[-1]} (UTC)"
-    desc = ElementTree.Element(f"{ns}desc", id="chart-desc")
+    desc = ElementTree.Element("desc", id="chart-desc")
     desc.text = f"Bar chart of events per day. Totals: {totals}. The same numbers are in a table."
     tree.insert(0, desc)
     tree.insert(0, title)
     tree.set("role", "img")
     tree.set("aria-labelledby", "chart-title chart-desc")
-    ElementTree.register_namespace("", "http://www.w3.org/2000/svg")
-    ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     svg: bytes = ElementTree.tostring(tree, encoding="utf-8")
     return svg
 
