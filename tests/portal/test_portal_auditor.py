@@ -6,7 +6,9 @@ the authorisation and the answers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 
 import pyotp
@@ -209,3 +211,33 @@ def test_static_files_and_chart_are_served_without_external_script(
     page = auditor_portal.get("/portal/audit/activity?days=7")
     assert "<script" not in page.text
     assert hidden_field(page.text, "csrf_token") == auditor_portal.csrf
+
+
+def test_search_pages_through_the_log(
+    client: TestClient, auditor_portal: Portal, admin_headers: dict[str, str]
+) -> None:
+    for i in range(55):  # each creation is an event of the log
+        r = client.post(
+            "/v1/organizations", json={"name": f"Org {i}", "kind": "studio"}, headers=admin_headers
+        )
+        assert r.status_code == 201, r.text
+    wanted = [
+        e["seq"]
+        for e in client.get(
+            "/v1/audit/events",
+            params={"action": "organization.created", "limit": 1000},
+            headers=admin_headers,
+        ).json()["items"]
+    ]
+    assert len(wanted) > 55
+    seen: list[int] = []
+    url: str | None = "/portal/audit?action=organization.created"
+    while url:
+        page = auditor_portal.get(url)
+        assert page.status_code == 200
+        rows = re.findall(r'href="/portal/audit/events/(\d+)"', page.text)
+        assert 0 < len(rows) <= 50
+        seen += [int(s) for s in rows]
+        found = re.search(r'href="([^"]+)" rel="next"', page.text)
+        url = html.unescape(found.group(1)) if found else None
+    assert seen == wanted
