@@ -71,8 +71,11 @@ CHART_SERIES = (
 )
 CHART_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
-# The event page alone runs a script: its own, from this origin (and WebCrypto, no network).
-EVENT_PAGE_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'"
+# The event page alone runs a script: its own, from this origin; it fetches the registry's
+# public keys (same origin) and computes with WebCrypto.
+EVENT_PAGE_CSP = (
+    SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
+)
 # A chart is an image: its SVG may style itself and can run nothing.
 CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -213,6 +214,13 @@ def test_event_page_checks_the_proof_in_the_browser_and_refuses_a_tampered_one(
 
     assert _verdict(page) == "verified"
     assert page.locator("#proof-check").get_attribute("data-state") == "verified"
+    kid = page.evaluate(
+        "() => JSON.parse(atob(document.getElementById('checkpoint-jws')"
+        ".textContent.trim().split('.')[0].replace(/-/g, '+').replace(/_/g, '/')"
+        " + '==='.slice((document.getElementById('checkpoint-jws').textContent"
+        ".trim().split('.')[0].length + 3) % 4))).kid"
+    )
+    assert f"signed by key {kid}" in page.locator("#proof-check-detail").inner_text()
     assert "verified" in page.locator("#server-check").inner_text()
     # The page shows the event's own bytes and the path the server gives through the API.
     size = int(page.locator("#tree-size").inner_text())
@@ -236,12 +244,14 @@ def test_event_page_checks_the_proof_in_the_browser_and_refuses_a_tampered_one(
 
     # The same page with one hash of the path changed on its way to the browser: the
     # script recomputes a different root and says so.
-    first = shown_path[0]
-    flipped = ("0" if first[0] != "0" else "1") + first[1:]
-
     def tamper(route: Any) -> None:
         response = route.fetch()
-        route.fulfill(response=response, body=response.text().replace(first, flipped))
+        body = response.text()
+        found = re.search(r'<ol id="proof-path" class="hashes">\s*<li><code>([0-9a-f]{64})', body)
+        assert found
+        first = found.group(1)
+        flipped = ("0" if first[0] != "0" else "1") + first[1:]
+        route.fulfill(response=response, body=body.replace(first, flipped, 1))
 
     page.route(f"{live_server}/portal/audit/events/{seq}", tamper)
     page.reload()
@@ -265,6 +275,26 @@ def test_event_page_checks_the_proof_in_the_browser_and_refuses_a_tampered_one(
     page.reload()
     assert _verdict(page) == "does not verify"
     assert "do not hash to the leaf hash" in page.locator("#proof-check-detail").inner_text()
+    page.unroute(f"{live_server}/portal/audit/events/{seq}")
+
+    # A checkpoint whose signature is not the registry's: refused before any hash is compared.
+    # (Each page signs a checkpoint afresh: the one to forge is read from the page's answer.)
+    def tamper_signature(route: Any) -> None:
+        response = route.fetch()
+        body = response.text()
+        found = re.search(r'id="checkpoint-jws"[^>]*>([^<]+)</pre>', body)
+        assert found
+        jws = found.group(1).strip()
+        head, signature = jws.rsplit(".", 1)
+        middle = len(signature) // 2
+        swapped = "A" if signature[middle] != "A" else "B"
+        forged = f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
+        route.fulfill(response=response, body=body.replace(jws, forged))
+
+    page.route(f"{live_server}/portal/audit/events/{seq}", tamper_signature)
+    page.reload()
+    assert _verdict(page) == "does not verify"
+    assert "signature does not verify" in page.locator("#proof-check-detail").inner_text()
 
 
 def test_checkpoints_show_the_witnesses_cosignatures(

@@ -189,7 +189,10 @@ def test_event_page_reads_are_on_the_log(
     ).json()["items"][0]["seq"]
     page = auditor_portal.get(f"/portal/audit/events/{seq}")
     assert page.status_code == 200
-    assert "script-src 'self'" in page.headers["content-security-policy"]
+    csp = page.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in csp and "connect-src 'self'" in csp and "default-src 'none'" in csp
+    )
     assert "verified" in page.text and "does not verify</strong>" not in page.text
     reads = client.get("/v1/audit/events?action=auditor.read", headers=admin_headers).json()[
         "items"

@@ -2,12 +2,15 @@
 // consent registry's auditor portal (/portal/audit/events/{seq}).
 //
 // From the page it reads the event's canonical bytes, its seq, the audit path and the signed
-// checkpoint (a compact JWS); it recomputes with WebCrypto SHA-256
+// checkpoint (a compact JWS); it checks the JWS's ES256 signature with the key the registry
+// publishes under its `kid` (/.well-known/jwks.json, same origin), then recomputes with
+// WebCrypto SHA-256
 //   leaf = SHA-256(0x00 || event bytes)                        (RFC 9162 §2.1.1)
 //   root = the root implied by the audit path (RFC 9162 §2.1.3.2)
 // and compares that root with the one inside the signed checkpoint. The answer goes into the
 // page ("verified" / "does not verify") for the auditor to read; the server's own answer is
-// shown beside it for browsers without script. Nothing is sent anywhere.
+// shown beside it for browsers without script. Nothing is sent anywhere; the one request
+// is for the registry's public keys.
 "use strict";
 
 (function () {
@@ -57,7 +60,7 @@
     return crypto.subtle.digest("SHA-256", bytes).then(function (d) { return new Uint8Array(d); });
   }
 
-  function base64urlJson(part) {
+  function base64urlBytes(part) {
     var b64 = part.replace(/-/g, "+").replace(/_/g, "/");
     while (b64.length % 4) {
       b64 += "=";
@@ -67,7 +70,36 @@
     for (var i = 0; i < binary.length; i++) {
       bytes[i] = binary.charCodeAt(i);
     }
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return bytes;
+  }
+
+  // The checkpoint's ES256 signature (RFC 7515) with the key of its `kid` among the keys the
+  // registry publishes (/.well-known/jwks.json). ES256's r||s is WebCrypto's ECDSA format.
+  async function signatureKid(jws) {
+    var parts = jws.split(".");
+    var header = JSON.parse(new TextDecoder().decode(base64urlBytes(parts[0])));
+    if (header.alg !== "ES256" || header.typ !== "checkpoint+jwt") {
+      return null;
+    }
+    var response = await fetch("/.well-known/jwks.json", { credentials: "omit" });
+    var jwks = await response.json();
+    var jwk = (jwks.keys || []).find(function (k) { return k.kid === header.kid; });
+    if (!jwk || jwk.kty !== "EC" || jwk.crv !== "P-256") {
+      return null;
+    }
+    var key = await crypto.subtle.importKey(
+      "jwk", { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, ext: true },
+      { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]
+    );
+    var ok = await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" }, key, base64urlBytes(parts[2]),
+      new TextEncoder().encode(parts[0] + "." + parts[1])
+    );
+    return ok ? header.kid : null;
+  }
+
+  function base64urlJson(part) {
+    return JSON.parse(new TextDecoder().decode(base64urlBytes(part)));
   }
 
   // RFC 9162 §2.1.3.2, with BigInt: tree sizes go up to 2^53.
@@ -110,6 +142,12 @@
       function (node) { return hexToBytes(node.textContent.trim()); }
     );
     var jws = document.getElementById("checkpoint-jws").textContent.trim();
+    var kid = await signatureKid(jws);
+    if (kid === null) {
+      show(false, "The checkpoint's signature does not verify with the keys the registry " +
+        "publishes (/.well-known/jwks.json).");
+      return;
+    }
     var claims = base64urlJson(jws.split(".")[1]);
     var size = BigInt(claims.tree_size);
     var leaf = await sha256(concat(0x00, [new TextEncoder().encode(eventText)]));
@@ -125,8 +163,9 @@
       show(false, "The path leads to root " + toHex(root) + ", the signed checkpoint says " +
         claims.root_hash + ".");
     } else {
-      show(true, "Recomputed in this browser: the event is leaf " + seq + " of the signed tree of " +
-        size + " events, root " + claims.root_hash + ".");
+      show(true, "Recomputed in this browser: the event is leaf " + seq + " of the tree of " +
+        size + " events, root " + claims.root_hash + ", whose checkpoint is signed by key " +
+        kid + ".");
     }
   }
 
