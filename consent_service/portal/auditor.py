@@ -36,7 +36,7 @@ from consent_service.audit.actions import Action
 from consent_service.audit.offline import CHECKPOINT_TYP
 from consent_service.consents import lifecycle
 from consent_service.consents import service as consents
-from consent_service.db import utcnow
+from consent_service.db import rfc3339, utcnow
 from consent_service.deps import (
     ReadSessionDep,
     ServicesDep,
@@ -231,8 +231,25 @@ def _filter_params(request: Request) -> list[tuple[str, str]]:
     return [(k, v.strip()) for k, v in request.query_params.multi_items() if v.strip()]
 
 
-def _form_values(params: list[tuple[str, str]]) -> dict[str, str]:
-    return {name: value for name, value in params if name in export.FILTER_NAMES}
+def _search_context(
+    portal: web.PortalSession, params: list[tuple[str, str]], *, first_page: bool
+) -> dict[str, Any]:
+    return {
+        "portal": portal,
+        "form": {name: value for name, value in params if name in export.FILTER_NAMES},
+        "actions": ACTIONS,
+        "error": None,
+        "events": [],
+        "next_url": None,
+        "export_query": None,
+        "first_page": first_page,
+    }
+
+
+def _refused(request: Request, context: dict[str, Any], exc: DomainError) -> Response:
+    """The search page with the filter's refusal in words (the API's 422, as a page)."""
+    context["error"] = exc.detail
+    return render(request, "audit_search.html", context, status_code=422)
 
 
 @router.get("/audit")
@@ -251,21 +268,11 @@ def search(
 ) -> Response:
     """Events matching the export's exact filters, a page at a time (`after`: last seq seen)."""
     params = _filter_params(request)
-    context: dict[str, Any] = {
-        "portal": portal,
-        "form": _form_values(params),
-        "actions": ACTIONS,
-        "error": None,
-        "events": [],
-        "next_url": None,
-        "export_query": None,
-        "first_page": after >= 0,
-    }
+    context = _search_context(portal, params, first_page=after >= 0)
     try:
         filters, _extra = export.parse_filters(params, extra=("after",))
     except DomainError as exc:
-        context["error"] = exc.detail
-        return render(request, "audit_search.html", context, status_code=422)
+        return _refused(request, context, exc)
     page = export.list_events(session, after=after, limit=PAGE_SIZE, filters=filters)
     query = filters.query()
     context["events"] = page["items"]
@@ -293,17 +300,7 @@ def download_export(
         if kind not in ("jsonl", "csv"):
             raise export.InvalidFilterValue("format must be jsonl or csv")
     except DomainError as exc:
-        context = {
-            "portal": portal,
-            "form": _form_values(params),
-            "actions": ACTIONS,
-            "error": exc.detail,
-            "events": [],
-            "next_url": None,
-            "export_query": None,
-            "first_page": False,
-        }
-        return render(request, "audit_search.html", context, status_code=422)
+        return _refused(request, _search_context(portal, params, first_page=False), exc)
     prepared = export.prepare_export(session, signer=signer, filters=filters)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     headers = {
@@ -491,7 +488,15 @@ def activity_page(
     days: DaysQuery = DEFAULT_DAYS,
 ) -> Response:
     labels, series = activity(session, days)
-    rows = [(day, [values[i] for _a, _l, values in series]) for i, day in enumerate(labels)]
+    rows = []
+    for i, day in enumerate(labels):
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        span = {"from": rfc3339(start), "to": rfc3339(start + timedelta(days=1))}
+        cells = [
+            (values[i], f"{HOME}?{urlencode({**span, 'action': action})}")
+            for action, _label, values in series
+        ]
+        rows.append((day, cells))
     return render(
         request,
         "audit_activity.html",

@@ -177,7 +177,7 @@ def login(
             settings,
             message=(
                 "This portal is for identity holders and the people who act for them. "
-                "Studios and auditors use the API."
+                "Auditors sign in at /portal/audit; studios use the API."
             ),
             next_url=destination,
             status_code=403,

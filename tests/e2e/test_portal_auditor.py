@@ -383,5 +383,10 @@ def test_activity_chart_and_its_table_count_the_days_events(
     )
     check_page(page, "audit-activity")
     shot(page, "audit-activity")
+    # Each number opens the events it counts.
+    page.get_by_role("link", name=f"3 usages recorded on {today}: the events").click()
+    page.locator("#events").wait_for()
+    actions = page.locator("#events tbody tr td:nth-child(3)").all_inner_texts()
+    assert actions == ["usage.recorded"] * 3
     # Nothing the pages loaded came from outside the app.
     assert requested and all(url.startswith(live_server) for url in requested), requested
