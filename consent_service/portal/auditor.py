@@ -49,7 +49,14 @@ from consent_service.errors import DomainError, InvalidCredentials, NotFound
 from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
-from consent_service.portal.pages import SECURITY_HEADERS, PortalRoute, render, see_other
+from consent_service.portal.pages import (
+    SECURITY_HEADERS,
+    PortalRoute,
+    login_page,
+    render,
+    see_other,
+    sign_out,
+)
 from consent_service.portal.session import (
     AUDITOR_LOGIN_PATH,
     AuditorForm,
@@ -112,30 +119,8 @@ _LOGIN_MESSAGES = {
 }
 
 
-def _login_page(
-    request: Request,
-    settings: SettingsDep,
-    *,
-    message: str | None = None,
-    email: str = "",
-    next_url: str = HOME,
-    status_code: int = 200,
-) -> Response:
-    token = web.login_csrf_token(request)
-    response = render(
-        request,
-        "audit_login.html",
-        {
-            "csrf_token": token,
-            "message": message,
-            "failed": status_code >= 400,
-            "email": email,
-            "next_url": next_url,
-        },
-        status_code=status_code,
-    )
-    web.set_login_csrf_cookie(response, request, settings, token)
-    return response
+def _login_page(request: Request, settings: SettingsDep, **fields: Any) -> Response:
+    return login_page(request, settings, template="audit_login.html", **fields)
 
 
 @router.get("/audit/login")
@@ -217,10 +202,9 @@ def logout(
     signer: SignerDep,
     settings: SettingsDep,
 ) -> Response:
-    accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
-    response = see_other(f"{AUDITOR_LOGIN_PATH}?signed_out=true")
-    web.clear_session_cookie(response, request, settings)
-    return response
+    return sign_out(
+        request, session, signer, settings, then=f"{AUDITOR_LOGIN_PATH}?signed_out=true"
+    )
 
 
 # -- searching the log -------------------------------------------------------------------------

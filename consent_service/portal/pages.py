@@ -24,8 +24,12 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent_service import vocabulary
+from consent_service.accounts import service as accounts
+from consent_service.config import Settings
+from consent_service.crypto.signer import Signer
 from consent_service.errors import DomainError
 from consent_service.portal import i18n
+from consent_service.portal import session as web
 from consent_service.portal.session import CsrfRejected, LoginRequired
 
 _env = Environment(
@@ -243,3 +247,43 @@ class PortalRoute(APIRoute):
 def see_other(url: str) -> Response:
     """The redirect after a form's POST (never cached: it follows a change)."""
     return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+def login_page(
+    request: Request,
+    settings: Settings,
+    *,
+    template: str = "login.html",
+    message: str | None = None,
+    email: str = "",
+    next_url: str = "/portal",
+    status_code: int = 200,
+) -> Response:
+    """A sign-in form (the holder's or the auditor's) with its double-submit CSRF token."""
+    token = web.login_csrf_token(request)
+    response = render(
+        request,
+        template,
+        {
+            "csrf_token": token,
+            "message": message,
+            "failed": status_code >= 400,
+            "email": email,
+            "next_url": next_url,
+        },
+        status_code=status_code,
+    )
+    web.set_login_csrf_cookie(response, request, settings, token)
+    return response
+
+
+def sign_out(
+    request: Request, session: Any, signer: Signer, settings: Settings, *, then: str
+) -> Response:
+    """Revoke the session's access token itself, not only the browser's copy of it (a copy
+    kept elsewhere, or the same token used as a bearer on /v1, is refused from now on), clear
+    the cookie and go to `then`."""
+    accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
+    response = see_other(then)
+    web.clear_session_cookie(response, request, settings)
+    return response

@@ -46,7 +46,14 @@ from consent_service.licences import service as licences
 from consent_service.ops.rate_limit import check_login_rate
 from consent_service.portal import session as web
 from consent_service.portal.notice_view import blocks
-from consent_service.portal.pages import STYLESHEET, PortalRoute, render, see_other
+from consent_service.portal.pages import (
+    STYLESHEET,
+    PortalRoute,
+    login_page,
+    render,
+    see_other,
+    sign_out,
+)
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 from consent_service.usages import service as usages
 
@@ -92,30 +99,8 @@ def stylesheet() -> Response:
 # -- signing in and out ------------------------------------------------------------------------
 
 
-def _login_page(
-    request: Request,
-    settings: SettingsDep,
-    *,
-    message: str | None = None,
-    email: str = "",
-    next_url: str = "/portal",
-    status_code: int = 200,
-) -> Response:
-    token = web.login_csrf_token(request)
-    response = render(
-        request,
-        "login.html",
-        {
-            "csrf_token": token,
-            "message": message,
-            "failed": status_code >= 400,
-            "email": email,
-            "next_url": next_url,
-        },
-        status_code=status_code,
-    )
-    web.set_login_csrf_cookie(response, request, settings, token)
-    return response
+def _login_page(request: Request, settings: SettingsDep, **fields: Any) -> Response:
+    return login_page(request, settings, template="login.html", **fields)
 
 
 @router.get("/login")
@@ -196,12 +181,7 @@ def logout(
     signer: SignerDep,
     settings: SettingsDep,
 ) -> Response:
-    # Signing out revokes the access token itself, not only the browser's copy of it: a copy
-    # kept elsewhere (or the same token used as a bearer on /v1) is refused from now on.
-    accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
-    response = see_other("/portal/login?signed_out=true")
-    web.clear_session_cookie(response, request, settings)
-    return response
+    return sign_out(request, session, signer, settings, then="/portal/login?signed_out=true")
 
 
 # -- home --------------------------------------------------------------------------------------
