@@ -91,21 +91,31 @@ def holder_principal(session: Session, signer: Signer, access_token: str) -> Pri
     return principal if principal is not None and principal.holder_id else None
 
 
-def optional_session(
-    request: Request, session: SessionDep, signer: SignerDep
+def session_of_role(
+    request: Request, session: Session, signer: Signer, role: Role
 ) -> PortalSession | None:
+    """The cookie's session when it is one of `role`; None for no cookie, a bad token or
+    another role (a holder's cookie is no auditor session, and the other way round)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 4096:
         return None
-    principal = holder_principal(session, signer, token)
-    if principal is None:
+    principal = principal_of_role(session, signer, token, role)
+    if principal is None or (role is Role.holder and not principal.holder_id):
         return None
     request.state.principal_role = principal.role.value
-    # The language the holder chose: the portal's pages speak it (portal/i18n.py).
-    request.state.portal_language = holders.language_of(session, principal.holder_id)
     return PortalSession(
         principal=principal, csrf_token=csrf_token_for(session, signer.keyring, token)
     )
+
+
+def optional_session(
+    request: Request, session: SessionDep, signer: SignerDep
+) -> PortalSession | None:
+    portal = session_of_role(request, session, signer, Role.holder)
+    if portal is not None:
+        # The language the holder chose: the portal's pages speak it (portal/i18n.py).
+        request.state.portal_language = holders.language_of(session, portal.principal.holder_id)
+    return portal
 
 
 OptionalPortalSession = Annotated[PortalSession | None, Depends(optional_session)]
@@ -146,16 +156,7 @@ AUDITOR_LOGIN_PATH = "/portal/audit/login"
 def optional_auditor_session(
     request: Request, session: SessionDep, signer: SignerDep
 ) -> PortalSession | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token or len(token) > 4096:
-        return None
-    principal = principal_of_role(session, signer, token, Role.auditor)
-    if principal is None:
-        return None
-    request.state.principal_role = principal.role.value
-    return PortalSession(
-        principal=principal, csrf_token=csrf_token_for(session, signer.keyring, token)
-    )
+    return session_of_role(request, session, signer, Role.auditor)
 
 
 OptionalAuditorSession = Annotated[PortalSession | None, Depends(optional_auditor_session)]
