@@ -37,6 +37,7 @@ from consent_service.ops.router import router as ops_router
 from consent_service.ops.startup import key_error_handler
 from consent_service.outbox.worker import OutboxWorker
 from consent_service.portal.account import router as portal_account_router
+from consent_service.portal.auditor import router as portal_auditor_router
 from consent_service.portal.rights import router as portal_rights_router
 from consent_service.portal.router import router as portal_router
 from consent_service.portal.verify import router as portal_verify_router
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         invitations.router,
         invitation_pages.router,
         portal_verify_router,
+        portal_auditor_router,
     ):
         app.include_router(router)
     install_openapi(app)

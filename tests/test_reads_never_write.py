@@ -185,6 +185,7 @@ def test_no_get_route_locks_a_row_or_appends_an_event(
         "evidence_id": case["evidence"][0]["id"],
         "endpoint_id": endpoint["id"],
         "code": "consent_not_active",  # /problems/{code}
+        "seq": str(seq),  # /portal/audit/events/{seq}
     }
     params = {
         "/v1/audit/proofs/inclusion": {"seq": seq},

@@ -218,3 +218,30 @@ def put_cosignature(session: Session, **values: Any) -> None:
             },
         )
     )
+
+
+def cosigned_tree_heads(session: Session, *, limit: int) -> Sequence[AuditCosignature]:
+    """The newest cosignatures first (by tree size, then witness): the witnessed history."""
+    stmt = (
+        select(AuditCosignature)
+        .order_by(col(AuditCosignature.tree_size).desc(), col(AuditCosignature.witness))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()
+
+
+def events_per_day(
+    session: Session, *, actions: Sequence[str], since: datetime, until: datetime
+) -> list[tuple[str, str, int]]:
+    """(UTC day as YYYY-MM-DD, action, count) of events of `actions` in [since, until)."""
+    occurred = _event.c.occurred_at
+    if session.get_bind().dialect.name == "postgresql":
+        day: Any = sa.func.to_char(sa.func.timezone("UTC", occurred), "YYYY-MM-DD")
+    else:  # SQLite keeps UTC text (db.UTCDateTime): its first ten characters are the day
+        day = sa.func.substr(occurred, 1, 10)
+    stmt = (
+        sa.select(day.label("day"), _event.c.action, sa.func.count())
+        .where(occurred >= since, occurred < until, _event.c.action.in_(list(actions)))
+        .group_by(day, _event.c.action)
+    )
+    return [(str(d), str(a), int(n)) for d, a, n in session.execute(stmt)]

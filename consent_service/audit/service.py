@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -331,9 +332,60 @@ def holder_inclusion_proof(
     row = repository.event_by_seq(session, seq) if seq >= 0 else None
     if row is None or row.holder_id != holder_id:
         raise NotFound()
+    return _with_proof(session, signer, row)
+
+
+def _with_proof(session: Session, signer: Signer, row: AuditEvent) -> dict[str, Any]:
     tree = current_tree(session)
     return {
         **event_line(row.seq, row.leaf_hash, row.event_json),
-        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(seq)],
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(row.seq)],
         "checkpoint": checkpoint_for(session, signer=signer, tree=tree),
     }
+
+
+def event_proof(session: Session, *, signer: Signer, seq: int) -> tuple[str, dict[str, Any]]:
+    """(the event's canonical bytes as stored, its line with an inclusion proof and the signed
+    checkpoint of the same tree), for the auditor's event page; NotFound outside the log."""
+    row = repository.event_by_seq(session, seq) if 0 <= seq < 2**53 else None
+    if row is None or seq >= repository.committed_size(session):
+        raise NotFound()
+    return row.event_json, _with_proof(session, signer, row)
+
+
+# -- what the auditor page shows: the witnessed history and the activity per day --------------
+
+
+def witnessed_checkpoints(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The tree heads witnesses cosigned, newest first: `{tree_size, root_hash, cosignatures}`.
+
+    Checkpoints the registry signs are made on request and not kept; the witnesses'
+    cosignatures are (audit_cosignature), so this is the log's kept history.
+    """
+    heads: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in repository.cosigned_tree_heads(session, limit=limit):
+        head = heads.setdefault(
+            (row.tree_size, row.root_hash),
+            {"tree_size": row.tree_size, "root_hash": row.root_hash, "cosignatures": []},
+        )
+        head["cosignatures"].append(
+            {
+                "witness": row.witness,
+                "cosigned_at": row.cosigned_at,
+                "received_at": row.received_at,
+                "signature_line": row.signature_line,
+            }
+        )
+    return list(heads.values())
+
+
+def events_per_day(
+    session: Session, *, actions: Sequence[str], since: datetime, until: datetime
+) -> dict[str, dict[str, int]]:
+    """{action: {YYYY-MM-DD: count}} of events of `actions` in [since, until), UTC days."""
+    counts: dict[str, dict[str, int]] = {action: {} for action in actions}
+    for day, action, count in repository.events_per_day(
+        session, actions=actions, since=since, until=until
+    ):
+        counts[action][day] = counts[action].get(day, 0) + count
+    return counts

@@ -25,9 +25,13 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent_service import vocabulary
+from consent_service.accounts import service as accounts
 from consent_service.catalogues import N_
+from consent_service.config import Settings
+from consent_service.crypto.signer import Signer
 from consent_service.errors import DomainError
 from consent_service.portal import i18n
+from consent_service.portal import session as web
 from consent_service.portal.session import CsrfRejected, LoginRequired
 
 _env = Environment(
@@ -310,9 +314,9 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     )
 
 
-def login_redirect(request: Request) -> Response:
-    target = "/portal/login"
-    if request.method == "GET" and request.url.path != "/portal":
+def login_redirect(request: Request, login_path: str = "/portal/login") -> Response:
+    target = login_path
+    if request.method == "GET" and request.url.path not in ("/portal", login_path):
         from urllib.parse import quote
 
         target += "?next=" + quote(request.url.path, safe="/")
@@ -332,8 +336,8 @@ class PortalRoute(APIRoute):
         async def portal_handler(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except LoginRequired:
-                response = login_redirect(request)
+            except LoginRequired as exc:
+                response = login_redirect(request, exc.login_path)
             except CsrfRejected:
                 response = error_page(
                     request,
@@ -368,3 +372,46 @@ class PortalRoute(APIRoute):
 def see_other(url: str) -> Response:
     """The redirect after a form's POST (never cached: it follows a change)."""
     return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+def login_page(
+    request: Request,
+    settings: Settings,
+    *,
+    template: str = "login.html",
+    message: str | None = None,
+    email: str = "",
+    next_url: str = "/portal",
+    status_code: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """A sign-in form (the holder's or the auditor's) with its double-submit CSRF token;
+    `extra` adds to the template's context (a pending invitation on the holder's form)."""
+    token = web.login_csrf_token(request)
+    response = render(
+        request,
+        template,
+        {
+            "csrf_token": token,
+            "message": message,
+            "failed": status_code >= 400,
+            "email": email,
+            "next_url": next_url,
+            **(extra or {}),
+        },
+        status_code=status_code,
+    )
+    web.set_login_csrf_cookie(response, request, settings, token)
+    return response
+
+
+def sign_out(
+    request: Request, session: Any, signer: Signer, settings: Settings, *, then: str
+) -> Response:
+    """Revoke the session's access token itself, not only the browser's copy of it (a copy
+    kept elsewhere, or the same token used as a bearer on /v1, is refused from now on), clear
+    the cookie and go to `then`."""
+    accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
+    response = see_other(then)
+    web.clear_session_cookie(response, request, settings)
+    return response

@@ -53,9 +53,11 @@ from consent_service.portal.notice_view import blocks
 from consent_service.portal.pages import (
     STYLESHEET,
     PortalRoute,
+    login_page,
     page_language,
     render,
     see_other,
+    sign_out,
 )
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 from consent_service.usages import service as usages
@@ -114,30 +116,15 @@ def _login_page(
     request: Request,
     settings: SettingsDep,
     *,
-    message: str | None = None,
-    email: str = "",
-    next_url: str = "/portal",
-    status_code: int = 200,
     invitation: tuple[str, str] | None = None,
+    **fields: Any,
 ) -> Response:
-    token = web.login_csrf_token(request)
-    response = render(
-        request,
-        "login.html",
-        {
-            "csrf_token": token,
-            "message": message,
-            "failed": status_code >= 400,
-            "email": email,
-            "next_url": next_url,
-            # (token, studio name) of a pending invitation that signing in accepts.
-            "invitation_token": invitation[0] if invitation else None,
-            "invitation_studio": invitation[1] if invitation else None,
-        },
-        status_code=status_code,
-    )
-    web.set_login_csrf_cookie(response, request, settings, token)
-    return response
+    # (token, studio name) of a pending invitation that signing in accepts.
+    extra = {
+        "invitation_token": invitation[0] if invitation else None,
+        "invitation_studio": invitation[1] if invitation else None,
+    }
+    return login_page(request, settings, template="login.html", extra=extra, **fields)
 
 
 def _invitation(session: SessionDep, request: Request, given: str | None) -> tuple[str, str] | None:
@@ -234,7 +221,7 @@ def login(
             settings,
             message=N_(
                 "This portal is for identity holders and the people who act for them. "
-                "Studios and auditors use the API."
+                "Auditors sign in at /portal/audit; studios use the API."
             ),
             next_url=destination,
             status_code=403,
@@ -259,12 +246,7 @@ def logout(
     signer: SignerDep,
     settings: SettingsDep,
 ) -> Response:
-    # Signing out revokes the access token itself, not only the browser's copy of it: a copy
-    # kept elsewhere (or the same token used as a bearer on /v1) is refused from now on.
-    accounts.revoke_access_token(session, signer=signer, token=request.cookies[web.SESSION_COOKIE])
-    response = see_other("/portal/login?signed_out=true")
-    web.clear_session_cookie(response, request, settings)
-    return response
+    return sign_out(request, session, signer, settings, then="/portal/login?signed_out=true")
 
 
 # -- home --------------------------------------------------------------------------------------

@@ -46,7 +46,11 @@ _LOCAL_NEXT = re.compile(r"^/portal(/[A-Za-z0-9_\-]+)*/?$")
 
 
 class LoginRequired(Exception):
-    """No valid holder session: the browser is sent to the login page."""
+    """No valid session of the page's role: the browser is sent to that role's login page."""
+
+    def __init__(self, login_path: str = "/portal/login") -> None:
+        super().__init__(login_path)
+        self.login_path = login_path
 
 
 class CsrfRejected(Exception):
@@ -68,30 +72,51 @@ def _tokens_equal(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-def holder_principal(session: Session, signer: Signer, access_token: str) -> Principal | None:
-    """The holder (or representative) behind `access_token`; None for anything else."""
+def principal_of_role(
+    session: Session, signer: Signer, access_token: str, role: Role
+) -> Principal | None:
+    """The principal of `role` behind `access_token`; None for another role or a bad token.
+
+    One cookie, one mechanism, several roles: each page asks for its own role, so a holder's
+    session opens no auditor page and an auditor's none of the holder's."""
     try:
         principal = accounts.principal_from_access_token(session, signer=signer, token=access_token)
     except (Unauthenticated, holders.HolderDeceased):  # a deceased holder's session ends
         return None
-    return principal if principal.role is Role.holder and principal.holder_id else None
+    return principal if principal.role is role else None
+
+
+def holder_principal(session: Session, signer: Signer, access_token: str) -> Principal | None:
+    """The holder (or representative) behind `access_token`; None for anything else."""
+    principal = principal_of_role(session, signer, access_token, Role.holder)
+    return principal if principal is not None and principal.holder_id else None
+
+
+def session_of_role(
+    request: Request, session: Session, signer: Signer, role: Role
+) -> PortalSession | None:
+    """The cookie's session when it is one of `role`; None for no cookie, a bad token or
+    another role (a holder's cookie is no auditor session, and the other way round)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 4096:
+        return None
+    principal = principal_of_role(session, signer, token, role)
+    if principal is None or (role is Role.holder and not principal.holder_id):
+        return None
+    request.state.principal_role = principal.role.value
+    return PortalSession(
+        principal=principal, csrf_token=csrf_token_for(session, signer.keyring, token)
+    )
 
 
 def optional_session(
     request: Request, session: SessionDep, signer: SignerDep
 ) -> PortalSession | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token or len(token) > 4096:
-        return None
-    principal = holder_principal(session, signer, token)
-    if principal is None:
-        return None
-    request.state.principal_role = principal.role.value
-    # The language the holder chose: the portal's pages speak it (portal/i18n.py).
-    request.state.portal_language = holders.language_of(session, principal.holder_id)
-    return PortalSession(
-        principal=principal, csrf_token=csrf_token_for(session, signer.keyring, token)
-    )
+    portal = session_of_role(request, session, signer, Role.holder)
+    if portal is not None:
+        # The language the holder chose: the portal's pages speak it (portal/i18n.py).
+        request.state.portal_language = holders.language_of(session, portal.principal.holder_id)
+    return portal
 
 
 OptionalPortalSession = Annotated[PortalSession | None, Depends(optional_session)]
@@ -106,17 +131,55 @@ def required_session(portal: OptionalPortalSession) -> PortalSession:
 HolderSession = Annotated[PortalSession, Depends(required_session)]
 
 
+def session_csrf_matches(portal: PortalSession, given: str) -> None:
+    """403 (CsrfRejected) unless `given` is the CSRF token of this session."""
+    if not _tokens_equal(portal.csrf_token, given):
+        raise CsrfRejected()
+
+
 def checked_session(
     portal: HolderSession, csrf_token: Annotated[str, Form(max_length=256)] = ""
 ) -> PortalSession:
     """A holder session whose form carried this session's CSRF token (else 403)."""
-    if not _tokens_equal(portal.csrf_token, csrf_token):
-        raise CsrfRejected()
+    session_csrf_matches(portal, csrf_token)
     return portal
 
 
 # For POST routes: signed in AND the form proves it came from a portal page.
 HolderForm = Annotated[PortalSession, Depends(checked_session)]
+
+
+# -- the auditor's pages (portal/auditor.py): the same cookie, the auditor role -------------------
+
+AUDITOR_LOGIN_PATH = "/portal/audit/login"
+
+
+def optional_auditor_session(
+    request: Request, session: SessionDep, signer: SignerDep
+) -> PortalSession | None:
+    return session_of_role(request, session, signer, Role.auditor)
+
+
+OptionalAuditorSession = Annotated[PortalSession | None, Depends(optional_auditor_session)]
+
+
+def required_auditor_session(portal: OptionalAuditorSession) -> PortalSession:
+    if portal is None:
+        raise LoginRequired(AUDITOR_LOGIN_PATH)
+    return portal
+
+
+AuditorSession = Annotated[PortalSession, Depends(required_auditor_session)]
+
+
+def checked_auditor_session(
+    portal: AuditorSession, csrf_token: Annotated[str, Form(max_length=256)] = ""
+) -> PortalSession:
+    session_csrf_matches(portal, csrf_token)
+    return portal
+
+
+AuditorForm = Annotated[PortalSession, Depends(checked_auditor_session)]
 
 
 # -- cookies ------------------------------------------------------------------------------------
@@ -213,8 +276,8 @@ def check_login_csrf(request: Request, given: str) -> None:
         raise CsrfRejected()
 
 
-def safe_next(value: str | None) -> str:
-    """A post-login destination inside the portal; anything else becomes the home page."""
-    if value and len(value) <= 200 and _LOCAL_NEXT.fullmatch(value):
+def safe_next(value: str | None, home: str = "/portal") -> str:
+    """A post-login destination under `home`; anything else becomes `home` itself."""
+    if value and len(value) <= 200 and _LOCAL_NEXT.fullmatch(value) and value.startswith(home):
         return value
-    return "/portal"
+    return home

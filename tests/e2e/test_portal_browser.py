@@ -111,7 +111,7 @@ def test_a_holder_consents_then_withdraws_in_the_browser_and_keeps_a_valid_recei
     download.save_as(target)
     keys = signing.keys_from_jwks(httpx.get(f"{live_server}/.well-known/jwks.json").json())
     _header, claims = signing.verify(target.read_text(), keys=keys, typ=RECEIPT_TYP)
-    assert claims["record_id"] == consent_id
+    assert claims["iso27560"]["record_id"] == consent_id
     assert claims["consent_state"] == "withdrawn"
 
 

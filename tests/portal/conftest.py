@@ -12,9 +12,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.auditors.conftest import make_auditor  # noqa: F401 (fixture)
 from tests.conftest import HolderAccount, Org
 from tests.consents.conftest import add_representative  # noqa: F401 (fixture)
-from tests.licences.conftest import grant_terms, licence_scope
+from tests.licences.conftest import grant, grant_terms, licence_scope, make_grant  # noqa: F401
 
 
 def hidden_field(page: str, name: str) -> str:
@@ -38,16 +39,26 @@ class Portal:
         self.http = TestClient(app, base_url=base_url, follow_redirects=False)
         self.csrf = ""
 
-    def login(self, email: str, password: str, **extra: str) -> httpx.Response:
-        form = self.http.get("/portal/login")
+    def login(
+        self,
+        email: str,
+        password: str,
+        *,
+        login_path: str = "/portal/login",
+        home_path: str = "/portal",
+        **extra: str,
+    ) -> httpx.Response:
+        """Sign in with the form at `login_path` (the holder's, or the auditor's
+        /portal/audit/login); on success, keep the CSRF token of the `home_path` page."""
+        form = self.http.get(login_path)
         assert form.status_code == 200, form.text
         token = hidden_field(form.text, "csrf_token")
         r = self.http.post(
-            "/portal/login",
+            login_path,
             data={"email": email, "password": password, "csrf_token": token, **extra},
         )
         if r.status_code == 303:
-            home = self.http.get("/portal")
+            home = self.http.get(home_path)
             assert home.status_code == 200, home.text
             self.csrf = hidden_field(home.text, "csrf_token")
         return r
