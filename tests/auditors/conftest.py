@@ -71,6 +71,13 @@ def wrong_code(secret: str) -> str:
     return next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in valid)
 
 
+def next_code(secret: str) -> str:
+    """The code of the next time step: valid now (the window admits one step either way) and
+    not yet used, unlike the current one, which may be the very code that confirmed the factor
+    (a code signs in once: `totp_reused`)."""
+    return pyotp.TOTP(secret).at(time.time(), counter_offset=1)
+
+
 def enable_totp(client: TestClient, person: AuditorPerson) -> str:
     r = client.post("/v1/auth/totp", headers=person.headers)
     assert r.status_code == 200, r.text

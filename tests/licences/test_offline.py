@@ -181,7 +181,7 @@ def test_cli_binds_the_check_to_the_audience_and_a_use(
 def test_cli_fetches_from_the_issuer(live_server: str, app: Any, grant: Grant):
     # Licences name the issuer they were signed for: serve this app as that issuer.
     services = app.state.services
-    signer = Signer(keyring=services.keyring, issuer=live_server)
+    signer = Signer(keyring=services.keyring, issuer=live_server, operator=services.signer.operator)
     app.state.services = replace(
         services,
         settings=services.settings.model_copy(update={"issuer": live_server}),
