@@ -221,16 +221,6 @@ def put_cosignature(session: Session, **values: Any) -> None:
     )
 
 
-def cosigned_tree_heads(session: Session, *, limit: int) -> Sequence[AuditCosignature]:
-    """The newest cosignatures first (by tree size, then witness): the witnessed history."""
-    stmt = (
-        select(AuditCosignature)
-        .order_by(col(AuditCosignature.tree_size).desc(), col(AuditCosignature.witness))
-        .limit(limit)
-    )
-    return session.exec(stmt).all()
-
-
 # -- the tree heads the registry signed ----------------------------------------------------------
 _signed = AuditSignedCheckpoint.__table__  # type: ignore[attr-defined]
 
@@ -261,6 +251,10 @@ def signed_checkpoints(
             stmt = stmt.where(size < before)
         stmt = stmt.order_by(size.desc())
     return session.exec(stmt.limit(limit)).all()
+
+
+def signed_checkpoint_at(session: Session, tree_size: int) -> AuditSignedCheckpoint | None:
+    return session.get(AuditSignedCheckpoint, tree_size)
 
 
 def signed_checkpoint_before(session: Session, tree_size: int) -> AuditSignedCheckpoint | None:

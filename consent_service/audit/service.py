@@ -389,30 +389,7 @@ def event_proof(session: Session, *, signer: Signer, seq: int) -> tuple[str, dic
     return row.event_json, _with_proof(session, signer, row)
 
 
-# -- what the auditor page shows: the witnessed history and the activity per day --------------
-
-
-def witnessed_checkpoints(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
-    """The tree heads witnesses cosigned, newest first: `{tree_size, root_hash, cosignatures}`.
-
-    Checkpoints the registry signs are made on request and not kept; the witnesses'
-    cosignatures are (audit_cosignature), so this is the log's kept history.
-    """
-    heads: dict[tuple[int, str], dict[str, Any]] = {}
-    for row in repository.cosigned_tree_heads(session, limit=limit):
-        head = heads.setdefault(
-            (row.tree_size, row.root_hash),
-            {"tree_size": row.tree_size, "root_hash": row.root_hash, "cosignatures": []},
-        )
-        head["cosignatures"].append(
-            {
-                "witness": row.witness,
-                "cosigned_at": row.cosigned_at,
-                "received_at": row.received_at,
-                "signature_line": row.signature_line,
-            }
-        )
-    return list(heads.values())
+# -- what the auditor page shows: the kept history of tree heads and the activity per day -----
 
 
 def _kept(row: Any, cosignatures: Sequence[Any]) -> dict[str, Any]:
@@ -456,6 +433,14 @@ def checkpoint_history(
         "next_after": last if after is not None else None,
         "next_before": last if after is None else None,
     }
+
+
+def kept_checkpoint(session: Session, tree_size: int) -> dict[str, Any] | None:
+    """The kept tree head of `tree_size` with its cosignatures, or None when none is kept."""
+    row = repository.signed_checkpoint_at(session, tree_size)
+    if row is None:
+        return None
+    return _kept(row, repository.cosignatures_at(session, tree_size))
 
 
 def check_history(session: Session, items: list[dict[str, Any]]) -> None:
