@@ -159,6 +159,9 @@ class CheckpointNotes:
             accepted.append((witness, signature, timestamp))
         if not accepted:
             raise MalformedNote("the note carries no cosignature")
+        # A cosigned head is one the log signed: keep it in the history if it is not yet (a
+        # note signed before the history was kept, or by an earlier deployment).
+        service.keep_signed(session, tree)
         now = utcnow()
         for witness, signature, timestamp in accepted:
             repository.put_cosignature(

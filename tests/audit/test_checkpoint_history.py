@@ -10,6 +10,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
 
 from consent_service.audit import note
 from consent_service.config import Settings
@@ -186,3 +188,29 @@ def test_concurrent_first_reads_of_one_size_keep_one_row(
     assert len(sizes) == 12 and len(set(sizes)) == 1  # admins' reads append nothing
     r = httpx.get(f"{live_server}/v1/audit/checkpoints", headers=admin_headers, timeout=30)
     assert [i["tree_size"] for i in r.json()["items"]] == sizes[:1]
+
+
+def test_a_cosigned_head_signed_before_the_history_was_kept_is_kept_on_cosigning(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    witness_key: Ed25519PrivateKey,
+    db_session: Session,
+) -> None:
+    signed = client.get(
+        "/v1/audit/checkpoint", headers={**admin_headers, "Accept": "text/plain"}
+    ).text
+    # As if the note had been signed by a deployment that kept no history.
+    db_session.execute(text("DELETE FROM audit_signed_checkpoint"))
+    db_session.commit()
+    assert _history(client, admin_headers)["items"] == []
+    line = spec_cosign(signed, WITNESS, witness_key)
+    r = client.post(
+        "/v1/audit/checkpoint/cosignatures",
+        content=(signed + line).encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 201, r.text
+    (kept,) = _history(client, admin_headers)["items"]
+    assert kept["tree_size"] == r.json()["tree_size"]
+    assert kept["note"] + line == signed + line  # Ed25519 signs deterministically
+    assert [c["witness"] for c in kept["cosignatures"]] == [WITNESS]
