@@ -41,8 +41,8 @@ from sqlmodel import Session
 
 from consent_service.accounts import auditors, passwords
 from consent_service.accounts import service as accounts
-from consent_service.audit.service import AuditObserver, bind_observers
-from consent_service.audit.witness import CheckpointNotes
+from consent_service.audit.service import AuditObserver, bind_checkpoint_keeper, bind_observers
+from consent_service.audit.witness import CheckpointKeeper, CheckpointNotes
 from consent_service.config import Settings
 from consent_service.consents.events import GrantStatusListener, bind_listeners
 from consent_service.crypto.keyring import Keyring, load_master_key
@@ -120,6 +120,7 @@ class Services:
         vault.bind_media_cleaner(session.info, self.media_cleaner)
         outbox.bind_wakeup(session.info, self.outbox_wakeup)
         bind_observers(session.info, self.audit_observers)
+        bind_checkpoint_keeper(session.info, CheckpointKeeper(self.signer, self.checkpoint_notes))
         return session
 
     def outbox_worker(self, *, concurrency: int | None = None) -> OutboxWorker:

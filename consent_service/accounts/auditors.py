@@ -269,9 +269,10 @@ def note_log_read(session: Session, principal: Principal, kind: str, **what: Any
     """Remember that an auditor read the log itself (no-op for anyone else).
 
     `kind` names the read (`audit_events`, `audit_export`, `audit_checkpoint`,
-    `audit_inclusion_proof`, `audit_consistency_proof`); `what` says what was read: the
-    filters as query parameters (ids and times, never personal data) and the range (sequence
-    numbers, tree sizes). Logged like `note_read`, one `auditor.read` event per request.
+    `audit_checkpoints`, `audit_inclusion_proof`, `audit_consistency_proof`); `what` says what
+    was read: the filters as query parameters (ids and times, never personal data) and the
+    range (sequence numbers, tree sizes). Logged like `note_read`, one `auditor.read` event
+    per request.
     """
     _note(session, principal, {"kind": kind, **what})
 

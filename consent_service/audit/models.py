@@ -87,3 +87,21 @@ class AuditCosignature(SQLModel, table=True):
     cosigned_at: datetime = Field(sa_type=UTCDateTime)
     signature_line: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditSignedCheckpoint(SQLModel, table=True):
+    """A tree head the registry signed, kept the first time a checkpoint of its size is signed.
+
+    `signature` is the JWS form (checkpoint+jwt) and `note` the C2SP signed note (the log's own
+    signature line, without cosignatures), both as first made, so an auditor can read the
+    log's history of tree heads and check consecutive ones against each other. Rows are only
+    ever inserted (insert-or-ignore: concurrent first readers of one size keep one row).
+    """
+
+    __tablename__ = "audit_signed_checkpoint"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root_hash: str = Field(max_length=64)
+    signed_at: datetime = Field(sa_type=UTCDateTime)
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))

@@ -14,6 +14,7 @@ from consent_service.audit.models import (
     AuditEvent,
     AuditEventSubject,
     AuditHead,
+    AuditSignedCheckpoint,
     AuditSubtree,
 )
 from consent_service.db import bulk_insert
@@ -97,6 +98,16 @@ def leaf_hashes(session: Session, start: int, end: int) -> list[bytes]:
     return [bytes.fromhex(h) for h in session.execute(stmt).scalars()]
 
 
+def _dialect_insert(session: Session) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
+    insert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def subtree_count(session: Session) -> int:
     """How many subtree hashes are cached (they are written in order from index 0)."""
     value = session.execute(sa.select(sa.func.max(_subtree.c.subtree_index))).scalar()
@@ -118,12 +129,7 @@ def add_subtree_hashes(session: Session, first_index: int, hashes: Sequence[byte
     if not hashes:
         return
     rows = [{"subtree_index": first_index + i, "root_hash": h.hex()} for i, h in enumerate(hashes)]
-    dialect = session.get_bind().dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = _dialect_insert(session)
     session.execute(insert(_subtree).values(rows).on_conflict_do_nothing())
 
 
@@ -203,12 +209,7 @@ def cosignatures_at(session: Session, tree_size: int) -> Sequence[AuditCosignatu
 def put_cosignature(session: Session, **values: Any) -> None:
     """Keep a witness's cosignature of one tree size; a newer one replaces the older (one
     statement, so two witnesses' or two copies' requests at once do not collide)."""
-    insert: Any
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(_cosignature).values(**values)
+    statement = _dialect_insert(session)(_cosignature).values(**values)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[_cosignature.c.witness, _cosignature.c.tree_size],
@@ -220,12 +221,57 @@ def put_cosignature(session: Session, **values: Any) -> None:
     )
 
 
-def cosigned_tree_heads(session: Session, *, limit: int) -> Sequence[AuditCosignature]:
-    """The newest cosignatures first (by tree size, then witness): the witnessed history."""
+# -- the tree heads the registry signed ----------------------------------------------------------
+_signed = AuditSignedCheckpoint.__table__  # type: ignore[attr-defined]
+
+
+def signed_checkpoint_kept(session: Session, tree_size: int) -> bool:
+    stmt = sa.select(_signed.c.tree_size).where(_signed.c.tree_size == tree_size)
+    return session.execute(stmt).first() is not None
+
+
+def keep_signed_checkpoint(session: Session, **values: Any) -> None:
+    """Keep a signed tree head unless one of its size is kept already (insert-or-ignore on the
+    primary key: concurrent first signers of one size leave one row, the first committed)."""
+    insert = _dialect_insert(session)
+    session.execute(insert(_signed).values(**values).on_conflict_do_nothing())
+
+
+def signed_checkpoints(
+    session: Session, *, after: int | None, before: int | None, limit: int
+) -> Sequence[AuditSignedCheckpoint]:
+    """Kept tree heads: with `after`, sizes > after in ascending order; else newest first,
+    sizes < `before` when given."""
+    stmt = select(AuditSignedCheckpoint)
+    size = col(AuditSignedCheckpoint.tree_size)
+    if after is not None:
+        stmt = stmt.where(size > after).order_by(size)
+    else:
+        if before is not None:
+            stmt = stmt.where(size < before)
+        stmt = stmt.order_by(size.desc())
+    return session.exec(stmt.limit(limit)).all()
+
+
+def signed_checkpoint_at(session: Session, tree_size: int) -> AuditSignedCheckpoint | None:
+    return session.get(AuditSignedCheckpoint, tree_size)
+
+
+def signed_checkpoint_before(session: Session, tree_size: int) -> AuditSignedCheckpoint | None:
+    """The kept tree head just below `tree_size`, if any."""
+    size = col(AuditSignedCheckpoint.tree_size)
+    stmt = select(AuditSignedCheckpoint).where(size < tree_size).order_by(size.desc()).limit(1)
+    return session.exec(stmt).first()
+
+
+def cosignatures_of(session: Session, sizes: Sequence[int]) -> Sequence[AuditCosignature]:
+    """The cosignatures of the given tree sizes, by size then witness."""
+    if not sizes:
+        return []
     stmt = (
         select(AuditCosignature)
-        .order_by(col(AuditCosignature.tree_size).desc(), col(AuditCosignature.witness))
-        .limit(limit)
+        .where(col(AuditCosignature.tree_size).in_(list(sizes)))
+        .order_by(col(AuditCosignature.tree_size), col(AuditCosignature.witness))
     )
     return session.exec(stmt).all()
 

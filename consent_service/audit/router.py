@@ -13,6 +13,7 @@ from consent_service.accounts.principal import Role
 from consent_service.audit import export, note, service
 from consent_service.audit.schemas import (
     Checkpoint,
+    CheckpointHistory,
     ConsistencyProof,
     CosignatureReceipt,
     EventPage,
@@ -30,6 +31,7 @@ from consent_service.deps import (
     WritingRead,
 )
 from consent_service.errors import (
+    DomainError,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -111,6 +113,50 @@ def get_checkpoint(
         )
     auditors.note_log_read(session, principal, "audit_checkpoint", tree_size=checkpoint.tree_size)
     return checkpoint
+
+
+class HistoryCursorsTogether(DomainError):
+    code, status, title = "conflicting_cursors", 422, "Give `after` or `before`, not both"
+
+
+@router.get(
+    "/v1/audit/checkpoints",
+    response_model=CheckpointHistory,
+    responses=problem_responses(401, 404, 422),
+    summary="The tree heads the registry signed (kept once per size), with their cosignatures",
+    description="Every tree size the registry signed a checkpoint for, kept the first time it "
+    "was signed (JWS and signed note), with the witnesses' cosignatures of it. Newest first, "
+    "a page at a time (`before`, `next_before`); or with `after` the sizes above it in "
+    "ascending order (`next_after`), for a monitor catching up.",
+)
+def list_checkpoints(
+    principal: AuditorOrAdmin,
+    session: SessionDep,
+    after: Annotated[
+        int | None, Query(ge=-1, le=2**53 - 1, description="Sizes above this, ascending")
+    ] = None,
+    before: Annotated[
+        int | None, Query(ge=0, le=2**53 - 1, description="Sizes below this, newest first")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+) -> CheckpointHistory:
+    if after is not None and before is not None:
+        raise HistoryCursorsTogether("give `after` (ascending) or `before` (newest first)")
+    page = CheckpointHistory(
+        **service.checkpoint_history(session, after=after, before=before, limit=limit)
+    )
+    sizes = [item.tree_size for item in page.items]
+    auditors.note_log_read(
+        session,
+        principal,
+        "audit_checkpoints",
+        after=after,
+        before=before,
+        limit=limit,
+        tree_sizes=[sizes[0], sizes[-1]] if sizes else [],
+        count=len(sizes),
+    )
+    return page
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,3 +55,31 @@ class HolderEventProof(EventLine):
 class CosignatureReceipt(BaseModel):
     tree_size: int = Field(description="The tree size of the cosigned checkpoint")
     witnesses: list[str] = Field(description="The witnesses whose cosignatures were kept")
+
+
+class KeptCosignature(BaseModel):
+    witness: str = Field(description="The witness's key name")
+    cosigned_at: datetime = Field(description="The timestamp the witness signed")
+    received_at: datetime
+    signature_line: str = Field(description="The C2SP tlog-cosignature note line, as sent")
+
+
+class KeptCheckpoint(BaseModel):
+    tree_size: int
+    root_hash: str
+    signed_at: datetime = Field(description="When a checkpoint of this size was first signed")
+    signature: str = Field(description="The first JWS checkpoint of this size (checkpoint+jwt)")
+    note: str = Field(
+        description="The first C2SP signed note of this size, with the log's own signature"
+    )
+    cosignatures: list[KeptCosignature] = Field(description="Witnesses' cosignatures of it")
+
+
+class CheckpointHistory(BaseModel):
+    items: list[KeptCheckpoint]
+    next_before: int | None = Field(
+        description="Newest-first pages: pass as `before` for the next page; null at the end"
+    )
+    next_after: int | None = Field(
+        description="Pages asked for with `after`: pass as `after` for the next; null at the end"
+    )

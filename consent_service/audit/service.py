@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from consent_service.audit import repository
+from consent_service.audit import merkle, repository
 from consent_service.audit.actions import Action
 from consent_service.audit.models import AuditEvent
 from consent_service.audit.offline import CHECKPOINT_TYP
@@ -224,18 +224,54 @@ class ProofOutOfRange(DomainError):
     code, status, title = "proof_out_of_range", 400, "Tree size or seq outside the log"
 
 
-def checkpoint_for(session: Session, *, signer: Signer, tree: LogTree) -> dict[str, Any]:
-    """A signed checkpoint `{tree_size, root_hash, timestamp, signature}` for `tree`.
+# Keeps each tree head the first time a checkpoint of its size is signed (audit_signed_checkpoint):
+# called with the tree and whichever form was just signed, the JWS checkpoint or the signed note.
+# Bound to the session by the composition root (wiring.py), which knows both signers.
+CheckpointKeeper = Callable[[Session, LogTree, dict[str, Any] | None, str | None], None]
+_KEEPER_KEY = "consent_service.checkpoint_keeper"
 
-    `signature` is a compact ES256 JWS (typ `checkpoint+jwt`) whose payload holds exactly the
-    other three fields, verifiable with the keys of /.well-known/jwks.json.
-    """
+
+def bind_checkpoint_keeper(info: MutableMapping[Any, Any], keeper: CheckpointKeeper) -> None:
+    """Keep the checkpoints signed through the session owning `info` with `keeper`."""
+    info[_KEEPER_KEY] = keeper
+
+
+def keep_signed(
+    session: Session,
+    tree: LogTree,
+    *,
+    checkpoint: dict[str, Any] | None = None,
+    signed_note: str | None = None,
+) -> None:
+    """Tell the session's keeper a checkpoint of `tree` was signed (a no-op in a session opened
+    without one, such as the offline tools'). The keeper writes: the session must be a writing
+    one (the routes that sign are `WritingRead`, deps.py)."""
+    keeper: CheckpointKeeper | None = session.info.get(_KEEPER_KEY)
+    if keeper is not None:
+        keeper(session, tree, checkpoint, signed_note)
+
+
+def sign_checkpoint(session: Session, *, signer: Signer, tree: LogTree) -> dict[str, Any]:
+    """The JWS checkpoint of `tree`, signed now and not kept (see `checkpoint_for`)."""
     body: dict[str, Any] = {
         "tree_size": tree.tree_size,
         "root_hash": tree.root().hex(),
         "timestamp": rfc3339(utcnow()),
     }
     return {**body, "signature": signer.sign(session, body, typ=CHECKPOINT_TYP)}
+
+
+def checkpoint_for(session: Session, *, signer: Signer, tree: LogTree) -> dict[str, Any]:
+    """A signed checkpoint `{tree_size, root_hash, timestamp, signature}` for `tree`.
+
+    `signature` is a compact ES256 JWS (typ `checkpoint+jwt`) whose payload holds exactly the
+    other three fields, verifiable with the keys of /.well-known/jwks.json. The first
+    checkpoint signed for a tree size is kept (`keep_signed`); the answer is always the one
+    signed now.
+    """
+    checkpoint = sign_checkpoint(session, signer=signer, tree=tree)
+    keep_signed(session, tree, checkpoint=checkpoint)
+    return checkpoint
 
 
 def current_tree(session: Session) -> LogTree:
@@ -353,30 +389,89 @@ def event_proof(session: Session, *, signer: Signer, seq: int) -> tuple[str, dic
     return row.event_json, _with_proof(session, signer, row)
 
 
-# -- what the auditor page shows: the witnessed history and the activity per day --------------
+# -- what the auditor page shows: the kept history of tree heads and the activity per day -----
 
 
-def witnessed_checkpoints(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
-    """The tree heads witnesses cosigned, newest first: `{tree_size, root_hash, cosignatures}`.
-
-    Checkpoints the registry signs are made on request and not kept; the witnesses'
-    cosignatures are (audit_cosignature), so this is the log's kept history.
-    """
-    heads: dict[tuple[int, str], dict[str, Any]] = {}
-    for row in repository.cosigned_tree_heads(session, limit=limit):
-        head = heads.setdefault(
-            (row.tree_size, row.root_hash),
-            {"tree_size": row.tree_size, "root_hash": row.root_hash, "cosignatures": []},
-        )
-        head["cosignatures"].append(
+def _kept(row: Any, cosignatures: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "tree_size": row.tree_size,
+        "root_hash": row.root_hash,
+        "signed_at": row.signed_at,
+        "signature": row.signature,
+        "note": row.note,
+        "cosignatures": [
             {
-                "witness": row.witness,
-                "cosigned_at": row.cosigned_at,
-                "received_at": row.received_at,
-                "signature_line": row.signature_line,
+                "witness": c.witness,
+                "cosigned_at": c.cosigned_at,
+                "received_at": c.received_at,
+                "signature_line": c.signature_line,
             }
+            for c in cosignatures
+            if c.root_hash == row.root_hash
+        ],
+    }
+
+
+def checkpoint_history(
+    session: Session, *, after: int | None, before: int | None, limit: int
+) -> dict[str, Any]:
+    """A page of the kept tree heads with their witnesses' cosignatures.
+
+    Newest first (`before`: sizes below it; `next_before` for the next page), or with `after`
+    the sizes above it in ascending order (`next_after`). A cursor only when more rows exist.
+    """
+    rows = list(repository.signed_checkpoints(session, after=after, before=before, limit=limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    by_size: dict[int, list[Any]] = {}
+    for cosignature in repository.cosignatures_of(session, [r.tree_size for r in rows]):
+        by_size.setdefault(cosignature.tree_size, []).append(cosignature)
+    items = [_kept(row, by_size.get(row.tree_size, [])) for row in rows]
+    last = rows[-1].tree_size if more else None
+    return {
+        "items": items,
+        "next_after": last if after is not None else None,
+        "next_before": last if after is None else None,
+    }
+
+
+def kept_checkpoint(session: Session, tree_size: int) -> dict[str, Any] | None:
+    """The kept tree head of `tree_size` with its cosignatures, or None when none is kept."""
+    row = repository.signed_checkpoint_at(session, tree_size)
+    if row is None:
+        return None
+    return _kept(row, repository.cosignatures_at(session, tree_size))
+
+
+def check_history(session: Session, items: list[dict[str, Any]]) -> None:
+    """Mark each of `items` (kept heads, newest first) with `consistent`: whether the log's
+    consistency proof from the kept head just below it verifies against both kept roots
+    (None for the oldest kept head, which has nothing below it). A log rewritten between two
+    kept heads fails here: the proof is computed from the events stored now."""
+    if not items:
+        return
+    tree = open_tree(session, max(item["tree_size"] for item in items))
+    below: list[tuple[int, str] | None] = [
+        (item["tree_size"], item["root_hash"]) for item in items[1:]
+    ]
+    oldest = repository.signed_checkpoint_before(session, items[-1]["tree_size"])
+    below.append(None if oldest is None else (oldest.tree_size, oldest.root_hash))
+    for item, previous in zip(items, below, strict=True):
+        if previous is None:
+            item["consistent"], item["previous_size"] = None, None
+            continue
+        old_size, old_root = previous
+        new_size, new_root = item["tree_size"], item["root_hash"]
+        if old_size == 0:
+            proof: list[bytes] = []
+            ok = old_root == merkle.EMPTY_ROOT.hex()
+        else:
+            proof = merkle.consistency_proof(old_size, new_size, tree.subtree_hash)
+            ok = True
+        item["previous_size"] = old_size
+        item["consistent"] = ok and merkle.verify_consistency(
+            old_size, new_size, bytes.fromhex(old_root), bytes.fromhex(new_root), proof
         )
-    return list(heads.values())
 
 
 def events_per_day(

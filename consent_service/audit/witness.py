@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from consent_service.audit import note, repository
+from consent_service.audit import note, repository, service
 from consent_service.audit.service import ProofOutOfRange
 from consent_service.audit.tree import LogTree, open_tree
 from consent_service.crypto.keyring import CHECKPOINT_NOTE, Keyring
+from consent_service.crypto.signer import Signer
 from consent_service.db import utcnow
 from consent_service.errors import DomainError
 
@@ -100,15 +101,20 @@ class CheckpointNotes:
         if not 0 <= size <= committed:
             raise ProofOutOfRange(f"tree_size must be between 0 and {committed}")
         tree = open_tree(session, size)
-        text = self.checkpoint_text(tree)
-        own = note.sign(text, self.origin, self._key(session))
+        own = self.own_note(session, tree)
+        service.keep_signed(session, tree, signed_note=own)
         root = tree.root().hex()
         lines = [
             row.signature_line
             for row in repository.cosignatures_at(session, size)
             if row.root_hash == root
         ]
-        return text + "\n" + own.line + "".join(lines)
+        return own + "".join(lines)
+
+    def own_note(self, session: Session, tree: LogTree) -> str:
+        """The checkpoint of `tree` as a note signed by the log alone (not kept here)."""
+        text = self.checkpoint_text(tree)
+        return text + "\n" + note.sign(text, self.origin, self._key(session)).line
 
     def add_cosignatures(self, session: Session, body: bytes) -> dict[str, Any]:
         """Keep the witnesses' cosignatures on a checkpoint note; refuse, writing nothing, a
@@ -153,6 +159,9 @@ class CheckpointNotes:
             accepted.append((witness, signature, timestamp))
         if not accepted:
             raise MalformedNote("the note carries no cosignature")
+        # A cosigned head is one the log signed: keep it in the history if it is not yet (a
+        # note signed before the history was kept, or by an earlier deployment).
+        service.keep_signed(session, tree)
         now = utcnow()
         for witness, signature, timestamp in accepted:
             repository.put_cosignature(
@@ -168,3 +177,39 @@ class CheckpointNotes:
             "tree_size": head.tree_size,
             "witnesses": sorted(w.name for w, _, _ in accepted),
         }
+
+
+@dataclass(frozen=True)
+class CheckpointKeeper:
+    """Keeps each tree head the first time a checkpoint of its size is signed, in both forms
+    (audit_signed_checkpoint): the form just signed, and the other one signed now.
+
+    Bound to every session by the composition root (`service.bind_checkpoint_keeper`). A PK
+    lookup when the size is kept already; else one insert-or-ignore in the caller's
+    transaction, so concurrent first readers of a size leave one row.
+    """
+
+    signer: Signer
+    notes: CheckpointNotes
+
+    def __call__(
+        self,
+        session: Session,
+        tree: LogTree,
+        checkpoint: dict[str, Any] | None,
+        signed_note: str | None,
+    ) -> None:
+        if repository.signed_checkpoint_kept(session, tree.tree_size):
+            return
+        if checkpoint is None:
+            checkpoint = service.sign_checkpoint(session, signer=self.signer, tree=tree)
+        if signed_note is None:
+            signed_note = self.notes.own_note(session, tree)
+        repository.keep_signed_checkpoint(
+            session,
+            tree_size=tree.tree_size,
+            root_hash=checkpoint["root_hash"],
+            signed_at=datetime.fromisoformat(checkpoint["timestamp"]),
+            signature=checkpoint["signature"],
+            note=signed_note,
+        )

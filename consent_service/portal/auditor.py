@@ -407,6 +407,10 @@ def event_page(
 # -- checkpoints and witnesses -----------------------------------------------------------------
 
 
+HISTORY_PAGE_SIZE = 20
+CHECKPOINTS = "/portal/audit/checkpoints"
+
+
 @router.get("/audit/checkpoints", dependencies=[WritingRead])
 def checkpoints_page(
     request: Request,
@@ -414,12 +418,31 @@ def checkpoints_page(
     session: SessionDep,
     signer: SignerDep,
     services: ServicesDep,
+    before: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
 ) -> Response:
+    """The log now, the witnesses, and the kept tree heads newest first, a page at a time
+    (`before`: the smallest size seen), each checked for consistency with the one below it."""
     notes = services.checkpoint_notes
     latest = service.latest_checkpoint(session, signer=signer)
+    history = service.checkpoint_history(
+        session, after=None, before=before, limit=HISTORY_PAGE_SIZE
+    )
+    service.check_history(session, history["items"])
+    sizes = [item["tree_size"] for item in history["items"]]
     auditors.note_log_read(
         session, portal.principal, "audit_checkpoint", tree_size=latest["tree_size"]
     )
+    auditors.note_log_read(
+        session,
+        portal.principal,
+        "audit_checkpoints",
+        after=None,
+        before=before,
+        limit=HISTORY_PAGE_SIZE,
+        tree_sizes=[sizes[0], sizes[-1]] if sizes else [],
+        count=len(sizes),
+    )
+    next_before = history["next_before"]
     return render(
         request,
         "audit_checkpoints.html",
@@ -429,8 +452,25 @@ def checkpoints_page(
             "latest_note": notes.signed_checkpoint(session, tree_size=None),
             "verifier_key": notes.verifier(session).vkey,
             "witnesses": sorted(w.name for w in notes.witnesses.values()),
-            "history": service.witnessed_checkpoints(session),
+            "history": history["items"],
+            "first_url": CHECKPOINTS if before is not None else None,
+            "next_url": None if next_before is None else f"{CHECKPOINTS}?before={next_before}",
         },
+    )
+
+
+@router.get("/audit/checkpoints/{tree_size}/note")
+def kept_note(portal: AuditorSession, session: SessionDep, tree_size: int) -> Response:
+    """The kept signed note of one tree size, with the witnesses' cosignatures of it."""
+    kept = service.kept_checkpoint(session, tree_size) if 0 <= tree_size < 2**53 else None
+    if kept is None:
+        raise NotFound()
+    auditors.note_log_read(session, portal.principal, "audit_checkpoint", tree_size=tree_size)
+    lines = "".join(c["signature_line"] for c in kept["cosignatures"])
+    return Response(
+        kept["note"] + lines,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="checkpoint-{tree_size}.txt"'},
     )
 
 

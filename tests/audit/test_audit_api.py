@@ -134,6 +134,7 @@ def test_events_page_in_sequence_order(
     "path",
     [
         "/v1/audit/checkpoint",
+        "/v1/audit/checkpoints",
         "/v1/audit/events",
         "/v1/audit/export",
         "/v1/audit/proofs/inclusion?seq=0",

@@ -1,7 +1,9 @@
 """An auditor's day in Chromium: signs in (with and without a second factor), searches the log
 with the export's filters and reads a bad filter's message, downloads the filtered export,
 opens an event whose inclusion proof the page's own script recomputes (and sees a tampered
-proof refused), reads the witnessed checkpoints, and the activity chart with its table.
+proof refused), reads the kept checkpoint history with its witnesses and the consistency
+checks between kept heads (and sees a rewritten log flagged), and the activity chart with its
+table.
 
 Every page passes axe at desktop width and at 360 px (tests/e2e/a11y.py keeps the phone
 screenshots); desktop screenshots go to CONSENT_E2E_ARTEFACTS like the other browser tests.
@@ -20,8 +22,10 @@ from xml.etree import ElementTree
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from consent_service.config import Settings
+from tests.audit.test_offline_verify import _rewrite_event
 from tests.audit.test_witness import WITNESS, raw, spec_cosign, spec_vkey
 from tests.auditors.conftest import (  # noqa: F401
     AuditorPerson,
@@ -302,7 +306,14 @@ def test_event_page_checks_the_proof_in_the_browser_and_refuses_a_tampered_one(
     assert "signature does not verify" in page.locator("#proof-check-detail").inner_text()
 
 
-def test_checkpoints_show_the_witnesses_cosignatures(
+def _history_rows(page: Any) -> dict[int, list[str]]:
+    """The checkpoint history table: {tree size: cells}."""
+    rows = page.locator("#history tbody tr")
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+    return {int(c[0]): c for c in cells}
+
+
+def test_checkpoints_show_the_kept_history_with_witnesses_and_consistency(
     client: TestClient,
     live_server: str,
     page: Any,
@@ -313,9 +324,10 @@ def test_checkpoints_show_the_witnesses_cosignatures(
     note = client.get(
         "/v1/audit/checkpoint", headers={**auditor_person.headers, "Accept": "text/plain"}
     ).text
+    cosignature = spec_cosign(note, WITNESS, witness_key)
     r = client.post(
         "/v1/audit/checkpoint/cosignatures",
-        content=(note + spec_cosign(note, WITNESS, witness_key)).encode(),
+        content=(note + cosignature).encode(),
         headers={"Content-Type": "text/plain"},
     )
     assert r.status_code == 201, r.text
@@ -326,12 +338,71 @@ def test_checkpoints_show_the_witnesses_cosignatures(
     page.get_by_role("link", name="Checkpoints").click()
     page.get_by_role("heading", name="Checkpoints and witnesses").wait_for()
     assert WITNESS in page.locator("#witnesses").inner_text()
-    row = page.locator("#history tbody tr").first
-    cells = row.locator("td").all_inner_texts()
-    assert cells[0] == str(cosigned_size) and cells[2] == WITNESS
+    latest = int(page.locator("#latest-size").inner_text())
+    assert latest > cosigned_size  # the auditor's reads since are on the log
+    rows = _history_rows(page)
+    # Newest first: the head the page signed now, then the cosigned one it extends.
+    assert list(rows)[:2] == [latest, cosigned_size]
+    assert rows[latest][3] == "none"
+    assert rows[latest][4] == f"verifies from size {cosigned_size}"
+    assert rows[cosigned_size][3] == WITNESS
     assert page.locator("#latest-note").inner_text().startswith("testserver/audit-log\n")
     check_page(page, "audit-checkpoints")
     shot(page, "audit-checkpoints")
+
+    # Each kept head links to its signed note, with the witness's cosignature line.
+    page.get_by_role("link", name=f"Signed note of tree size {cosigned_size}").click()
+    page.wait_for_url(f"{live_server}/portal/audit/checkpoints/{cosigned_size}/note")
+    assert page.locator("body").inner_text().strip() == (note + cosignature).strip()
+
+
+def test_checkpoint_history_pages_and_flags_a_rewritten_log(
+    db_session: Session,
+    client: TestClient,
+    live_server: str,
+    page: Any,
+    auditor_person: AuditorPerson,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consent_service.portal import auditor as auditor_pages
+
+    monkeypatch.setattr(auditor_pages, "HISTORY_PAGE_SIZE", 2)
+    sizes = []
+    for n in range(3):
+        r = client.post(
+            "/v1/organizations", json={"name": f"Org {n}", "kind": "studio"}, headers=admin_headers
+        )
+        assert r.status_code == 201, r.text
+        sizes.append(client.get("/v1/audit/checkpoint", headers=admin_headers).json()["tree_size"])
+
+    auditor_signs_in(page, live_server, auditor_person)
+    page.wait_for_url(f"{live_server}/portal/audit")
+    page.goto(f"{live_server}/portal/audit/checkpoints")
+    latest = int(page.locator("#latest-size").inner_text())
+    first = _history_rows(page)
+    assert list(first) == [latest, sizes[2]]
+    assert first[sizes[2]][4] == f"verifies from size {sizes[1]}"
+    page.get_by_role("link", name="Older checkpoints").click()
+    page.wait_for_url(f"{live_server}/portal/audit/checkpoints?before={sizes[2]}")
+    older = _history_rows(page)
+    assert list(older) == [sizes[1], sizes[0]]
+    assert older[sizes[1]][4] == f"verifies from size {sizes[0]}"
+    check_page(page, "audit-checkpoints-older")
+    page.get_by_role("link", name="Newest checkpoints").click()
+    page.wait_for_url(f"{live_server}/portal/audit/checkpoints")
+
+    # Someone rewrites one stored event below the kept heads: the log's proofs are computed
+    # from what is stored now, so they no longer join the kept roots.
+    _rewrite_event(db_session, 1)
+    page.reload()
+    # The head the page signs now (over the rewritten event) does not extend the one kept
+    # before the rewrite. (Older pairs may fail too: their proofs are read from the rewritten
+    # events, depending on which subtrees the proof between their sizes uses.)
+    rows = _history_rows(page)
+    newest, previous = list(rows)[:2]
+    assert rows[newest][4] == f"does not verify from size {previous}"
+    check_page(page, "audit-checkpoints-rewritten")
 
 
 def _series_values(svg: bytes) -> dict[str, list[int]]:
