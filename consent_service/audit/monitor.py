@@ -322,6 +322,8 @@ def _newest_witnessed(
             if len(counted) >= needed:
                 cosigned = note.Note(signed.text, signed.signatures + tuple(kept_lines))
                 return (head, cosigned, counted), _remark(ignored)
+        if following is not None and following >= before:
+            raise MonitorError("the checkpoint history pages do not go back: stopped")
         before = following
     return None, _remark(ignored)
 

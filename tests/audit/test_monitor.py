@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from consent_service.audit import monitor as monitor_module
 from consent_service.audit import offline
 from consent_service.audit.note import parse_checkpoint, parse_note
 from consent_service.cli import app as cli
@@ -146,15 +147,7 @@ def test_the_monitor_checks_the_cosignatures_of_the_witnesses_it_trusts(
     state: Path = monitor.state  # type: ignore[attr-defined]
     assert not (state / "checkpoint.note").exists()  # an unwitnessed head is not kept
     # The witness reads the head with an admin's key: an auditor's read would move it.
-    note = client.get(
-        "/v1/audit/checkpoint", headers={**admin_headers, "Accept": "text/plain"}
-    ).text
-    r = client.post(
-        "/v1/audit/checkpoint/cosignatures",
-        content=(note + spec_cosign(note, WITNESS, witness_key)).encode(),
-        headers={"Content-Type": "text/plain"},
-    )
-    assert r.status_code == 201, r.text
+    _cosign_latest(client, admin_headers, witness_key)
     code, out, err = monitor(*args)
     assert code == 0, err
     assert f"witnesses={WITNESS}" in out
@@ -253,7 +246,10 @@ def test_a_log_grown_since_its_witnessed_head_keeps_that_head_and_moves_on_with_
     monitor: Callable[..., tuple[int, str, str]],
     make_events: Callable[[int], None],
     witness_key: Ed25519PrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # One head a page: the walk down the history goes page by page (`next_before`).
+    monkeypatch.setattr(monitor_module, "HISTORY_PAGE", 1)
     state: Path = monitor.state  # type: ignore[attr-defined]
     make_events(2)
     first = _cosign_latest(client, admin_headers, witness_key)
@@ -286,6 +282,20 @@ def test_a_log_grown_since_its_witnessed_head_keeps_that_head_and_moves_on_with_
         (second, WITNESS, "why=newest-witnessed"),
     ]
     assert int(history[-1][5].removeprefix("latest=")) == second + 1
+    # The walks went page by page: a read of the history continued where the one before ended.
+    events = client.get("/v1/audit/events", params={"limit": 1000}, headers=admin_headers)
+    pages = [
+        read
+        for item in events.json()["items"]
+        if item["event"]["action"] == "auditor.read"
+        for read in item["event"]["payload"]["reads"]
+        if read["kind"] == "audit_checkpoints"
+    ]
+    assert all(page["limit"] == 1 for page in pages)
+    assert any(
+        later["before"] == earlier["tree_sizes"][-1]
+        for earlier, later in zip(pages, pages[1:], strict=False)
+    )
     # When the latest itself is cosigned it is kept as before, for that reason.
     latest = _cosign_latest(client, admin_headers, witness_key)
     code, out, err = monitor(*args)
