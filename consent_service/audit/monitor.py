@@ -207,10 +207,8 @@ def run(
             cosigned,
         )
     witnessed, signed_note, names = found
-    if not any(
-        (s.name, s.key_id) == (log.name, log.key_id) and log.verify(signed_note.text, s) is not None
-        for s in signed_note.signatures
-    ):
+    by_log = [s for s in signed_note.signatures if (s.name, s.key_id) == (log.name, log.key_id)]
+    if not by_log or any(log.verify(signed_note.text, s) is None for s in by_log):
         _keep_evidence(state, "forged", str(signed_note).encode("utf-8"))
         return Outcome(
             FAILED,

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from consent_service.audit import monitor as monitor_module
 from consent_service.audit import offline
-from consent_service.audit.note import parse_checkpoint, parse_note
+from consent_service.audit.note import Note, Signature, parse_checkpoint, parse_note
 from consent_service.cli import app as cli
 from consent_service.config import Settings
 from tests.audit.conftest import key_actor
@@ -389,3 +389,36 @@ def test_a_forged_cosignature_in_the_history_is_not_counted(
     assert code == 3 and err.startswith("NOT WITNESSED"), err
     assert f"not counted, not verifying: {WITNESS} on size {witnessed}" in err
     assert not (state / "checkpoint.note").exists()
+
+
+def test_a_witnessed_head_of_the_history_not_signed_by_the_log_is_forged(
+    app: FastAPI,
+    client: TestClient,
+    admin_headers: dict[str, str],
+    monitor: Callable[..., tuple[int, str, str]],
+    make_events: Callable[[int], None],
+    witness_key: Ed25519PrivateKey,
+) -> None:
+    state: Path = monitor.state  # type: ignore[attr-defined]
+    make_events(2)
+    witnessed = _cosign_latest(client, admin_headers, witness_key)
+    make_events(1)
+    # The kept note's log signature is replaced (same key name and ID, bytes that do not
+    # verify); the witness's cosignature over the text still does.
+    with Session(app.state.services.engine) as session:
+        (stored,) = session.execute(
+            text("SELECT note FROM audit_signed_checkpoint WHERE tree_size = :s"),
+            {"s": witnessed},
+        ).one()
+        kept = parse_note(stored)
+        (log_line,) = kept.signatures
+        bad = Note(kept.text, (Signature(log_line.name, log_line.key_id, bytes(64)),))
+        session.execute(
+            text("UPDATE audit_signed_checkpoint SET note = :n WHERE tree_size = :s"),
+            {"n": str(bad), "s": witnessed},
+        )
+        session.commit()
+    code, _, err = monitor(*_witnessed_args(client, witness_key))
+    assert code == 1 and err.startswith(f"FORGED: the witnessed head of size {witnessed}"), err
+    assert not (state / "checkpoint.note").exists()
+    assert list(state.glob("forged-*.note"))
