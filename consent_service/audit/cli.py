@@ -137,14 +137,22 @@ def monitor(
         typer.Option(help="A witness you trust: its verifier key (name+id+key); repeatable"),
     ] = None,
     min_witnesses: Annotated[
-        int, typer.Option(min=0, help="Fewer trusted cosignatures than this: exit 3")
+        int,
+        typer.Option(
+            min=0,
+            help="Trusted cosignatures a head needs to be kept; no such head at or past the "
+            "kept one: exit 3",
+        ),
     ] = 0,
     quiet: Annotated[bool, typer.Option(help="Print nothing when all holds")] = False,
 ) -> None:
     """Fetch the latest checkpoint note, check the log's signature, your witnesses'
-    cosignatures and consistency with the checkpoint kept from the last run; keep the new one.
-    Exit 0 when all holds, 1 on a fork, rewrite or bad signature, 2 when it could not run,
-    3 when fewer trusted witnesses cosigned than --min-witnesses. Made for cron."""
+    cosignatures and consistency with the checkpoint kept from the last run. Keep the latest
+    when --min-witnesses of your witnesses cosigned it; else keep the newest head of the
+    registry's history (at or past the kept one) they cosigned, checked the same way and
+    extended by the latest. Exit 0 when all holds, 1 on a fork, rewrite or bad signature,
+    2 when it could not run, 3 when no head at or past the kept one has --min-witnesses
+    trusted cosignatures. Made for cron."""
     from consent_service.audit import monitor as mon
     from consent_service.audit import note
     from consent_service.audit.progress import progress

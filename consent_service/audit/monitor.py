@@ -3,12 +3,23 @@ monitors do, and `audit export`'s download.
 
 Each run fetches the latest checkpoint note (`GET /v1/audit/checkpoint`, `Accept: text/plain`),
 checks the log's signature with the log key kept in the state directory, checks the
-cosignatures of the witnesses the user trusts, and checks that the new checkpoint extends the
-one kept from the last run (RFC 9162 consistency proof). Only then is the new one kept.
+cosignatures of the witnesses the user trusts, and checks that the latest checkpoint extends
+the one kept from the last run (RFC 9162 consistency proof).
+
+What is kept: the latest checkpoint when it carries `min_witnesses` trusted cosignatures.
+Witnesses cosign a head some time after it is signed, and the log grows with every read an
+auditor makes, so the latest usually carries none yet. Then the run walks the registry's kept
+history of heads (`GET /v1/audit/checkpoints`, newest first, from the latest size down to the
+kept one, no further) for the newest head with enough trusted cosignatures, checks its log
+signature, its cosignatures, that it extends the kept checkpoint and that the latest extends
+it, and keeps that head. Each kept head adds a line to `history.log`: time, size, root,
+witnesses, and why it was kept (`why=latest`, or `why=newest-witnessed latest=<size>`).
 
 Exit codes: 0 all holds; 1 the log forked or was rewritten, or a signature does not verify
 (the conflicting note is kept in the state directory as evidence); 2 the run could not be made
-(network, state, arguments); 3 fewer trusted cosignatures than asked for.
+(network, state, arguments); 3 no head at or past the kept one (on a first run: no head at all)
+has `min_witnesses` trusted cosignatures. A cosignature of the history that does not verify is
+not counted (the registry checked it when it came in: it is named in the message).
 
 Pure: the standard library, `audit.note` and `audit.merkle`; nothing of the server.
 """
@@ -159,6 +170,7 @@ def run(
     step(1, 0)
     # 3. Consistency with the checkpoint kept from the last run.
     kept_path = state / CHECKPOINT_FILE
+    old: note.Checkpoint | None = None
     grew = head.tree_size
     if kept_path.exists():
         try:
@@ -173,29 +185,151 @@ def run(
             return Outcome(FAILED, problem, head, cosigned)
         grew = head.tree_size - old.tree_size
     step(1, grew)
-    # 4. Enough witnesses: then (only then) keep the new checkpoint.
-    if len(cosigned) < min_witnesses:
+    # 4. Enough witnesses on the latest: keep it.
+    summary = f"{head.origin} size={head.tree_size} root={_b64(head.root_hash)} grew_by={grew}"
+    if len(cosigned) >= min_witnesses:
+        _keep(state, raw.decode("utf-8"), head, cosigned, "why=latest")
+        step(1, 0)
+        return Outcome(OK, f"OK {summary} witnesses={','.join(cosigned) or '-'}", head, cosigned)
+    # 5. Else the newest head of the registry's history that enough trusted witnesses cosigned,
+    # at or past the kept one, between the kept one and the latest.
+    floor = old.tree_size if old is not None else 0
+    found, ignored = _newest_witnessed(client, log, witnesses, min_witnesses, head, floor)
+    unwitnessed = (
+        f"{len(cosigned)} trusted cosignature(s) on size {head.tree_size}, {min_witnesses} required"
+    )
+    if found is None:
+        where = f"at or past the kept size {floor}" if old is not None else "in the history"
         return Outcome(
             NOT_WITNESSED,
-            f"NOT WITNESSED: {len(cosigned)} trusted cosignature(s) on size {head.tree_size}, "
-            f"{min_witnesses} required",
+            f"NOT WITNESSED: {unwitnessed}, and no head {where} has them{ignored}",
             head,
             cosigned,
         )
-    _write_atomically(kept_path, raw.decode("utf-8"))
-    with (state / HISTORY_FILE).open("a", encoding="utf-8") as history:
-        history.write(
-            f"{datetime.now(UTC).isoformat(timespec='seconds')} {head.tree_size} "
-            f"{_b64(head.root_hash)} {','.join(cosigned) or '-'}\n"
+    witnessed, signed_note, names = found
+    by_log = [s for s in signed_note.signatures if (s.name, s.key_id) == (log.name, log.key_id)]
+    if not by_log or any(log.verify(signed_note.text, s) is None for s in by_log):
+        _keep_evidence(state, "forged", str(signed_note).encode("utf-8"))
+        return Outcome(
+            FAILED,
+            f"FORGED: the witnessed head of size {witnessed.tree_size} in the history is not "
+            f"signed by the log key {log.name}",
+            witnessed,
+            names,
         )
+    if witnessed.origin != log.name:
+        return Outcome(
+            FAILED,
+            f"WRONG LOG: the witnessed head of size {witnessed.tree_size} is of "
+            f"{witnessed.origin!r}, not {log.name}",
+        )
+    for before, after in ((old, witnessed), (witnessed, head)):
+        problem = None if before is None else _inconsistency(client, before, after)
+        if problem is not None:
+            _keep_evidence(state, "fork", str(signed_note).encode("utf-8"))
+            return Outcome(
+                FAILED,
+                f"{problem} (the witnessed head of size {witnessed.tree_size})",
+                witnessed,
+                names,
+            )
+    _keep(
+        state,
+        str(signed_note),
+        witnessed,
+        names,
+        f"why=newest-witnessed latest={head.tree_size}",
+    )
     step(1, 0)
     return Outcome(
         OK,
-        f"OK {head.origin} size={head.tree_size} root={_b64(head.root_hash)} "
-        f"grew_by={grew} witnesses={','.join(cosigned) or '-'}",
-        head,
-        cosigned,
+        f"OK {summary} consistent, not yet witnessed ({unwitnessed}); kept the newest "
+        f"witnessed head size={witnessed.tree_size} root={_b64(witnessed.root_hash)} "
+        f"witnesses={','.join(names)}{ignored}",
+        witnessed,
+        names,
     )
+
+
+def _keep(state: Path, signed: str, head: note.Checkpoint, witnesses: list[str], why: str) -> None:
+    """Keep `signed` as the checkpoint of the next run, and say so in the history."""
+    _write_atomically(state / CHECKPOINT_FILE, signed)
+    with (state / HISTORY_FILE).open("a", encoding="utf-8") as history:
+        history.write(
+            f"{datetime.now(UTC).isoformat(timespec='seconds')} {head.tree_size} "
+            f"{_b64(head.root_hash)} {','.join(witnesses) or '-'} {why}\n"
+        )
+
+
+HISTORY_PAGE = 100
+
+
+def _newest_witnessed(
+    client: Client,
+    log: note.Verifier,
+    witnesses: Sequence[note.Verifier],
+    needed: int,
+    latest: note.Checkpoint,
+    floor: int,
+) -> tuple[tuple[note.Checkpoint, note.Note, list[str]] | None, str]:
+    """Walk `GET /v1/audit/checkpoints` newest first from `latest` down to `floor` for the
+    newest head with `needed` trusted cosignatures that verify. Returns that head, its note
+    with those cosignatures, and their witnesses' names (or None), and a remark naming the
+    cosignatures that did not verify and were not counted ('' when none)."""
+    ignored: list[str] = []
+    before: int | None = latest.tree_size + 1  # heads signed after `latest` are not checked
+    while before is not None and before > floor:
+        try:
+            page = json.loads(
+                client.get(
+                    "/v1/audit/checkpoints",
+                    {"before": before, "limit": HISTORY_PAGE},
+                    accept="application/json",
+                )
+            )
+            items, following = page["items"], page["next_before"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MonitorError(f"the checkpoint history cannot be read: {exc}") from exc
+        for item in items:
+            try:
+                signed = note.parse_note(str(item["note"]))
+                head = note.parse_checkpoint(signed.text)  # the signed size, not item["tree_size"]
+                lines = [str(c["signature_line"]) for c in item["cosignatures"]]
+            except (note.NoteError, ValueError, KeyError, TypeError) as exc:
+                raise MonitorError(
+                    f"a head of the checkpoint history cannot be read: {exc}"
+                ) from exc
+            size = head.tree_size
+            if size < floor:
+                return None, _remark(ignored)
+            counted: list[str] = []
+            kept_lines: list[note.Signature] = []
+            for line in lines:
+                try:
+                    (cosignature,) = note.parse_note(signed.text + "\n" + line).signatures
+                except (note.NoteError, ValueError):
+                    continue
+                for witness in witnesses:
+                    if (cosignature.name, cosignature.key_id) != (witness.name, witness.key_id):
+                        continue
+                    if witness.verify(signed.text, cosignature) is None:
+                        ignored.append(f"{witness.name} on size {size}")
+                    elif witness.name not in counted:
+                        counted.append(witness.name)
+                        kept_lines.append(cosignature)
+            if len(counted) >= needed:
+                cosigned = note.Note(signed.text, signed.signatures + tuple(kept_lines))
+                return (head, cosigned, counted), _remark(ignored)
+        if following is not None and following >= before:
+            raise MonitorError("the checkpoint history pages do not go back: stopped")
+        before = following
+    return None, _remark(ignored)
+
+
+def _remark(ignored: list[str]) -> str:
+    if not ignored:
+        return ""
+    return "; not counted, not verifying: " + ", ".join(ignored)
 
 
 def _inconsistency(client: Client, old: note.Checkpoint, new: note.Checkpoint) -> str | None:
