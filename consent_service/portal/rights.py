@@ -103,30 +103,34 @@ N_("Never for %(uses)s.")
 # -- suspend, resume, withdraw -----------------------------------------------------------------
 
 
+def change_state(
+    session: SessionDep,
+    signer: SignerDep,
+    portal: web.PortalSession,
+    consent_id: str,
+    action: Action,
+) -> Response:
+    """Suspend, resume or withdraw from a portal form, then show the consent with what was
+    done (the banner named by the past tense of the action: `?done=suspended`)."""
+    result = transition(
+        session, signer=signer, grant_id=consent_id, action=action, principal=portal.principal
+    )
+    return see_other(f"/portal/consents/{result.grant.id}?done={_DONE[action]}")
+
+
+_DONE = {Action.suspend: "suspended", Action.resume: "resumed", Action.withdraw: "withdrawn"}
+
+
 @router.post("/consents/{consent_id}/suspend")
 def suspend(
     consent_id: str, portal: HolderForm, session: SessionDep, signer: SignerDep
 ) -> Response:
-    result = transition(
-        session,
-        signer=signer,
-        grant_id=consent_id,
-        action=Action.suspend,
-        principal=portal.principal,
-    )
-    return see_other(f"/portal/consents/{result.grant.id}?done=suspended")
+    return change_state(session, signer, portal, consent_id, Action.suspend)
 
 
 @router.post("/consents/{consent_id}/resume")
 def resume(consent_id: str, portal: HolderForm, session: SessionDep, signer: SignerDep) -> Response:
-    result = transition(
-        session,
-        signer=signer,
-        grant_id=consent_id,
-        action=Action.resume,
-        principal=portal.principal,
-    )
-    return see_other(f"/portal/consents/{result.grant.id}?done=resumed")
+    return change_state(session, signer, portal, consent_id, Action.resume)
 
 
 @router.get("/consents/{consent_id}/withdraw")

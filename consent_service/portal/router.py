@@ -26,7 +26,6 @@ from consent_service.consents.lifecycle import (
     Action,
     status_changed_at_now,
     status_now,
-    transition,
 )
 from consent_service.consents.models import ConsentRequest
 from consent_service.consents.receipts import RECEIPT_TYP
@@ -59,6 +58,7 @@ from consent_service.portal.pages import (
     see_other,
     sign_out,
 )
+from consent_service.portal.rights import change_state
 from consent_service.portal.session import HolderForm, HolderSession, OptionalPortalSession
 from consent_service.usages import service as usages
 
@@ -571,14 +571,7 @@ def withdraw(
     session: SessionDep,
     signer: SignerDep,
 ) -> Response:
-    result = transition(
-        session,
-        signer=signer,
-        grant_id=consent_id,
-        action=Action.withdraw,
-        principal=portal.principal,
-    )
-    return see_other(f"/portal/consents/{result.grant.id}?done=withdrawn")
+    return change_state(session, signer, portal, consent_id, Action.withdraw)
 
 
 @router.get("/consents/{consent_id}/receipt")

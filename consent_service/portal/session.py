@@ -190,12 +190,13 @@ def _secure(request: Request, settings: Settings) -> bool:
     return request.url.scheme == "https" or settings.issuer.startswith("https://")
 
 
-def set_session_cookie(
-    response: Response, request: Request, settings: Settings, access_token: str, max_age: int
+def _set_cookie(
+    response: Response, request: Request, settings: Settings, name: str, value: str, max_age: int
 ) -> None:
+    """Every portal cookie: this path only, HttpOnly, SameSite=Strict, Secure over https."""
     response.set_cookie(
-        SESSION_COOKIE,
-        access_token,
+        name,
+        value,
         max_age=max_age,
         path=COOKIE_PATH,
         httponly=True,
@@ -204,14 +205,24 @@ def set_session_cookie(
     )
 
 
-def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+def _clear_cookie(response: Response, request: Request, settings: Settings, name: str) -> None:
     response.delete_cookie(
-        SESSION_COOKIE,
+        name,
         path=COOKIE_PATH,
         httponly=True,
         secure=_secure(request, settings),
         samesite="strict",
     )
+
+
+def set_session_cookie(
+    response: Response, request: Request, settings: Settings, access_token: str, max_age: int
+) -> None:
+    _set_cookie(response, request, settings, SESSION_COOKIE, access_token, max_age)
+
+
+def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+    _clear_cookie(response, request, settings, SESSION_COOKIE)
 
 
 def set_invitation_cookie(
@@ -219,25 +230,11 @@ def set_invitation_cookie(
 ) -> None:
     """Carry an invitation's token from sign-up to the sign-in after the mailed confirmation
     (invitations/pages.py): only this site's own requests send it back, no script reads it."""
-    response.set_cookie(
-        INVITATION_COOKIE,
-        token,
-        max_age=max_age,
-        path=COOKIE_PATH,
-        httponly=True,
-        secure=_secure(request, settings),
-        samesite="strict",
-    )
+    _set_cookie(response, request, settings, INVITATION_COOKIE, token, max_age)
 
 
 def clear_invitation_cookie(response: Response, request: Request, settings: Settings) -> None:
-    response.delete_cookie(
-        INVITATION_COOKIE,
-        path=COOKIE_PATH,
-        httponly=True,
-        secure=_secure(request, settings),
-        samesite="strict",
-    )
+    _clear_cookie(response, request, settings, INVITATION_COOKIE)
 
 
 def login_csrf_token(request: Request) -> str:
@@ -249,25 +246,11 @@ def login_csrf_token(request: Request) -> str:
 def set_login_csrf_cookie(
     response: Response, request: Request, settings: Settings, token: str
 ) -> None:
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=LOGIN_CSRF_TTL_SECONDS,
-        path=COOKIE_PATH,
-        httponly=True,
-        secure=_secure(request, settings),
-        samesite="strict",
-    )
+    _set_cookie(response, request, settings, LOGIN_CSRF_COOKIE, token, LOGIN_CSRF_TTL_SECONDS)
 
 
 def clear_login_csrf_cookie(response: Response, request: Request, settings: Settings) -> None:
-    response.delete_cookie(
-        LOGIN_CSRF_COOKIE,
-        path=COOKIE_PATH,
-        httponly=True,
-        secure=_secure(request, settings),
-        samesite="strict",
-    )
+    _clear_cookie(response, request, settings, LOGIN_CSRF_COOKIE)
 
 
 def check_login_csrf(request: Request, given: str) -> None:
