@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from consent_service.accounts import auditors
 from consent_service.accounts.principal import Role
-from consent_service.audit import export, note, service
+from consent_service.audit import export, note, reads, service
 from consent_service.audit.schemas import (
     Checkpoint,
     CheckpointHistory,
@@ -279,18 +279,7 @@ def list_events(
     filters, _extra = export.parse_filters(
         request.query_params.multi_items(), extra=("after", "limit")
     )
-    page = EventPage(**export.list_events(session, after=after, limit=limit, filters=filters))
-    seqs = [item.seq for item in page.items]
-    auditors.note_log_read(
-        session,
-        principal,
-        "audit_events",
-        filters=filters.query(),
-        after=after,
-        limit=limit,
-        seqs=[seqs[0], seqs[-1]] if seqs else [],
-        count=len(seqs),
-    )
+    page = EventPage(**reads.events_page(session, principal, filters, after=after, limit=limit))
     return page
 
 
@@ -331,39 +320,14 @@ def export_log(
     format: Annotated[str | None, Query(description="jsonl (default) or csv")] = None,
 ) -> StreamingResponse:
     filters, extra = export.parse_filters(request.query_params.multi_items(), extra=("format",))
-    kind = extra.get("format", "jsonl")
-    if kind not in ("jsonl", "csv"):
-        raise export.InvalidFilterValue(
-            f"format must be jsonl or csv, not {kind[:20]!r}",
-            field="format",
-            expected="jsonl or csv",
-            allowed=["jsonl", "csv"],
-        )
-    prepared = export.prepare_export(session, signer=signer, filters=filters)
-    # Logged after the checkpoint is fixed, in the same transaction: the read event takes a
-    # seq >= the export's tree size, so it is never inside the export it describes (the
-    # stream reads only seq < tree_size) and the export's checkpoint stays its own.
-    auditors.note_log_read(
+    return reads.export_response(
         session,
         principal,
-        "audit_export",
-        filters=filters.query(),
-        format=kind,
-        tree_size=prepared.checkpoint["tree_size"],
-    )
-    engine = services.engine
-    headers = {
-        "Audit-Checkpoint": prepared.checkpoint["signature"],
-        "Audit-Tree-Size": str(prepared.checkpoint["tree_size"]),
-        "Content-Disposition": f'attachment; filename="audit-log.{kind}"',
-        "Cache-Control": "no-store",
-    }
-    if kind == "csv":
-        return StreamingResponse(
-            export.stream_csv(engine, prepared), media_type="text/csv", headers=headers
-        )
-    return StreamingResponse(
-        export.stream_jsonl(engine, prepared), media_type="application/jsonl", headers=headers
+        signer=signer,
+        engine=services.engine,
+        filters=filters,
+        kind=reads.export_format(extra),
+        filename="audit-log",
     )
 
 

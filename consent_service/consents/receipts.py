@@ -392,8 +392,10 @@ def new_receipt_id() -> str:
 
 
 @cache
+@cache
 def receipt_schema() -> dict[str, Any]:
-    """The receipt's JSON Schema (draft 2020-12), shipped beside this module."""
+    """The receipt's JSON Schema (draft 2020-12), shipped beside this module, read once (a
+    caller copies before changing it)."""
     text = files("consent_service.consents").joinpath("receipt.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

@@ -26,13 +26,12 @@ from xml.etree import ElementTree
 
 import pygal
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from consent_service.accounts import auditors
 from consent_service.accounts import service as accounts
 from consent_service.accounts.auditors import TotpInvalid, TotpRequired, TotpReused
 from consent_service.accounts.principal import Role
-from consent_service.audit import export, merkle, service
+from consent_service.audit import export, merkle, reads, service
 from consent_service.audit.actions import Action
 from consent_service.audit.offline import CHECKPOINT_TYP
 from consent_service.consents import lifecycle
@@ -262,20 +261,8 @@ def search(
         filters, _extra = export.parse_filters(params, extra=("after",))
     except DomainError as exc:
         return _refused(request, context, exc)
-    page = export.list_events(session, after=after, limit=PAGE_SIZE, filters=filters)
+    page = reads.events_page(session, portal.principal, filters, after=after, limit=PAGE_SIZE)
     query = filters.query()
-    seqs = [item["seq"] for item in page["items"]]
-    # What the page showed goes on the log as the API's reads do (audit/router.py).
-    auditors.note_log_read(
-        session,
-        portal.principal,
-        "audit_events",
-        filters=query,
-        after=after,
-        limit=PAGE_SIZE,
-        seqs=[seqs[0], seqs[-1]] if seqs else [],
-        count=len(seqs),
-    )
     context["events"] = page["items"]
     context["export_query"] = urlencode(query)
     context["first_url"] = f"{HOME}?{urlencode(query)}"
@@ -297,33 +284,19 @@ def download_export(
     params = _filter_params(request)
     try:
         filters, extra = export.parse_filters(params, extra=("format",))
-        kind = extra.get("format", "jsonl")
-        if kind not in ("jsonl", "csv"):
-            raise export.InvalidFilterValue("format must be jsonl or csv")
+        kind = reads.export_format(extra)
     except DomainError as exc:
         return _refused(request, _search_context(portal, params, first_page=False), exc)
-    prepared = export.prepare_export(session, signer=signer, filters=filters)
-    # Logged after the checkpoint is fixed, as the API's export is: never inside the export.
-    auditors.note_log_read(
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return reads.export_response(
         session,
         portal.principal,
-        "audit_export",
-        filters=filters.query(),
-        format=kind,
-        tree_size=prepared.checkpoint["tree_size"],
+        signer=signer,
+        engine=services.engine,
+        filters=filters,
+        kind=kind,
+        filename=f"audit-log-{stamp}",
     )
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    headers = {
-        "Audit-Checkpoint": prepared.checkpoint["signature"],
-        "Audit-Tree-Size": str(prepared.checkpoint["tree_size"]),
-        "Content-Disposition": f'attachment; filename="audit-log-{stamp}.{kind}"',
-        "Cache-Control": "no-store",
-    }
-    if kind == "csv":
-        stream = export.stream_csv(services.engine, prepared)
-        return StreamingResponse(stream, media_type="text/csv", headers=headers)
-    stream = export.stream_jsonl(services.engine, prepared)
-    return StreamingResponse(stream, media_type="application/jsonl", headers=headers)
 
 
 # -- one event and its proof -------------------------------------------------------------------
