@@ -53,7 +53,8 @@ class _Receipt(FPDF):
 
     def paragraph(self, text: str, size: int = 10) -> None:
         self.set_font(FONT, size=size)
-        self.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        # Ragged right: fpdf2 justifies by default, which stretches lines holding a long URL.
+        self.multi_cell(0, 5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(1)
 
     def rows(self, pairs: list[tuple[str, str]]) -> None:
@@ -64,12 +65,14 @@ class _Receipt(FPDF):
                 self.add_page()
                 top = self.get_y()
             self.set_font(FONT, "B", 9)
-            self.multi_cell(_WIDTH_LABEL - 3, 5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(
+                _WIDTH_LABEL - 3, 5, label, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
             label_bottom = self.get_y()
             self.set_xy(self.l_margin + _WIDTH_LABEL, top)
             # A fingerprint (64 hex digits) stays on one line, to be compared at a glance.
             self.set_font(FONT, size=8 if len(value) > 40 and " " not in value else 10)
-            self.multi_cell(0, 5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(0, 5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.set_y(max(self.get_y(), label_bottom) + 1)
 
 
